@@ -1,0 +1,162 @@
+import type { RateLimitInfo } from './headers.js';
+
+/** A published limit to pace against: `limit` requests per `windowMs`, evenly spaced. */
+export interface PaceLimit {
+  limit: number;
+  windowMs: number;
+  /** Requests allowed back-to-back before even spacing applies (default 1: no burst). */
+  burst?: number;
+}
+
+export interface PacerStateOptions {
+  limit?: PaceLimit;
+  /** Added to configured windows and server reset times, to absorb jitter and clock skew. */
+  marginMs?: number;
+  /** Spread remaining requests evenly once remaining <= this fraction of the limit. */
+  lowWatermark?: number;
+}
+
+/**
+ * Pacing state for one key: when may the next request go out? Pure bookkeeping, no timers,
+ * so it can be tested by passing times in. Three independent constraints are combined and
+ * the latest one wins:
+ *  1. the configured limit, as GCRA (a virtual-scheduling token bucket) so spacing is even;
+ *  2. what the server said: remaining/reset from headers, spreading the last few requests
+ *     over the time left and stopping entirely at remaining = 0;
+ *  3. explicit blocks (429 Retry-After) and quota exhaustion (509).
+ */
+export class PacerState {
+  private readonly intervalMs: number;
+  private readonly toleranceMs: number;
+  private readonly marginMs: number;
+  private readonly lowWatermark: number;
+  /** GCRA theoretical arrival time of the next request. */
+  private tat = -Infinity;
+
+  policy?: string;
+  limit?: number;
+  windowMs?: number;
+  /** Our estimate of the server's remaining budget, decremented locally as we send. */
+  remaining?: number;
+  /** When the server's window resets (absolute ms), margin included. */
+  resetAt?: number;
+  blockedUntil = -Infinity;
+  exhaustedUntil = -Infinity;
+  exhaustedPolicy?: string;
+  lastSendAt = -Infinity;
+  inFlight = 0;
+  /**
+   * After a reset with no known limit we do not know the new budget; let a single request
+   * through and wait for its response before sending more, rather than stampeding.
+   */
+  private probing = false;
+
+  constructor(options: PacerStateOptions = {}) {
+    const { limit } = options;
+    this.marginMs = Math.max(0, options.marginMs ?? 0);
+    this.lowWatermark = options.lowWatermark ?? 0.2;
+    if (limit && limit.limit > 0 && limit.windowMs > 0) {
+      this.intervalMs = (limit.windowMs + this.marginMs) / limit.limit;
+      this.toleranceMs = this.intervalMs * (Math.max(1, Math.floor(limit.burst ?? 1)) - 1);
+    } else {
+      this.intervalMs = 0;
+      this.toleranceMs = 0;
+    }
+  }
+
+  /** Earliest time a request may be sent (>= now), or Infinity while waiting for a probe's answer. */
+  nextSendAt(now: number): number {
+    this.roll(now);
+    if (this.probing && this.inFlight > 0) return Infinity;
+    let at = Math.max(now, this.blockedUntil);
+    if (this.intervalMs > 0) at = Math.max(at, this.tat - this.toleranceMs);
+    if (this.remaining !== undefined && this.resetAt !== undefined) {
+      if (this.remaining <= 0) {
+        at = Math.max(at, this.resetAt);
+      } else if (this.isLow() && Number.isFinite(this.lastSendAt)) {
+        // Treat the reset as the (remaining+1)th slot so the last request is not wasted at the reset.
+        const gap = Math.max(0, this.resetAt - this.lastSendAt) / (this.remaining + 1);
+        at = Math.max(at, this.lastSendAt + gap);
+      }
+    }
+    return at;
+  }
+
+  /** Records that a request was sent at `now`. Call only when nextSendAt(now) <= now. */
+  commit(now: number): void {
+    if (this.intervalMs > 0) this.tat = Math.max(this.tat, now) + this.intervalMs;
+    if (this.remaining !== undefined) this.remaining = Math.max(0, this.remaining - 1);
+    this.lastSendAt = now;
+    this.inFlight++;
+  }
+
+  /** A request finished (response or error); `info` is what its headers said, if anything. */
+  complete(now: number, info?: RateLimitInfo): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    if (info) this.observe(now, info);
+    // Whatever the probe learned (or did not), the next request may now go and find out more.
+    this.probing = false;
+  }
+
+  observe(now: number, info: RateLimitInfo): void {
+    if (info.policy !== undefined) this.policy = info.policy;
+    if (info.limit !== undefined) this.limit = info.limit;
+    if (info.windowMs !== undefined && info.windowMs > 0) this.windowMs = info.windowMs;
+    if (info.remaining !== undefined) {
+      const resetMs = info.resetMs ?? this.windowMs;
+      if (resetMs === undefined) return; // a budget with no horizon cannot be paced
+      // Requests still in flight may not be counted by the server yet: assume they were not.
+      this.remaining = Math.max(0, info.remaining - this.inFlight);
+      this.resetAt = now + resetMs + this.marginMs;
+    }
+  }
+
+  /** No request before `until` (e.g. a 429 Retry-After). Blocks only ever extend. */
+  block(until: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, until);
+  }
+
+  exhaust(until: number, policy?: string): void {
+    if (until > this.exhaustedUntil) {
+      this.exhaustedUntil = until;
+      this.exhaustedPolicy = policy;
+    }
+  }
+
+  isExhausted(now: number): boolean {
+    return now < this.exhaustedUntil;
+  }
+
+  /** True when forgetting this state would change nothing (used to bound memory across many keys). */
+  isIdle(now: number): boolean {
+    return (
+      this.inFlight === 0 &&
+      now >= this.blockedUntil &&
+      now >= this.exhaustedUntil &&
+      now >= this.tat - this.toleranceMs &&
+      (this.resetAt === undefined || now >= this.resetAt)
+    );
+  }
+
+  private isLow(): boolean {
+    if (this.remaining === undefined) return false;
+    // Without a known limit we cannot tell "low" from "plenty", so always spread: conservative.
+    if (this.limit === undefined || this.limit <= 0) return true;
+    return this.remaining <= this.limit * this.lowWatermark;
+  }
+
+  /** Moves to the next server window once the reset time has passed. */
+  private roll(now: number): void {
+    if (this.resetAt === undefined || now < this.resetAt) return;
+    if (this.limit !== undefined && this.windowMs !== undefined) {
+      // Assume a fresh window starting now: conservative when the server's window is aligned
+      // differently, and corrected by the next response's headers anyway.
+      this.remaining = this.limit;
+      this.resetAt = now + this.windowMs + this.marginMs;
+    } else {
+      this.remaining = undefined;
+      this.resetAt = undefined;
+      this.probing = true;
+    }
+  }
+}
