@@ -6,8 +6,10 @@ export interface BackoffOptions {
 
 /** Upper bound of the jitter range for a given retry: min(cap, base * 2^retry). */
 export function backoffCeiling(retry: number, { baseMs, capMs }: BackoffOptions): number {
-  // 2 ** large overflows to Infinity, which min() turns back into the cap.
-  return Math.max(0, Math.min(capMs, baseMs * 2 ** Math.max(0, retry)));
+  // 2 ** large overflows to Infinity, which min() turns back into the cap; a zero base
+  // must short-circuit because 0 * Infinity is NaN.
+  if (!(baseMs > 0) || !(capMs > 0)) return 0;
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, retry));
 }
 
 /**
