@@ -1,0 +1,32 @@
+import type { Algorithm, StepResult } from './types.js';
+
+/**
+ * Block penalty: once a rule trips, its key is refused until a deadline.
+ * 'take' and 'peek' ask "is the key blocked?"; 'force' trips the block for
+ * p.windowMs from now (the block duration); 'refund' lifts it.
+ *
+ * State: [blockedUntil]
+ */
+export const block: Algorithm = {
+  name: 'block',
+  fixedSize: 1,
+  step(state, now, _cost, p, mode): StepResult {
+    const until = state && state[0] > now ? state[0] : 0;
+    if (mode === 'refund') return { allowed: true, remaining: 1, resetMs: 0, retryAfterMs: 0, state: null };
+    if (mode === 'force') {
+      const next = Math.max(until, now + p.windowMs);
+      return { allowed: until === 0, remaining: 0, resetMs: next - now, retryAfterMs: next - now, state: [next] };
+    }
+    const blocked = until > 0;
+    return {
+      allowed: !blocked,
+      remaining: blocked ? 0 : 1,
+      resetMs: blocked ? until - now : 0,
+      retryAfterMs: blocked ? until - now : 0,
+      state: blocked ? [until] : null,
+    };
+  },
+  expiresAt(state) {
+    return state[0];
+  },
+};

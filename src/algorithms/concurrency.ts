@@ -1,0 +1,43 @@
+import type { Algorithm, StepResult } from './types.js';
+
+/**
+ * Concurrency: at most `limit` units in flight. 'take' acquires leases that expire
+ * after windowMs (so a crashed holder cannot leak capacity forever); 'refund'
+ * releases them. Leases are interchangeable, so a release drops the oldest ones.
+ *
+ * State: [leaseExpiry0, leaseExpiry1, ...] in ascending order.
+ */
+export const concurrency: Algorithm = {
+  name: 'concurrency',
+  step(state, now, cost, p, mode): StepResult {
+    const live = state ? state.filter((t) => t > now) : [];
+    if (mode === 'refund') {
+      live.splice(0, Math.min(cost, live.length));
+      return finish(true, 0);
+    }
+    const fits = live.length + cost <= p.limit;
+    if (mode === 'force' || (fits && mode === 'take')) {
+      for (let i = 0; i < cost; i++) live.push(now + p.windowMs);
+    }
+    return finish(fits, fits ? 0 : retryAfter());
+
+    function retryAfter(): number {
+      const mustExpire = live.length + cost - p.limit;
+      if (cost > p.limit || mustExpire > live.length) return p.windowMs;
+      return live[mustExpire - 1] - now;
+    }
+
+    function finish(allowed: boolean, retry: number): StepResult {
+      return {
+        allowed,
+        remaining: Math.max(0, p.limit - live.length),
+        resetMs: live.length ? live[live.length - 1] - now : 0,
+        retryAfterMs: Math.max(0, retry),
+        state: live.length ? live : null,
+      };
+    }
+  },
+  expiresAt(state) {
+    return state.length ? state[state.length - 1] : 0;
+  },
+};

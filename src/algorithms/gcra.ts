@@ -1,0 +1,56 @@
+import type { Algorithm, Params, StepResult } from './types.js';
+
+/**
+ * GCRA (generic cell rate algorithm): a token bucket kept as one number, the
+ * theoretical arrival time (TAT) of the next unit. Each unit advances TAT by the
+ * emission interval T = window / limit; a request fits while TAT - now stays within
+ * the burst tolerance (burst * T). Smooth rates such as "1 per 3 seconds" come out
+ * exactly, and "how long until allowed" is a subtraction, which the pacer relies on.
+ *
+ * State: [tat]
+ */
+export const gcra: Algorithm = {
+  name: 'gcra',
+  fixedSize: 1,
+  step(state, now, cost, p, mode): StepResult {
+    const interval = p.windowMs / p.limit;
+    const burst = p.burst ?? p.limit;
+    const tolerance = burst * interval;
+    const tat = state ? Math.max(state[0], now) : now;
+
+    if (mode === 'refund') {
+      const next = Math.max(now, tat - cost * interval);
+      return result(true, next, now, interval, tolerance, next > now ? [next] : null, 0);
+    }
+
+    const newTat = tat + cost * interval;
+    const fits = newTat - now <= tolerance + 1e-9;
+    if (mode === 'force' || (fits && mode === 'take')) {
+      return result(fits, newTat, now, interval, tolerance, [newTat], fits ? 0 : newTat - tolerance - now);
+    }
+    const retry = fits ? 0 : newTat - tolerance - now;
+    return result(fits, tat, now, interval, tolerance, state && tat > now ? [tat] : null, retry);
+  },
+  expiresAt(state) {
+    return state[0];
+  },
+};
+
+function result(
+  allowed: boolean,
+  tat: number,
+  now: number,
+  interval: number,
+  tolerance: number,
+  state: number[] | null,
+  retryAfterMs: number,
+): StepResult {
+  const remaining = Math.max(0, Math.floor((tolerance - (tat - now)) / interval + 1e-9));
+  return { allowed, remaining, resetMs: Math.max(0, Math.ceil(tat - now)), retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)), state };
+}
+
+export function gcraInterval(p: Params): number {
+  return p.windowMs / p.limit;
+}
+
+

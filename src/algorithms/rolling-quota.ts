@@ -1,0 +1,82 @@
+import type { Algorithm, StepResult } from './types.js';
+
+export const DEFAULT_BUCKETS = 60;
+
+/**
+ * Rolling quota: a weighted budget (bytes, items, money) over a long rolling window,
+ * kept as sparse time buckets so a 5-day window costs a few dozen numbers however
+ * many requests it saw. A bucket's weight leaves the window once the whole bucket
+ * has aged past it, so usage is never under-counted; the window is exact to one
+ * bucket's width (window / buckets).
+ *
+ * State: [bucketStart0, weight0, bucketStart1, weight1, ...] in time order.
+ */
+export const rollingQuota: Algorithm = {
+  name: 'rolling-quota',
+  step(state, now, cost, p, mode): StepResult {
+    const width = bucketWidth(p);
+    const live: number[] = [];
+    let used = 0;
+    if (state) {
+      for (let i = 0; i < state.length; i += 2) {
+        if (state[i] + width + p.windowMs > now) {
+          live.push(state[i], state[i + 1]);
+          used += state[i + 1];
+        }
+      }
+    }
+    const current = Math.floor(now / width) * width;
+
+    if (mode === 'refund') {
+      let left = cost;
+      for (let i = live.length - 2; i >= 0 && left > 0; i -= 2) {
+        const take = Math.min(left, live[i + 1]);
+        live[i + 1] -= take;
+        left -= take;
+      }
+      return finish(true, 0, compact(live));
+    }
+
+    const fits = used + cost <= p.limit;
+    if (mode === 'force' || (fits && mode === 'take')) {
+      if (live.length >= 2 && live[live.length - 2] === current) live[live.length - 1] += cost;
+      else live.push(current, cost);
+    }
+    return finish(fits, fits ? 0 : retryAfter(), live);
+
+    function retryAfter(): number {
+      let excess = used + cost - p.limit;
+      for (let i = 0; i < live.length; i += 2) {
+        excess -= live[i + 1];
+        if (excess <= 0) return live[i] + width + p.windowMs - now;
+      }
+      return p.windowMs + width;
+    }
+
+    function finish(allowed: boolean, retry: number, buckets: number[]): StepResult {
+      let total = 0;
+      for (let i = 1; i < buckets.length; i += 2) total += buckets[i];
+      const newest = buckets.length ? buckets[buckets.length - 2] : -Infinity;
+      return {
+        allowed,
+        remaining: Math.max(0, p.limit - total),
+        resetMs: buckets.length ? Math.max(0, newest + width + p.windowMs - now) : 0,
+        retryAfterMs: Math.max(0, Math.ceil(retry)),
+        state: buckets.length ? buckets : null,
+      };
+    }
+  },
+  expiresAt(state, p) {
+    return state.length ? state[state.length - 2] + bucketWidth(p) + p.windowMs : 0;
+  },
+};
+
+export function bucketWidth(p: { windowMs: number; buckets?: number }): number {
+  return Math.max(1, Math.floor(p.windowMs / (p.buckets ?? DEFAULT_BUCKETS)));
+}
+
+function compact(buckets: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < buckets.length; i += 2) if (buckets[i + 1] > 0) out.push(buckets[i], buckets[i + 1]);
+  return out;
+}

@@ -1,0 +1,147 @@
+import { rateLimitHeaders } from '../http/headers.js';
+import type { CompiledRule } from '../policy/compiled.js';
+import type { OpResult } from '../stores/store.js';
+
+export type Action = 'allow' | 'reject' | 'drop';
+
+/** The store failed: per rule, whether it was decided by the local stand-in ('open') or refused ('closed'). */
+export interface StoreFailure {
+  message: string;
+  handling: readonly ('open' | 'closed')[];
+}
+
+/** How one matching rule saw the request. */
+export interface RuleResult {
+  name: string;
+  allowed: boolean;
+  shadow: boolean;
+  blocked: boolean;
+  limit: number;
+  windowMs: number;
+  remaining: number;
+  resetMs: number;
+  retryAfterMs: number;
+  /** Decided by the local stand-in because the store failed. */
+  fallback?: boolean;
+}
+
+/**
+ * The answer to a check or record. `rule`, `status`, `message` and `code` come from
+ * the binding rule: the refusing rule that frees up last, or, when admitted, the
+ * rule closest to its limit. `headers` are built on first read.
+ */
+export class Decision {
+  readonly allowed: boolean;
+  readonly action: Action;
+  readonly rule?: string;
+  readonly status: number;
+  readonly message?: string;
+  readonly code?: string;
+  readonly limit: number;
+  readonly remaining: number;
+  readonly resetMs: number;
+  readonly retryAfterMs: number;
+  readonly rules: RuleResult[];
+  /** Rules in shadow mode that would have refused. */
+  readonly shadowDenied: string[];
+  private readonly compiled: readonly CompiledRule[];
+  private readonly legacy: boolean;
+  private headerCache?: Record<string, string>;
+
+  constructor(compiled: readonly CompiledRule[], results: readonly OpResult[], legacyHeaders: boolean, storeFailure?: StoreFailure) {
+    this.compiled = compiled;
+    this.legacy = legacyHeaders;
+    this.rules = new Array(compiled.length);
+    this.shadowDenied = [];
+    let binding = -1;
+    let allowed = true;
+    for (let i = 0; i < compiled.length; i++) {
+      const c = compiled[i];
+      const r = results[i];
+      this.rules[i] = {
+        name: c.name,
+        allowed: r.allowed,
+        shadow: c.shadow,
+        blocked: r.blocked,
+        limit: r.limit,
+        windowMs: r.windowMs,
+        remaining: r.remaining,
+        resetMs: r.resetMs,
+        retryAfterMs: r.retryAfterMs,
+        ...(storeFailure?.handling[i] === 'open' ? { fallback: true } : {}),
+      };
+      if (c.shadow) {
+        if (!r.allowed) this.shadowDenied.push(c.name);
+        continue;
+      }
+      if (!r.allowed) {
+        if (allowed || r.retryAfterMs > results[binding].retryAfterMs) binding = i;
+        allowed = false;
+      } else if (allowed && (binding < 0 || r.remaining / (r.limit || 1) < results[binding].remaining / (results[binding].limit || 1))) {
+        binding = i;
+      }
+    }
+    this.allowed = allowed;
+    if (binding < 0) {
+      this.action = 'allow';
+      this.status = 200;
+      this.limit = Infinity;
+      this.remaining = Infinity;
+      this.resetMs = 0;
+      this.retryAfterMs = 0;
+      return;
+    }
+    const b = results[binding];
+    const rule = compiled[binding];
+    this.rule = rule.name;
+    this.limit = b.limit;
+    this.remaining = b.remaining;
+    this.resetMs = b.resetMs;
+    this.retryAfterMs = allowed ? 0 : b.retryAfterMs;
+    if (allowed) {
+      this.action = 'allow';
+      this.status = 200;
+    } else if (storeFailure?.handling[binding] === 'closed') {
+      this.action = 'reject';
+      this.status = 503;
+      this.message = storeFailure.message;
+      this.code = 'store_unavailable';
+    } else {
+      this.action = rule.action;
+      this.status = rule.response.status;
+      this.message = rule.response.message;
+      this.code = rule.response.code;
+    }
+  }
+
+  get headers(): Record<string, string> {
+    if (!this.headerCache) {
+      const rules = this.rules.map((r, i) => ({
+        ...r,
+        policyItem: this.compiled[i].policyItem,
+        ruleLimit: this.compiled[i].params.limit,
+        ruleWindowMs: this.compiled[i].params.windowMs,
+        quotaUnit: this.compiled[i].quotaUnit,
+      }));
+      this.headerCache = rateLimitHeaders({ allowed: this.allowed, retryAfterMs: this.retryAfterMs, limit: this.limit, remaining: this.remaining, resetMs: this.resetMs, rules }, this.legacy);
+    }
+    return this.headerCache;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      allowed: this.allowed,
+      action: this.action,
+      rule: this.rule,
+      status: this.status,
+      message: this.message,
+      code: this.code,
+      limit: Number.isFinite(this.limit) ? this.limit : null,
+      remaining: Number.isFinite(this.remaining) ? this.remaining : null,
+      resetMs: this.resetMs,
+      retryAfterMs: this.retryAfterMs,
+      rules: this.rules,
+      ...(this.shadowDenied.length ? { shadowDenied: this.shadowDenied } : {}),
+    };
+  }
+}

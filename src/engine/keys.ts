@@ -1,0 +1,38 @@
+import type { CompiledRule, Subject } from '../policy/compiled.js';
+
+/**
+ * A rule's state key: "rule|value|value". The rule name cannot contain "|", and a
+ * value that does is escaped, so distinct subjects never share a key.
+ */
+export function stateKey(rule: CompiledRule, subject: Subject): string {
+  return join(rule.name, rule.keyAttrs, subject);
+}
+
+/** Where a rule's block penalty for this subject is kept: "rule!b|value…". */
+export function blockKeyOf(rule: CompiledRule, subject: Subject): string {
+  return join(`${rule.name}!b`, rule.blockKeyAttrs, subject);
+}
+
+function join(head: string, attrs: readonly string[], subject: Subject): string {
+  if (attrs.length === 0) return head;
+  if (attrs.length === 1) return `${head}|${part(subject[attrs[0]])}`;
+  let key = head;
+  for (const a of attrs) key += `|${part(subject[a])}`;
+  return key;
+}
+
+/** The key for explicit values, as the admin API and overrides name them. */
+export function stateKeyFor(rule: CompiledRule, values: Readonly<Record<string, string>>): string {
+  return stateKey(rule, values);
+}
+
+/** The part of a key after the rule name: rules keyed on the same values share a Redis slot. */
+export function keyTag(key: string): string {
+  const i = key.indexOf('|');
+  return i < 0 ? key : key.slice(i + 1);
+}
+
+function part(v: unknown): string {
+  const s = String(v);
+  return s.includes('|') || s.includes('%') ? encodeURIComponent(s) : s;
+}

@@ -1,0 +1,250 @@
+import { loadPolicy, type PolicySource } from '../policy/load.js';
+import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
+import { MemoryStore } from '../stores/memory.js';
+import type { OpResult, Store, TxOp } from '../stores/store.js';
+import { Decision, type StoreFailure } from './decision.js';
+import { blockKeyOf, keyTag, stateKey } from './keys.js';
+
+export type Clock = () => number;
+
+export interface SluiceOptions {
+  /** A policy file path, YAML/JSON text, a policy object, or an already compiled policy. */
+  policy: PolicySource | CompiledPolicy;
+  /** 'memory' (default) or a Store instance. */
+  store?: 'memory' | Store;
+  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  clock?: Clock;
+  /** Bound on keys for the memory store and the fallback limiter. */
+  maxKeys?: number;
+  /** Called when the store fails and rules fall back (for logs and metrics). */
+  onStoreError?: (error: unknown) => void;
+}
+
+export interface CheckOptions {
+  /** Units this request costs under rules that count requests (default: the rule's cost). */
+  cost?: number;
+}
+
+/** The one decision core that every front door (library, middleware, service, envoy, gateway) calls. */
+export class Sluice {
+  private policyValue: CompiledPolicy;
+  private policyOverrides = new Map<string, { limit: number; windowMs: number; expiresAt?: number }>();
+  readonly store: Store;
+  private readonly clock: Clock;
+  private readonly fallback: MemoryStore;
+  private readonly onStoreError?: (error: unknown) => void;
+  /** Store failures and fallbacks, for metrics. */
+  readonly counters = { storeErrors: 0, fallbackDecisions: 0, closedDecisions: 0 };
+
+  private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
+    this.policyValue = policy;
+    this.store = store;
+    this.clock = opts.clock ?? Date.now;
+    this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
+    this.onStoreError = opts.onStoreError;
+    this.indexOverrides(policy);
+  }
+
+  static async open(opts: SluiceOptions): Promise<Sluice> {
+    const policy = isCompiled(opts.policy) ? opts.policy : loadPolicy(opts.policy);
+    const store = opts.store === undefined || opts.store === 'memory' ? new MemoryStore({ maxKeys: opts.maxKeys }) : opts.store;
+    return new Sluice(policy, store, opts);
+  }
+
+  /** Synchronous construction for the memory store (no I/O to wait for). */
+  static openSync(opts: Omit<SluiceOptions, 'store'> & { store?: 'memory' | MemoryStore }): Sluice {
+    const policy = isCompiled(opts.policy) ? opts.policy : loadPolicy(opts.policy);
+    const store = opts.store instanceof MemoryStore ? opts.store : new MemoryStore({ maxKeys: opts.maxKeys });
+    return new Sluice(policy, store, opts);
+  }
+
+  get policy(): CompiledPolicy {
+    return this.policyValue;
+  }
+
+  /** Swaps in a new policy; counters of rules that keep their name and key carry on. */
+  setPolicy(policy: CompiledPolicy): void {
+    this.policyValue = policy;
+    this.indexOverrides(policy);
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
+  check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    const plan = this.planCheck(subject, opts?.cost);
+    return this.run(plan.rules, plan.ops);
+  }
+
+  /** The same as check, synchronously; only for stores that answer synchronously (memory). */
+  checkSync(subject: Subject, opts?: CheckOptions): Decision {
+    const plan = this.planCheck(subject, opts?.cost);
+    if (plan.ops.length === 0) return new Decision(plan.rules, [], this.policyValue.legacyHeaders);
+    const results = this.store.apply(plan.ops, this.clock());
+    if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
+    return new Decision(plan.rules, results, this.policyValue.legacyHeaders);
+  }
+
+  /**
+   * Records what happened after the work: failures, chosen statuses and bytes sent are
+   * charged to the rules that count them (a count past the limit trips the rule's block),
+   * and concurrency leases taken by check are released.
+   */
+  record(subject: Subject, outcome: Outcome): Promise<Decision> {
+    const rules: CompiledRule[] = [];
+    const ops: TxOp[] = [];
+    for (const rule of this.policyValue.rules) {
+      if (!rule.matches(subject)) continue;
+      if (rule.algorithm === 'concurrency') {
+        rules.push(rule);
+        ops.push(this.op(rule, subject, 1, 'refund'));
+        continue;
+      }
+      if (rule.phase !== 'outcome' || !rule.counts(outcome)) continue;
+      const cost = rule.cost.kind === 'bytes' ? outcome.bytes ?? 0 : costOf(rule, subject);
+      if (!(cost > 0)) continue;
+      rules.push(rule);
+      ops.push(this.op(rule, subject, cost, 'force'));
+    }
+    return this.run(rules, ops);
+  }
+
+  /** Releases what a check charged, e.g. when the work was never done. */
+  refund(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    const rules: CompiledRule[] = [];
+    const ops: TxOp[] = [];
+    for (const rule of this.policyValue.rules) {
+      if (rule.phase !== 'request' || !rule.matches(subject)) continue;
+      rules.push(rule);
+      ops.push(this.op(rule, subject, opts?.cost ?? costOf(rule, subject), 'refund'));
+    }
+    return this.run(rules, ops);
+  }
+
+  /** The state keys a subject has under each rule it matches (for admin inspect and reset). */
+  keysFor(subject: Subject): { rule: string; key: string; blockKey?: string }[] {
+    return this.policyValue.rules
+      .filter((r) => r.matches(subject))
+      .map((r) => ({ rule: r.name, key: stateKey(r, subject), ...(r.blockMs > 0 ? { blockKey: blockKeyOf(r, subject) } : {}) }));
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    await this.fallback.close();
+  }
+
+  // ---- internals ----
+
+  private planCheck(subject: Subject, cost: number | undefined): { rules: CompiledRule[]; ops: TxOp[] } {
+    const rules: CompiledRule[] = [];
+    const ops: TxOp[] = [];
+    const all = this.policyValue.rules;
+    for (let i = 0; i < all.length; i++) {
+      const rule = all[i];
+      if (!rule.matches(subject)) continue;
+      rules.push(rule);
+      if (rule.phase === 'request') {
+        ops.push(this.op(rule, subject, cost ?? costOf(rule, subject), 'take'));
+      } else {
+        // Outcome rules are charged by record(); a check asks whether one more would fit,
+        // or, for rules with a block penalty, only whether the key is blocked.
+        const op = this.op(rule, subject, 1, 'peek');
+        op.blockOnly = rule.blockMs > 0;
+        ops.push(op);
+      }
+    }
+    return { rules, ops };
+  }
+
+  private op(rule: CompiledRule, subject: Subject, cost: number, mode: TxOp['mode']): TxOp {
+    const key = stateKey(rule, subject);
+    const op: TxOp = {
+      key,
+      tag: keyTag(key),
+      algorithm: rule.algorithm,
+      params: rule.params,
+      cost,
+      mode,
+      shadow: rule.shadow,
+      chargeRejected: rule.chargeRejected,
+      blockMs: rule.blockMs,
+      blockKey: rule.blockMs > 0 ? blockKeyOf(rule, subject) : undefined,
+      blockOnly: false,
+    };
+    if (this.policyOverrides.size) {
+      const o = this.policyOverrides.get(key);
+      if (o && (o.expiresAt === undefined || o.expiresAt > this.clock())) op.override = o;
+    }
+    if (rule.scale) {
+      const value = subject[rule.scale.of];
+      const entity = `${rule.scale.of}:${value}`;
+      const fromFile = this.policyValue.attributes.get(entity)?.[rule.scale.attribute];
+      const fromSubject = Number(subject[rule.scale.attribute]);
+      op.scale = { entity, attribute: rule.scale.attribute, fallback: fromFile ?? (fromSubject > 0 ? fromSubject : rule.scale.default) };
+    }
+    return op;
+  }
+
+  private run(rules: CompiledRule[], ops: TxOp[]): Promise<Decision> {
+    const legacy = this.policyValue.legacyHeaders;
+    if (ops.length === 0) return Promise.resolve(new Decision(rules, [], legacy));
+    const now = this.clock();
+    let pending: OpResult[] | Promise<OpResult[]>;
+    try {
+      pending = this.store.apply(ops, now);
+    } catch (e) {
+      return Promise.resolve(this.degraded(rules, ops, now, e));
+    }
+    if (!(pending instanceof Promise)) return Promise.resolve(new Decision(rules, pending, legacy));
+    return pending.then(
+      (results) => new Decision(rules, results, legacy),
+      (e) => this.degraded(rules, ops, now, e),
+    );
+  }
+
+  /**
+   * The store failed: rules that fail open are decided by a local in-memory limiter
+   * with the same parameters; rules that fail closed refuse with 503.
+   */
+  private degraded(rules: CompiledRule[], ops: TxOp[], now: number, error: unknown): Decision {
+    this.counters.storeErrors++;
+    this.onStoreError?.(error);
+    const handling = rules.map((r) => r.onStoreError);
+    const openOps = ops.filter((_, i) => handling[i] === 'open');
+    const local = openOps.length ? this.fallback.apply(openOps, now) : [];
+    let j = 0;
+    const results: OpResult[] = ops.map((op, i) => {
+      if (handling[i] === 'open') {
+        this.counters.fallbackDecisions++;
+        return local[j++];
+      }
+      this.counters.closedDecisions++;
+      return { allowed: false, blocked: false, limit: op.params.limit, windowMs: op.params.windowMs, remaining: 0, resetMs: 0, retryAfterMs: 1000 };
+    });
+    const failure: StoreFailure = { message: `Rate-limit store unavailable (${this.store.name}); refusing rules that fail closed.`, handling };
+    return new Decision(rules, results, this.policyValue.legacyHeaders, failure);
+  }
+
+  private indexOverrides(policy: CompiledPolicy): void {
+    this.policyOverrides = new Map();
+    for (const o of policy.overrides) {
+      const rule = policy.ruleByName.get(o.rule);
+      if (rule) this.policyOverrides.set(stateKey(rule, o.key), o);
+    }
+  }
+}
+
+function costOf(rule: CompiledRule, subject: Subject): number {
+  if (rule.cost.kind === 'fixed') return rule.cost.units;
+  if (rule.cost.kind === 'attribute') {
+    const n = Number(subject[rule.cost.name]);
+    return Number.isFinite(n) && n > 0 ? n : 1;
+  }
+  return 1;
+}
+
+function isCompiled(p: SluiceOptions['policy']): p is CompiledPolicy {
+  return typeof p === 'object' && p !== null && 'ruleByName' in p && p.ruleByName instanceof Map;
+}

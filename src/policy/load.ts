@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { compilePolicy, type Locate } from './compile.js';
+import type { CompiledPolicy } from './compiled.js';
+import { formatPath, PolicyError, type PolicyIssue } from './errors.js';
+import { policySchema } from './schema.js';
+import { closest } from './suggest.js';
+
+/** A policy given as a file path, YAML/JSON text, or an already-parsed object. */
+export type PolicySource = string | Record<string, unknown>;
+
+/**
+ * Loads, validates and compiles a policy. Every problem is reported at once, each
+ * with its file, line, column and field path; on any problem nothing is returned.
+ */
+export function loadPolicy(source: PolicySource, opts: { file?: string } = {}): CompiledPolicy {
+  if (typeof source === 'object') return validate(source, { file: opts.file });
+  const looksLikePath = !source.includes('\n') && /\.(ya?ml|json)$/i.test(source.trim());
+  if (looksLikePath) {
+    let text: string;
+    try {
+      text = readFileSync(source.trim(), 'utf8');
+    } catch (e) {
+      throw new PolicyError([{ path: '', message: `cannot read policy file: ${(e as Error).message}`, file: source }]);
+    }
+    return loadPolicyText(text, source.trim());
+  }
+  return loadPolicyText(source, opts.file);
+}
+
+export function loadPolicyText(text: string, file?: string): CompiledPolicy {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new PolicyError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { path: '', message: e.message.split('\n')[0], file, line: pos?.line, column: pos?.col };
+      }),
+    );
+  }
+  const value = doc.toJS();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PolicyError([{ path: '', message: 'a policy is a mapping with at least a `rules:` list', file, line: 1 }]);
+  }
+  return validate(value, { file, locate: locator(doc, lines) });
+}
+
+function validate(value: unknown, opts: { file?: string; locate?: Locate }): CompiledPolicy {
+  const parsed = policySchema.safeParse(value);
+  if (!parsed.success) throw new PolicyError(parsed.error.issues.flatMap((i) => describe(i, value, opts)));
+  return compilePolicy(parsed.data, opts);
+}
+
+function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string; locate?: Locate }): PolicyIssue[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(path, root);
+    return issue.keys.map((k) => {
+      const hint = closest(k, known);
+      return {
+        path: formatPath([...path, k]),
+        message: `unknown field "${k}"${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
+        file: opts.file,
+        ...(opts.locate?.([...path, k], true) ?? {}),
+      };
+    });
+  }
+  let message = issue.message;
+  if (issue.code === 'invalid_union') message = unionHint(path) ?? 'this value has none of the accepted forms';
+  if (issue.code === 'invalid_type' && issue.input === undefined) message = 'this field is required';
+  return [{ path: formatPath(path), message, file: opts.file, ...(opts.locate?.(path) ?? {}) }];
+}
+
+function unionHint(path: readonly (string | number)[]): string | undefined {
+  const last = [...path].reverse().find((p) => typeof p === 'string');
+  switch (last) {
+    case 'limit':
+      return 'write a limit like "60/1m", "1/3s" or "5GB/5d"';
+    case 'cost':
+      return 'cost is a positive number, "bytes", or { attribute: name }';
+    case 'count':
+      return 'count is request, failure, success, or a list of statuses such as [401, 403] or [4xx]';
+    case 'key':
+      return 'key is an attribute name or a list of them, e.g. [account] or [contact, question]';
+    case 'scale':
+      return 'scale is an attribute name or { attribute, of, default }';
+    default:
+      return path.length >= 3 && path[path.length - 2] === 'match'
+        ? 'a match value is a value, a list, a glob such as "/v1/*", { group: name }, { not: value } or { exists: true }'
+        : undefined;
+  }
+}
+
+/** The fields the schema accepts at a path, for "did you mean" suggestions. */
+function knownKeysAt(path: readonly (string | number)[], _root: unknown): string[] {
+  let shape: any = policySchema;
+  for (const p of path) {
+    if (typeof p === 'number') {
+      shape = unwrap(shape)?.element ?? unwrap(shape)?.def?.element;
+      continue;
+    }
+    shape = unwrap(shape)?.shape?.[p];
+  }
+  const obj = unwrap(shape);
+  return obj?.shape ? Object.keys(obj.shape) : [];
+}
+
+function unwrap(s: any): any {
+  let cur = s;
+  for (let i = 0; i < 5 && cur; i++) {
+    const def = cur.def ?? cur._def;
+    if (def?.type === 'optional' || def?.type === 'nullable' || def?.type === 'default') cur = def.innerType;
+    else break;
+  }
+  return cur;
+}
+
+/** Maps a field path to its line and column in the YAML source. */
+function locator(doc: Document, lines: LineCounter): Locate {
+  return (path, keyOfLast = false) => {
+    let node: unknown = doc.contents;
+    let best: unknown = node;
+    for (let i = 0; i < path.length; i++) {
+      const p = path[i];
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === p);
+        if (!pair) break;
+        const last = i === path.length - 1;
+        node = last && keyOfLast ? pair.key : pair.value ?? pair.key;
+        best = node;
+      } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items) && typeof p === 'number') {
+        node = (node as { items: unknown[] }).items[p];
+        if (!node) break;
+        best = node;
+      } else break;
+    }
+    const range = (best as { range?: [number, number, number] } | undefined)?.range;
+    if (!range) return {};
+    const pos = lines.linePos(range[0]);
+    return { line: pos.line, column: pos.col };
+  };
+}

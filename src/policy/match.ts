@@ -1,0 +1,71 @@
+import type { MatchValue } from './schema.js';
+import type { Subject } from './compiled.js';
+
+/** Compiles a rule's `match` into one predicate over a subject. */
+export function compileMatch(
+  match: Record<string, MatchValue> | undefined,
+  groups: ReadonlyMap<string, ReadonlySet<string>>,
+  requiredAttrs: readonly string[],
+): (s: Subject) => boolean {
+  const tests: ((s: Subject) => boolean)[] = [];
+  for (const [attr, value] of Object.entries(match ?? {})) tests.push(compileOne(attr, value, groups));
+  for (const attr of requiredAttrs) tests.push((s) => present(s[attr]));
+
+  if (tests.length === 0) return () => true;
+  if (tests.length === 1) return tests[0];
+  if (tests.length === 2) {
+    const [a, b] = tests;
+    return (s) => a(s) && b(s);
+  }
+  return (s) => {
+    for (const t of tests) if (!t(s)) return false;
+    return true;
+  };
+}
+
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== '';
+}
+
+function compileOne(attr: string, value: MatchValue, groups: ReadonlyMap<string, ReadonlySet<string>>): (s: Subject) => boolean {
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    if ('group' in value) {
+      const names = Array.isArray(value.group) ? value.group : [value.group];
+      const members = new Set<string>();
+      for (const n of names) for (const m of groups.get(n) ?? []) members.add(m);
+      return (s) => present(s[attr]) && members.has(String(s[attr]));
+    }
+    if ('not' in value) {
+      const inner = valueTest(Array.isArray(value.not) ? value.not : [value.not]);
+      return (s) => !present(s[attr]) || !inner(String(s[attr]));
+    }
+    const want = value.exists;
+    return (s) => present(s[attr]) === want;
+  }
+  const test = valueTest(Array.isArray(value) ? value : [value]);
+  return (s) => present(s[attr]) && test(String(s[attr]));
+}
+
+/** Exact values go in a Set; values with * or ? are globs. */
+function valueTest(values: readonly (string | number | boolean)[]): (v: string) => boolean {
+  const exact = new Set<string>();
+  const globs: RegExp[] = [];
+  for (const v of values) {
+    const s = String(v);
+    if (/[*?]/.test(s)) globs.push(globToRegExp(s));
+    else exact.add(s);
+  }
+  if (globs.length === 0) {
+    if (exact.size === 1) {
+      const only = exact.values().next().value as string;
+      return (v) => v === only;
+    }
+    return (v) => exact.has(v);
+  }
+  return (v) => exact.has(v) || globs.some((g) => g.test(v));
+}
+
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}

@@ -1,0 +1,237 @@
+import { runTransaction, type StateAccess } from './transaction.js';
+import type { OpResult, Store, StoredOverride, TxOp } from './store.js';
+
+export interface MemoryStoreOptions {
+  /** Most keys held at once; the least recently used key is evicted past it. Default 1,000,000. */
+  maxKeys?: number;
+}
+
+const NONE = -1;
+/** Marks a slot whose state lives in `variable` (sliding log, quotas, leases). */
+const VARIABLE = 255;
+
+/**
+ * The in-process store: bounded, and compact enough for millions of keys.
+ *
+ * Keys map to slot numbers (small integers, so the Map holds no boxed values);
+ * fixed-size states (GCRA, fixed window, sliding window counter: 1–3 numbers) live
+ * in Float64Array columns that are allocated only when a state that wide is first
+ * stored. Slots form an LRU list through Int32Array links; each write looks at the
+ * least recently used slots and drops the ones whose state has expired, so idle
+ * keys go away without a timer per key (or any timer at all).
+ */
+export class MemoryStore implements Store, StateAccess {
+  readonly name = 'memory';
+  private readonly maxKeys: number;
+  private readonly index = new Map<string, number>();
+  private keys: (string | undefined)[] = [];
+  private cols: (Float64Array | undefined)[] = [undefined, undefined, undefined];
+  private lens = new Uint8Array(0);
+  /** Expiry in whole seconds since the epoch (rounded up): enough to evict idle keys. */
+  private expires = new Uint32Array(0);
+  private prev = new Int32Array(0);
+  private next = new Int32Array(0);
+  private readonly variable = new Map<number, number[]>();
+  private head = NONE; // most recently used
+  private tail = NONE; // least recently used
+  private free: number[] = [];
+  private capacity = 0;
+  /** Slots ever handed out; below it, reusable slots wait in `free`. */
+  private highWater = 0;
+  private used = 0;
+  /** The instant of the transaction being applied, for expiry. */
+  private now = 0;
+  private readonly overrides = new Map<string, StoredOverride>();
+  private readonly attributes = new Map<string, Record<string, number>>();
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.maxKeys = Math.max(1, opts.maxKeys ?? 1_000_000);
+  }
+
+  apply(ops: readonly TxOp[], now: number): OpResult[] {
+    this.now = now;
+    return runTransaction(ops, now, this);
+  }
+
+  // ---- StateAccess ----
+
+  read(key: string): readonly number[] | null {
+    const slot = this.index.get(key);
+    if (slot === undefined) return null;
+    const len = this.lens[slot];
+    if (len === VARIABLE) return this.variable.get(slot) ?? null;
+    const c = this.cols;
+    if (len === 1) return [c[0]![slot]];
+    if (len === 2) return [c[0]![slot], c[1]![slot]];
+    return [c[0]![slot], c[1]![slot], c[2]![slot]];
+  }
+
+  write(key: string, state: number[] | null, expiresAt: number): void {
+    let slot = this.index.get(key);
+    if (state === null || state.length === 0) {
+      if (slot !== undefined) this.remove(slot);
+      return;
+    }
+    if (slot === undefined) {
+      slot = this.allocate(key);
+    } else {
+      this.touch(slot);
+      if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+    }
+    // Short states of any algorithm fit the columns and read back identical.
+    if (state.length <= 3) {
+      for (let i = 0; i < state.length; i++) (this.cols[i] ?? this.column(i))[slot] = state[i];
+      this.lens[slot] = state.length;
+    } else {
+      this.variable.set(slot, state);
+      this.lens[slot] = VARIABLE;
+    }
+    this.expires[slot] = Math.min(0xffffffff, Math.max(0, Math.ceil(expiresAt / 1000)));
+    this.sweep();
+  }
+
+  override(key: string, now: number): { limit: number; windowMs: number } | undefined {
+    if (this.overrides.size === 0) return undefined;
+    const o = this.overrides.get(key);
+    if (!o) return undefined;
+    if (o.expiresAt !== undefined && o.expiresAt <= now) {
+      this.overrides.delete(key);
+      return undefined;
+    }
+    return o;
+  }
+
+  attribute(entity: string, name: string): number | undefined {
+    return this.attributes.get(entity)?.[name];
+  }
+
+  // ---- admin ----
+
+  async setOverride(o: StoredOverride): Promise<void> {
+    this.overrides.set(o.key, { ...o });
+  }
+  async deleteOverride(key: string): Promise<boolean> {
+    return this.overrides.delete(key);
+  }
+  async listOverrides(): Promise<StoredOverride[]> {
+    return [...this.overrides.values()].map((o) => ({ ...o }));
+  }
+  async setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void> {
+    const cur = { ...(this.attributes.get(entity) ?? {}) };
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null) delete cur[k];
+      else cur[k] = v;
+    }
+    if (Object.keys(cur).length) this.attributes.set(entity, cur);
+    else this.attributes.delete(entity);
+  }
+  async getAttributes(entity: string): Promise<Record<string, number>> {
+    return { ...(this.attributes.get(entity) ?? {}) };
+  }
+  async reset(keys: readonly string[]): Promise<number> {
+    let n = 0;
+    for (const key of keys) {
+      const slot = this.index.get(key);
+      if (slot !== undefined) {
+        this.remove(slot);
+        n++;
+      }
+    }
+    return n;
+  }
+  async size(): Promise<number> {
+    return this.used;
+  }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {
+    this.index.clear();
+    this.variable.clear();
+  }
+
+  /** Synchronous size, for the memory benchmark and metrics. */
+  get keyCount(): number {
+    return this.used;
+  }
+
+  // ---- slots and LRU ----
+
+  private allocate(key: string): number {
+    if (this.used >= this.maxKeys) this.remove(this.tail);
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.highWater >= this.capacity) this.grow();
+      slot = this.highWater++;
+    }
+    this.keys[slot] = key;
+    this.index.set(key, slot);
+    this.lens[slot] = 0;
+    this.linkHead(slot);
+    this.used++;
+    return slot;
+  }
+
+  private remove(slot: number): void {
+    const key = this.keys[slot];
+    if (key === undefined) return;
+    this.index.delete(key);
+    this.keys[slot] = undefined;
+    if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+    this.unlink(slot);
+    this.free.push(slot);
+    this.used--;
+  }
+
+  /** Drops up to two expired least-recently-used keys per write: amortized, timer-free expiry. */
+  private sweep(): void {
+    const nowSec = this.now / 1000;
+    for (let i = 0; i < 2 && this.tail !== NONE; i++) {
+      if (this.expires[this.tail] <= nowSec) this.remove(this.tail);
+      else break;
+    }
+  }
+
+  private touch(slot: number): void {
+    if (this.head === slot) return;
+    this.unlink(slot);
+    this.linkHead(slot);
+  }
+
+  private linkHead(slot: number): void {
+    this.prev[slot] = NONE;
+    this.next[slot] = this.head;
+    if (this.head !== NONE) this.prev[this.head] = slot;
+    this.head = slot;
+    if (this.tail === NONE) this.tail = slot;
+  }
+
+  private unlink(slot: number): void {
+    const p = this.prev[slot];
+    const n = this.next[slot];
+    if (p !== NONE) this.next[p] = n;
+    else if (this.head === slot) this.head = n;
+    if (n !== NONE) this.prev[n] = p;
+    else if (this.tail === slot) this.tail = p;
+    this.prev[slot] = this.next[slot] = NONE;
+  }
+
+  private grow(): void {
+    const cap = Math.min(this.maxKeys, Math.max(1024, this.capacity * 2));
+    const grow = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.lens = grow(this.lens, (n) => new Uint8Array(n));
+    this.expires = grow(this.expires, (n) => new Uint32Array(n));
+    this.prev = grow(this.prev, (n) => new Int32Array(n));
+    this.next = grow(this.next, (n) => new Int32Array(n));
+    this.cols = this.cols.map((c) => (c ? grow(c, (n) => new Float64Array(n)) : undefined));
+    this.capacity = cap;
+  }
+
+  private column(i: number): Float64Array {
+    const c = new Float64Array(this.capacity);
+    this.cols[i] = c;
+    return c;
+  }
+}

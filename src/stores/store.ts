@@ -1,0 +1,81 @@
+import type { AlgorithmName, Params, StepMode } from '../algorithms/index.js';
+
+/**
+ * The store contract. The engine turns one check or record into a transaction of
+ * ops (one per matching rule); a store applies the whole transaction atomically at
+ * one instant, with the semantics of `runTransaction` (./transaction.ts), which
+ * every store shares or mirrors (the Redis store in Lua).
+ */
+
+export interface TxOp {
+  /** State key: the rule name and the key attribute values. */
+  key: string;
+  /** Hash-tag hint: ops with the same tag may share a Redis Cluster slot. */
+  tag: string;
+  algorithm: Exclude<AlgorithmName, 'block'>;
+  /** The rule's own parameters, before overrides and scaling. */
+  params: Params;
+  cost: number;
+  mode: StepMode;
+  /** Shadow ops are decided and charged but never deny the transaction. */
+  shadow: boolean;
+  /** Charge this op even when the transaction is denied. */
+  chargeRejected: boolean;
+  /** Block penalty in ms once the op trips (0: none). */
+  blockMs: number;
+  /** Where the block is kept: the op's key, or a coarser one (block the contact, not the question). */
+  blockKey?: string;
+  /** Consult only the block (outcome rules at check time); the counter is peeked for figures. */
+  blockOnly: boolean;
+  /** A custom limit for this key from the policy file (a run-time override in the store wins). */
+  override?: { limit: number; windowMs: number };
+  /**
+   * Multiply the limit by an attribute of an entity ("tenant:acme" → licensed_agents).
+   * The store's attribute wins; `fallback` is the policy file's value, the subject's, or the default.
+   */
+  scale?: { entity: string; attribute: string; fallback: number };
+}
+
+export interface OpResult {
+  allowed: boolean;
+  /** Denied because the key is serving a block penalty. */
+  blocked: boolean;
+  /** The effective limit and window after overrides and scaling. */
+  limit: number;
+  windowMs: number;
+  remaining: number;
+  resetMs: number;
+  retryAfterMs: number;
+}
+
+export interface StoredOverride {
+  /** The state key it applies to (rule + key values). */
+  key: string;
+  rule: string;
+  keyValues: Record<string, string>;
+  limit: number;
+  windowMs: number;
+  expiresAt?: number;
+  reason?: string;
+  /** Who set it (admin token name), for the audit trail. */
+  by?: string;
+}
+
+export interface Store {
+  readonly name: string;
+  /** Applies a transaction atomically at `now` (ms since the epoch). Memory and SQLite answer synchronously. */
+  apply(ops: readonly TxOp[], now: number): OpResult[] | Promise<OpResult[]>;
+  setOverride(o: StoredOverride): Promise<void>;
+  deleteOverride(key: string): Promise<boolean>;
+  listOverrides(): Promise<StoredOverride[]>;
+  /** Sets (number) or clears (null) attributes of an entity such as "tenant:acme". */
+  setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void>;
+  getAttributes(entity: string): Promise<Record<string, number>>;
+  /** Forgets usage and blocks for these state keys; returns how many held state. */
+  reset(keys: readonly string[]): Promise<number>;
+  /** Number of keys holding state, for metrics. */
+  size(): Promise<number>;
+  /** Resolves when the store is reachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

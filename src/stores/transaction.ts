@@ -1,0 +1,80 @@
+import { algorithms, type Params } from '../algorithms/index.js';
+import type { OpResult, TxOp } from './store.js';
+
+/** What a store exposes to the shared transaction logic. */
+export interface StateAccess {
+  read(key: string): readonly number[] | null;
+  write(key: string, state: number[] | null, expiresAt: number): void;
+  /** A run-time or policy override for a state key, if one is in force at `now`. */
+  override(key: string, now: number): { limit: number; windowMs: number } | undefined;
+  attribute(entity: string, name: string): number | undefined;
+}
+
+/**
+ * The one definition of how a transaction is decided, shared by every store:
+ *  1. each op is stepped against its own state (a blocked key is refused outright);
+ *  2. the transaction is admitted when every non-shadow op admits it;
+ *  3. if admitted, every 'take' op is charged; if refused, none is, except ops
+ *     that charge rejected calls; 'force' and 'refund' ops always apply;
+ *  4. any non-shadow op that refused trips its block penalty.
+ * The Redis Lua script mirrors this function line by line.
+ */
+export function runTransaction(ops: readonly TxOp[], now: number, s: StateAccess): OpResult[] {
+  const results: OpResult[] = new Array(ops.length);
+  const next: (number[] | null | undefined)[] = new Array(ops.length);
+  const rejectedState: (number[] | null | undefined)[] = new Array(ops.length);
+  let admitted = true;
+
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const p = effectiveParams(op, now, s);
+    if (op.blockKey !== undefined && op.mode !== 'force' && op.mode !== 'refund') {
+      const b = s.read(op.blockKey);
+      if (b && b[0] > now) {
+        results[i] = { allowed: false, blocked: true, limit: p.limit, windowMs: p.windowMs, remaining: 0, resetMs: b[0] - now, retryAfterMs: b[0] - now };
+        if (!op.shadow) admitted = false;
+        continue;
+      }
+    }
+    const alg = algorithms[op.algorithm];
+    const state = s.read(op.key);
+    const mode = op.blockOnly ? 'peek' : op.mode;
+    const r = alg.step(state, now, op.cost, p, mode);
+    const allowed = op.blockOnly ? true : r.allowed;
+    results[i] = { allowed, blocked: false, limit: p.limit, windowMs: p.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: allowed ? 0 : r.retryAfterMs };
+    if (mode !== 'peek') next[i] = r.state;
+    if (mode === 'take' && op.chargeRejected) rejectedState[i] = r.allowed ? r.state : alg.step(state, now, op.cost, p, 'force').state;
+    if (!allowed && !op.shadow) admitted = false;
+  }
+
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const r = results[i];
+    if (r.blocked) continue;
+    const mode = op.blockOnly ? 'peek' : op.mode;
+    let write: number[] | null | undefined;
+    if (mode === 'force' || mode === 'refund') write = next[i];
+    else if (mode === 'take') write = admitted ? (r.allowed ? next[i] : undefined) : op.chargeRejected ? rejectedState[i] : undefined;
+    if (write !== undefined) {
+      const p = r.limit === op.params.limit && r.windowMs === op.params.windowMs ? op.params : { ...op.params, limit: r.limit, windowMs: r.windowMs };
+      s.write(op.key, write, write ? algorithms[op.algorithm].expiresAt(write, p) : 0);
+    }
+    // A refusal (or, for outcome rules, an event past the limit) trips the block.
+    if (!r.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
+      const until = now + op.blockMs;
+      s.write(op.blockKey, [until], until);
+      r.resetMs = r.retryAfterMs = op.blockMs;
+      r.blocked = true;
+    }
+  }
+  return results;
+}
+
+/** The op's parameters after a run-time override, or scaled by an entity attribute. */
+export function effectiveParams(op: TxOp, now: number, s: Pick<StateAccess, 'override' | 'attribute'>): Params {
+  const o = s.override(op.key, now) ?? op.override;
+  if (o) return { ...op.params, limit: o.limit, windowMs: o.windowMs, burst: undefined };
+  if (!op.scale) return op.params;
+  const factor = s.attribute(op.scale.entity, op.scale.attribute) ?? op.scale.fallback;
+  return { ...op.params, limit: op.params.limit * factor, burst: op.params.burst === undefined ? undefined : op.params.burst * factor };
+}
