@@ -7,3 +7,4 @@ export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { runTransaction, effectiveParams, type StateAccess } from './stores/transaction.js';
 export { type Store, type TxOp, type OpResult, type StoredOverride } from './stores/store.js';
 export { rateLimitHeaders } from './http/headers.js';
+export { errorBody, denialBody, dropBody, type ErrorBody } from './http/errors.js';
