@@ -12,12 +12,14 @@ describe('full jitter backoff', () => {
         fc.double({ min: -0.5, max: 1.5, noNaN: true }), // includes out-of-contract random() values
         (attempt, baseMs, capMs, r) => {
           const delay = fullJitter(attempt, { baseMs, capMs }, () => r);
-          const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
+          // Mathematically 0 * 2^attempt is 0 even when 2^attempt overflows to Infinity.
+          const ceiling = baseMs === 0 ? 0 : Math.min(capMs, baseMs * 2 ** attempt);
           expect(Number.isFinite(delay)).toBe(true);
           expect(delay).toBeGreaterThanOrEqual(0);
           expect(delay).toBeLessThanOrEqual(ceiling);
         },
       ),
+      { numRuns: 2000, examples: [[1024, 0, 0, 0], [2000, 0, 500, 1], [1100, 1, 30_000, 0.999]] },
     );
   });
 
