@@ -31,7 +31,7 @@ export function loadPolicy(source: PolicySource, opts: { file?: string } = {}): 
 
 export function loadPolicyText(text: string, file?: string): CompiledPolicy {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new PolicyError(
       doc.errors.map((e) => {

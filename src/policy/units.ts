@@ -43,8 +43,9 @@ export function parseDuration(text: string): number {
 /** "10MB", "25 MiB", "5GB", "1200" → bytes (or plain units when no suffix). */
 export function parseSize(text: string | number): number {
   if (typeof text === 'number') return text;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   if (!m) throw new UnitError(`"${text}" is not a size (write it like 10MB, 25MiB or 5000)`);
+  if (Number(m[1]) < 0) throw new UnitError(`"${text}" is negative: an amount must be 0 or more`);
   const unit = m[2].toLowerCase();
   if (unit === '') return Number(m[1]);
   const mult = SIZE_UNITS[unit];
