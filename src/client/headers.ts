@@ -105,8 +105,10 @@ function parseDraft10(headers: HeaderGetter): RateLimitInfo | undefined {
   const policyItems = parseList(headers.get('ratelimit-policy')) ?? [];
   const policies = policyItems.map(policyFromItem);
   const rlItems = parseList(headers.get('ratelimit'));
+  // Names must match; only an unnamed side (older drafts) may pair with a lone policy.
   const findPolicy = (name: string | undefined): PolicyDef | undefined =>
-    policies.find((p) => p.name !== undefined && p.name === name) ?? (policies.length === 1 ? policies[0] : undefined);
+    policies.find((p) => p.name !== undefined && p.name === name) ??
+    (policies.length === 1 && (name === undefined || policies[0].name === undefined) ? policies[0] : undefined);
 
   if (rlItems && rlItems.length > 0) {
     const candidates: RateLimitInfo[] = [];

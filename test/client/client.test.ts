@@ -60,7 +60,7 @@ describe('pacing to a configured limit', () => {
 
     const other = setup(ok, { limit: { limit: 1, windowMs: 1000 } });
     await other.clock.run(
-      Promise.all([other.client.fetch('http://127.0.0.1:1/x'), other.client.fetch('http://127.0.0.2:1/x')]),
+      Promise.all([other.client.fetch('http://127.0.0.1:1/x'), other.client.fetch('http://127.0.0.1:2/x')]),
     );
     expect(other.times()).toEqual([0, 0]);
   });

@@ -92,9 +92,11 @@ describe('IETF draft-10 RateLimit / RateLimit-Policy', () => {
     });
   });
 
-  it('uses the only policy when RateLimit has an unmatched name', () => {
-    const info = parseRateLimitHeaders(h({ 'RateLimit-Policy': 'q=1', RateLimit: '"x";r=3;t=4' }), NOW);
-    expect(info).toMatchObject({ policy: 'x', remaining: 3, resetMs: 4000 });
+  it('pairs an unnamed older-draft policy with the current state, but never mismatched names', () => {
+    const unnamed = parseRateLimitHeaders(h({ 'RateLimit-Policy': '100;w=60', RateLimit: '"x";r=3;t=4' }), NOW);
+    expect(unnamed).toEqual({ policy: 'x', limit: 100, windowMs: 60_000, remaining: 3, resetMs: 4000 });
+    const mismatched = parseRateLimitHeaders(h({ 'RateLimit-Policy': '"a";q=100;w=60', RateLimit: '"b";r=3;t=4' }), NOW);
+    expect(mismatched).toEqual({ policy: 'b', remaining: 3, resetMs: 4000 });
   });
 });
 
