@@ -1,0 +1,18 @@
+import type { Logger } from 'pino';
+import type { Sluice } from '../engine/sluice.js';
+import type { ServerMetrics } from './metrics.js';
+
+/** What every route of one service instance shares. */
+export interface ServerContext {
+  readonly sluice: Sluice;
+  /** The store answers synchronously (memory): checks skip the promise machinery. */
+  readonly sync: boolean;
+  readonly log: Logger;
+  readonly metrics: ServerMetrics;
+  /** Largest request body accepted, in bytes. */
+  readonly bodyLimit: number;
+  /** Set once shutdown begins: responses ask clients to close their connections. */
+  closing: boolean;
+  /** Where the policy came from (a file path, or a description of an inline policy). */
+  readonly policySource: string;
+}

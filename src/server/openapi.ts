@@ -1,0 +1,267 @@
+import { LIMITS } from './validate.js';
+
+/**
+ * The service's HTTP API as OpenAPI 3.1, written by hand next to the validators
+ * (./validate.ts for the decision API, ./schemas.ts for the admin API). Served at
+ * GET /openapi.json.
+ */
+export function openapiDocument(): Record<string, unknown> {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+  const error = (description: string) => ({ description, ...json(ref('Error')) });
+  const rateHeaders = {
+    RateLimit: { description: 'draft-ietf-httpapi-ratelimit-headers: "rule";r=<remaining>;t=<seconds to reset>, one item per matching rule', schema: { type: 'string' } },
+    'RateLimit-Policy': { description: '"rule";q=<limit>;w=<window seconds>[;qu="content-bytes"], one item per matching rule', schema: { type: 'string' } },
+  };
+  const retryAfter = { 'Retry-After': { description: 'Seconds until the request would be admitted', schema: { type: 'integer' } } };
+  const bad = {
+    '400': error('Malformed JSON, a wrong type, an unknown or missing field; the message names the JSON path'),
+    '413': error('Body larger than 1 MiB'),
+    '415': error('Body is not application/json'),
+    '422': error('Well-formed but meaningless values (negative cost, unknown rule, bad limit syntax)'),
+  };
+  const auth = {
+    '401': { description: 'Missing or invalid bearer token', headers: { 'WWW-Authenticate': { schema: { type: 'string' } } }, ...json(ref('Error')) },
+    '403': error('The read-only token cannot make changes'),
+  };
+  const admin = (write: boolean) => ({ security: [{ bearer: [] }], tags: ['admin'], 'x-token': write ? 'admin' : 'admin or read' });
+  const subjectBody = (extra: Record<string, unknown> = {}) => ({
+    required: true,
+    ...json({ type: 'object', additionalProperties: false, required: ['subject'], properties: { subject: ref('Subject'), ...extra } }),
+  });
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Sluice',
+      version: '1',
+      description:
+        'Rate limits, quotas and lockouts for multi-tenant APIs. The decision API asks whether a request may proceed (check) and reports what happened after it (record). Every error body is { "error": { "code", "message", … } }.',
+    },
+    tags: [{ name: 'decisions' }, { name: 'admin' }, { name: 'operations' }],
+    paths: {
+      '/v1/check': {
+        post: {
+          tags: ['decisions'],
+          summary: 'Decide a request before doing the work; rules that count requests are charged when it is admitted',
+          requestBody: { required: true, ...json(ref('CheckRequest')) },
+          responses: {
+            '200': { description: 'Admitted, or dropped (action "drop": do not process, answer quietly)', headers: rateHeaders, ...json(ref('Decision')) },
+            '429': { description: "Refused by the binding rule (its status: 429 by default, or the rule's own, e.g. 509)", headers: { ...rateHeaders, ...retryAfter }, ...json(ref('Denial')) },
+            '503': { description: 'The store failed and the binding rule fails closed', headers: retryAfter, ...json(ref('Denial')) },
+            ...bad,
+          },
+        },
+      },
+      '/v1/check/batch': {
+        post: {
+          tags: ['decisions'],
+          summary: `Decide up to ${LIMITS.batch} independent checks in one call (each charged as its own check, in order)`,
+          requestBody: {
+            required: true,
+            ...json({ type: 'object', additionalProperties: false, required: ['checks'], properties: { checks: { type: 'array', maxItems: LIMITS.batch, items: ref('CheckRequest') } } }),
+          },
+          responses: {
+            '200': {
+              description: 'One decision per check, in order; refused ones carry their error',
+              ...json({ type: 'object', properties: { allowed: { type: 'boolean', description: 'every check was admitted' }, results: { type: 'array', items: ref('Decision') } } }),
+            },
+            ...bad,
+          },
+        },
+      },
+      '/v1/record': {
+        post: {
+          tags: ['decisions'],
+          summary: 'Report the outcome of work already done: failures, statuses and bytes are charged to the rules that count them',
+          requestBody: {
+            required: true,
+            ...json({ type: 'object', additionalProperties: false, required: ['subject', 'outcome'], properties: { subject: ref('Subject'), outcome: ref('Outcome') } }),
+          },
+          responses: { '200': { description: 'Recorded; the decision says whether the event fitted (a trip starts any block)', headers: rateHeaders, ...json(ref('Decision')) }, ...bad },
+        },
+      },
+      '/v1/admin/overrides': {
+        get: { ...admin(false), summary: 'List run-time overrides (store) and the policy file’s overrides', responses: { '200': { description: 'Overrides', ...json({ type: 'object', properties: { overrides: { type: 'array', items: ref('Override') }, policy: { type: 'array', items: ref('Override') } } }) }, ...auth } },
+        put: {
+          ...admin(true),
+          summary: 'Set a custom limit for one key of a rule, seen by every instance on the store',
+          requestBody: { required: true, ...json(ref('OverrideRequest')) },
+          responses: { '200': { description: 'The override', ...json({ type: 'object', properties: { override: ref('Override') } }) }, ...auth, ...bad },
+        },
+        delete: {
+          ...admin(true),
+          summary: 'Remove a run-time override',
+          requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['rule', 'key'], properties: { rule: { type: 'string' }, key: ref('KeyValues') } }) },
+          responses: { '200': { description: 'Deleted' }, '404': error('No such override'), ...auth, ...bad },
+        },
+      },
+      '/v1/admin/attributes/{attr}/{value}': {
+        parameters: [
+          { name: 'attr', in: 'path', required: true, schema: { type: 'string' }, example: 'tenant' },
+          { name: 'value', in: 'path', required: true, schema: { type: 'string' }, example: 'acme' },
+        ],
+        get: { ...admin(false), summary: 'Attributes of an entity (store, policy file, effective)', responses: { '200': { description: 'Attributes', ...json(ref('Attributes')) }, ...auth } },
+        put: {
+          ...admin(true),
+          summary: 'Set (number) or clear (null) attributes of an entity; rules that scale by them follow at once',
+          requestBody: { required: true, ...json({ type: 'object', additionalProperties: { type: ['number', 'null'], minimum: 0 }, example: { licensed_agents: 40 } }) },
+          responses: { '200': { description: 'Attributes after the change', ...json(ref('Attributes')) }, ...auth, ...bad },
+        },
+      },
+      '/v1/admin/reset': {
+        post: {
+          ...admin(true),
+          summary: 'Forget the usage and blocks of a subject under every rule it matches (or the rules named)',
+          requestBody: subjectBody({ rules: { type: 'array', items: { type: 'string' } } }),
+          responses: { '200': { description: 'The keys reset', ...json({ type: 'object', properties: { reset: { type: 'array', items: { type: 'object' } }, keysWithState: { type: 'integer' } } }) }, ...auth, ...bad },
+        },
+      },
+      '/v1/admin/inspect': {
+        post: {
+          ...admin(false),
+          summary: 'Current usage of a subject under every rule it matches; charges nothing',
+          requestBody: subjectBody(),
+          responses: { '200': { description: 'Usage per rule', ...json({ type: 'object', properties: { subject: ref('Subject'), now: { type: 'string' }, rules: { type: 'array', items: ref('RuleUsage') } } }) }, ...auth, ...bad },
+        },
+      },
+      '/v1/admin/reload': {
+        post: {
+          ...admin(true),
+          summary: 'Reload the policy file; a broken file is refused and the previous policy keeps serving',
+          responses: {
+            '200': { description: 'Reloaded', ...json({ type: 'object', properties: { reloaded: { const: true }, source: { type: 'string' }, rules: { type: 'integer' } } }) },
+            '409': error('Started with an inline policy: no file to reload'),
+            '422': { description: 'The file is invalid; error.issues lists every problem with file, line and column', ...json(ref('Error')) },
+            ...auth,
+          },
+        },
+      },
+      '/v1/admin/policy': { get: { ...admin(false), summary: 'The rules being served', responses: { '200': { description: 'Policy summary' }, ...auth } } },
+      '/metrics': { get: { tags: ['operations'], summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },
+      '/healthz': { get: { tags: ['operations'], summary: 'Liveness', responses: { '200': { description: '{ "status": "ok" }' } } } },
+      '/readyz': { get: { tags: ['operations'], summary: 'Readiness: the store answers and a policy is loaded', responses: { '200': { description: 'Ready' }, '503': error('Not ready') } } },
+      '/openapi.json': { get: { tags: ['operations'], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The admin token (read and write) or the read-only token' } },
+      schemas: {
+        Subject: {
+          type: 'object',
+          description: 'The request’s attributes, matched by the policy’s rules (account, tenant, ip, user, api, route, contact, …)',
+          maxProperties: LIMITS.subjectAttributes,
+          additionalProperties: { type: ['string', 'number', 'boolean'], maxLength: LIMITS.valueLength },
+          example: { account: 'acme', api: 'List of Conversations' },
+        },
+        CheckRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['subject'],
+          properties: { subject: { $ref: '#/components/schemas/Subject' }, cost: { type: 'number', exclusiveMinimum: 0, description: 'Units this request costs (default: the rule’s cost, usually 1)' } },
+        },
+        Outcome: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'integer', minimum: 100, maximum: 599 }, bytes: { type: 'number', minimum: 0 }, success: { type: 'boolean' } },
+        },
+        RuleResult: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            allowed: { type: 'boolean' },
+            shadow: { type: 'boolean' },
+            blocked: { type: 'boolean' },
+            limit: { type: 'number' },
+            windowMs: { type: 'number' },
+            remaining: { type: 'number' },
+            resetMs: { type: 'number' },
+            retryAfterMs: { type: 'number' },
+            fallback: { type: 'boolean' },
+          },
+        },
+        Decision: {
+          type: 'object',
+          properties: {
+            allowed: { type: 'boolean' },
+            action: { enum: ['allow', 'reject', 'drop'] },
+            rule: { type: 'string', description: 'The binding rule' },
+            status: { type: 'integer' },
+            message: { type: 'string' },
+            code: { type: 'string' },
+            limit: { type: ['number', 'null'] },
+            remaining: { type: ['number', 'null'] },
+            resetMs: { type: 'number' },
+            retryAfterMs: { type: 'number' },
+            rules: { type: 'array', items: { $ref: '#/components/schemas/RuleResult' } },
+            shadowDenied: { type: 'array', items: { type: 'string' } },
+          },
+        },
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' }, issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, file: { type: 'string' }, line: { type: 'integer' }, column: { type: 'integer' } } } } },
+            },
+          },
+        },
+        Denial: {
+          type: 'object',
+          properties: { error: { type: 'object', required: ['code', 'message', 'rule', 'retryAfterMs'], properties: { code: { type: 'string' }, message: { type: 'string' }, rule: { type: 'string' }, retryAfterMs: { type: 'number' } } } },
+          example: { error: { code: 'rate_limit_exceeded', message: "You've exceeded the per-minute rate limit. Please wait for sometime before retrying.", rule: 'account-per-minute', retryAfterMs: 41000 } },
+        },
+        KeyValues: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'Exactly the rule’s key attributes', example: { account: 'acme' } },
+        OverrideRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rule', 'key', 'limit'],
+          properties: {
+            rule: { type: 'string' },
+            key: { $ref: '#/components/schemas/KeyValues' },
+            limit: { type: 'string', example: '600/1m' },
+            expires: { type: 'string', description: 'ISO 8601 instant, or a duration from now (30d)' },
+            ttl: { type: 'string', description: 'Duration from now (1h)' },
+            reason: { type: 'string' },
+          },
+        },
+        Override: {
+          type: 'object',
+          properties: {
+            rule: { type: 'string' },
+            key: { type: 'object' },
+            stateKey: { type: 'string' },
+            limit: { type: 'string' },
+            limitCount: { type: 'number' },
+            windowMs: { type: 'number' },
+            expires: { type: 'string' },
+            reason: { type: 'string' },
+            by: { type: 'string' },
+            source: { enum: ['store', 'policy'] },
+          },
+        },
+        Attributes: { type: 'object', properties: { entity: { type: 'string' }, attributes: { type: 'object' }, policy: { type: 'object' }, effective: { type: 'object' } } },
+        RuleUsage: {
+          type: 'object',
+          properties: {
+            rule: { type: 'string' },
+            key: { type: 'string' },
+            algorithm: { type: 'string' },
+            limit: { type: 'number' },
+            windowMs: { type: 'number' },
+            used: { type: 'number' },
+            remaining: { type: 'number' },
+            resetMs: { type: 'number' },
+            retryAfterMs: { type: 'number' },
+            blocked: { type: 'boolean' },
+            blockedForMs: { type: 'number' },
+            shadow: { type: 'boolean' },
+            phase: { enum: ['request', 'outcome'] },
+            override: { enum: ['store', 'policy'] },
+          },
+        },
+      },
+    },
+  };
+}

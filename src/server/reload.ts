@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Sluice } from '../engine/sluice.js';
+import { PolicyError, type PolicyIssue } from '../policy/errors.js';
+import { loadPolicyText } from '../policy/load.js';
+import type { ServerMetrics } from './metrics.js';
+
+export type ReloadTrigger = 'api' | 'signal' | 'watch';
+
+export type ReloadResult =
+  | { ok: true; changed: boolean; source: string; rules: number }
+  | { ok: false; source: string; issues: PolicyIssue[]; message: string };
+
+/**
+ * Hot reload of the policy file. A new policy replaces the old one only when the whole
+ * file is valid (loadPolicy never half-loads); a broken file is refused with its issues
+ * and the old policy keeps serving. Triggered by the admin API, SIGHUP, or a change of
+ * the file (fs.watch on its directory, so editors that save by rename are seen too).
+ */
+export class PolicyReloader {
+  readonly file?: string;
+  private lastDigest?: string;
+  private watcher?: FSWatcher;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: { sluice: Sluice; log: Logger; metrics: ServerMetrics; file?: string; debounceMs?: number },
+  ) {
+    this.file = deps.file === undefined ? undefined : resolve(deps.file);
+  }
+
+  /** Remembers the text the service started with, so an unchanged file is not reloaded on every touch. */
+  markLoaded(text: string): void {
+    this.lastDigest = digest(text);
+  }
+
+  /**
+   * Reads the file and swaps the policy in. `force` reloads even when the text is
+   * unchanged (the admin API and SIGHUP ask for it explicitly; the watcher does not).
+   */
+  reload(trigger: ReloadTrigger, who: string, force = true): ReloadResult {
+    const { sluice, log, metrics } = this.deps;
+    if (!this.file) {
+      return { ok: false, source: sluice.policy.source, issues: [{ path: '', message: 'the service was started with an inline policy, not a file; there is nothing to reload' }], message: 'no policy file to reload' };
+    }
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (e) {
+      return this.refuse(trigger, who, new PolicyError([{ path: '', message: `cannot read policy file: ${(e as Error).message}`, file: this.file }]));
+    }
+    const d = digest(text);
+    if (!force && d === this.lastDigest) return { ok: true, changed: false, source: this.file, rules: sluice.policy.rules.length };
+    try {
+      const policy = loadPolicyText(text, this.file);
+      sluice.setPolicy(policy);
+      this.lastDigest = d;
+      metrics.reload(true);
+      log.info({ who, trigger, source: this.file, rules: policy.rules.length, changed: true }, 'policy reloaded');
+      return { ok: true, changed: true, source: this.file, rules: policy.rules.length };
+    } catch (e) {
+      if (e instanceof PolicyError) {
+        // Remember the broken text too: the watcher should not log the same errors on every event.
+        this.lastDigest = d;
+        return this.refuse(trigger, who, e);
+      }
+      throw e;
+    }
+  }
+
+  /** Watches the policy file and reloads (debounced) when it changes. */
+  watch(): void {
+    if (!this.file || this.watcher) return;
+    const name = basename(this.file);
+    try {
+      this.watcher = watch(dirname(this.file), { persistent: false }, (_event, filename) => {
+        if (filename !== null && filename !== name) return;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.reload('watch', 'file-watch', false), this.deps.debounceMs ?? 150);
+        this.timer.unref?.();
+      });
+      this.watcher.on('error', (e) => this.deps.log.warn({ err: e, file: this.file }, 'policy file watch failed; reload with SIGHUP or the admin API'));
+    } catch (e) {
+      this.deps.log.warn({ err: e, file: this.file }, 'cannot watch the policy file; reload with SIGHUP or the admin API');
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private refuse(trigger: ReloadTrigger, who: string, e: PolicyError): ReloadResult {
+    this.deps.metrics.reload(false);
+    this.deps.log.error({ who, trigger, source: this.file, issues: e.issues }, `policy reload refused; the previous policy keeps serving:\n${e.message}`);
+    return { ok: false, source: this.file ?? '', issues: e.issues, message: e.message };
+  }
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,175 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Decision } from '../../engine/decision.js';
+import { denialBody } from '../../http/errors.js';
+import type { Subject } from '../../policy/compiled.js';
+import type { ServerContext } from '../context.js';
+import { HttpError, JSON_TYPE, sendError, sendJson } from '../respond.js';
+import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody } from '../validate.js';
+
+/**
+ * The decision API, served straight from node:http in front of fastify: the hot path
+ * reads the body, validates it by hand, asks the engine and writes the response and
+ * its headers in one call. Nothing here goes through fastify's router, hooks or
+ * serializers; any other path or method falls through to fastify.
+ *
+ *   POST /v1/check        { subject, cost? }                 → decision
+ *   POST /v1/check/batch  { checks: [{ subject, cost? }] }   → { results: [decision] }
+ *   POST /v1/record       { subject, outcome }               → decision
+ */
+
+export const DECISION_ROUTES = ['/v1/check', '/v1/check/batch', '/v1/record'] as const;
+type Route = (typeof DECISION_ROUTES)[number];
+
+/** Which decision route a raw request is for (POST only), or undefined to let fastify have it. */
+export function decisionRoute(req: IncomingMessage): Route | undefined {
+  if (req.method !== 'POST') return undefined;
+  let url = req.url ?? '';
+  const q = url.indexOf('?');
+  if (q >= 0) url = url.slice(0, q);
+  if (url === '/v1/check' || url === '/v1/record' || url === '/v1/check/batch') return url;
+  return undefined;
+}
+
+export function handleDecision(ctx: ServerContext, route: Route, req: IncomingMessage, res: ServerResponse): void {
+  const type = req.headers['content-type'];
+  if (type !== undefined && !isJson(type)) {
+    req.resume();
+    sendError(res, new HttpError(415, 'unsupported_media_type', `send the body as application/json (got ${type})`), ctx.closing);
+    return;
+  }
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > ctx.bodyLimit) {
+    tooLarge(ctx, req, res);
+    return;
+  }
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  let done = false;
+  req.on('data', (c: Buffer) => {
+    if (done) return;
+    size += c.length;
+    if (size > ctx.bodyLimit) {
+      done = true;
+      tooLarge(ctx, req, res);
+      return;
+    }
+    if (first === undefined) first = c;
+    else (chunks ??= [first]).push(c);
+  });
+  req.on('error', () => {
+    done = true; // the client went away; there is nobody to answer
+  });
+  req.on('end', () => {
+    if (done) return;
+    done = true;
+    const raw = chunks ? Buffer.concat(chunks).toString('utf8') : first ? first.toString('utf8') : '';
+    let body: unknown;
+    try {
+      if (raw.length === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
+      body = parseJson(raw);
+    } catch (e) {
+      answerError(ctx, res, e);
+      return;
+    }
+    try {
+      if (route === '/v1/check') check(ctx, readCheck(body), res);
+      else if (route === '/v1/record') record(ctx, readRecord(body), res);
+      else batch(ctx, readBatch(body), res);
+    } catch (e) {
+      answerError(ctx, res, e);
+    }
+  });
+}
+
+function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
+  const t0 = performance.now();
+  if (ctx.sync) {
+    const d = ctx.sluice.checkSync(body.subject, body);
+    ctx.metrics.decision(d, performance.now() - t0);
+    sendDecision(ctx, res, d, body.subject);
+    return;
+  }
+  ctx.sluice.check(body.subject, body).then(
+    (d) => {
+      ctx.metrics.decision(d, performance.now() - t0);
+      sendDecision(ctx, res, d, body.subject);
+    },
+    (e) => answerError(ctx, res, e),
+  );
+}
+
+function record(ctx: ServerContext, body: { subject: Subject; outcome: import('../../policy/compiled.js').Outcome }, res: ServerResponse): void {
+  ctx.sluice.record(body.subject, body.outcome).then(
+    (d) => {
+      const json = JSON.stringify(d);
+      sendJson(res, 200, json, d.headers, ctx.closing);
+    },
+    (e) => answerError(ctx, res, e),
+  );
+}
+
+async function decideAll(ctx: ServerContext, checks: CheckBody[]): Promise<Decision[]> {
+  const out: Decision[] = new Array(checks.length);
+  for (let i = 0; i < checks.length; i++) {
+    const t0 = performance.now();
+    const c = checks[i];
+    out[i] = ctx.sync ? ctx.sluice.checkSync(c.subject, c) : await ctx.sluice.check(c.subject, c);
+    ctx.metrics.decision(out[i], performance.now() - t0);
+  }
+  return out;
+}
+
+function batch(ctx: ServerContext, checks: CheckBody[], res: ServerResponse): void {
+  decideAll(ctx, checks).then(
+    (ds) => {
+      const results = ds.map((d) => (d.allowed || d.action === 'drop' ? d.toJSON() : { ...d.toJSON(), error: denialBody(d).error }));
+      sendJson(res, 200, JSON.stringify({ results, allowed: ds.every((d) => d.allowed) }), undefined, ctx.closing);
+    },
+    (e) => answerError(ctx, res, e),
+  );
+}
+
+/** 200 with the decision when admitted or dropped; the binding rule's status and error body when refused. */
+function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subject: Subject): void {
+  if (d.allowed || d.action === 'drop') {
+    sendJson(res, 200, JSON.stringify(d), d.headers, ctx.closing);
+    return;
+  }
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rule: d.rule, status: d.status, retryAfterMs: d.retryAfterMs, subject }, 'denied');
+  sendJson(res, d.status, JSON.stringify(denialBody(d)), d.headers, ctx.closing);
+}
+
+function tooLarge(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
+  // Stop reading: answer and close, so the rest of the body is never buffered.
+  req.pause();
+  const e = new HttpError(413, 'payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`);
+  res.once('finish', () => req.destroy());
+  sendError(res, e, true);
+}
+
+export function answerError(ctx: ServerContext, res: ServerResponse, e: unknown): void {
+  if (res.headersSent) return;
+  if (e instanceof BodyError) {
+    sendJson(res, e.status, JSON.stringify({ error: { code: e.code, message: e.message, issues: e.issues } }), undefined, ctx.closing);
+  } else if (e instanceof HttpError) {
+    sendError(res, e, ctx.closing);
+  } else {
+    ctx.log.error({ err: e }, 'decision failed');
+    sendError(res, new HttpError(500, 'internal_error', 'the decision failed unexpectedly; the request may be retried'), ctx.closing);
+  }
+}
+
+export function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function isJson(type: string): boolean {
+  return type.startsWith('application/json') || /^[^;]*[/+]json\s*(;|$)/i.test(type);
+}
+
+export { JSON_TYPE, formatIssue };

@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { Sluice, type Clock } from '../engine/sluice.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
+import { MemoryStore } from '../stores/memory.js';
+import { AdminAuth } from './auth.js';
+import type { ServerContext } from './context.js';
+import { loadEnvoy, type EnvoyGrpcHandle } from './envoy.js';
+import { ServerMetrics } from './metrics.js';
+import { PolicyReloader, type ReloadResult } from './reload.js';
+import { buildServer } from './server.js';
+import { resolveStore, type StoreSpec } from './store.js';
+
+/** Options of `sluice serve` (each also from the environment, read by the CLI). */
+export interface ServeOptions {
+  /** Policy file (YAML or JSON); watched and hot-reloaded. SLUICE_CONFIG. */
+  config?: string;
+  /** An inline policy instead of a file (YAML/JSON text, object, or compiled); not reloadable. */
+  policy?: PolicySource | CompiledPolicy;
+  /** HTTP port; 0 picks a free one. Default 8080. SLUICE_PORT. */
+  port?: number;
+  /** Interface to listen on. Default 0.0.0.0. */
+  host?: string;
+  /** Envoy rate-limit gRPC port; off when undefined (needs src/envoy). SLUICE_GRPC_PORT. */
+  grpcPort?: number;
+  /** 'memory' (default), 'sqlite:./data/sluice.db', 'redis://…', 'redis+cluster://…', or a Store instance (not closed by the service). SLUICE_STORE. */
+  store?: StoreSpec;
+  /** Bearer token for the admin API (read and write). SLUICE_ADMIN_TOKEN. */
+  adminToken?: string;
+  /** Bearer token for the admin API, read only. SLUICE_READ_TOKEN. */
+  readToken?: string;
+  /** pino level: fatal, error, warn, info (default), debug, trace, silent. SLUICE_LOG_LEVEL. */
+  logLevel?: string;
+  /** A pino logger to use instead of a new one (logLevel is then ignored). */
+  logger?: Logger;
+  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  clock?: Clock;
+  /** Watch the policy file and reload it when it changes. Default true when `config` is given. */
+  watch?: boolean;
+  /** Reload on SIGHUP and shut down gracefully on SIGTERM/SIGINT. Default true. */
+  handleSignals?: boolean;
+  /** Largest request body, bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Bound on keys for the memory store. */
+  maxKeys?: number;
+  /** Collect Node's process metrics on /metrics. Default true. */
+  processMetrics?: boolean;
+  /** How long shutdown waits for in-flight requests before closing connections, ms. Default 10 s. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface ServeHandle {
+  /** The bound HTTP port (the real one when 0 was asked for). */
+  readonly port: number;
+  /** The bound Envoy gRPC port, when started. */
+  readonly grpcPort?: number;
+  /** http://host:port, with 127.0.0.1 for a wildcard host. */
+  readonly url: string;
+  readonly sluice: Sluice;
+  readonly app: FastifyInstance;
+  readonly log: Logger;
+  /** Reloads the policy file now (as SIGHUP does). */
+  reload(): ReloadResult;
+  /** Stops accepting, finishes in-flight requests, closes the store (when the service opened it). Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Starts the Sluice service: decision API, admin API, metrics, health, and Envoy's protocol when available. */
+export async function serve(options: ServeOptions): Promise<ServeHandle> {
+  const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'sluice' } });
+
+  // The policy first: a broken file stops startup with its issues (PolicyError), before any port opens.
+  let policy: CompiledPolicy;
+  let text: string | undefined;
+  const file = options.config === undefined ? undefined : resolve(options.config);
+  if (file !== undefined) {
+    text = readFileSync(file, 'utf8');
+    policy = loadPolicyText(text, file);
+  } else if (options.policy !== undefined) {
+    policy = isCompiled(options.policy) ? options.policy : loadPolicy(options.policy);
+  } else {
+    throw new Error('serve needs a policy: give --config <file> (or SLUICE_CONFIG)');
+  }
+
+  const opened = await resolveStore(options.store, { maxKeys: options.maxKeys });
+  const sluice = await Sluice.open({
+    policy,
+    store: opened.store,
+    clock: options.clock,
+    maxKeys: options.maxKeys,
+    onStoreError: (e) => log.warn({ err: e, store: opened.description }, 'store failed; rules fall back (open) or refuse with 503 (closed)'),
+  });
+
+  const metrics = new ServerMetrics(() => sluice, { defaultMetrics: options.processMetrics });
+  const ctx: ServerContext = {
+    sluice,
+    sync: opened.store instanceof MemoryStore,
+    log,
+    metrics,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    closing: false,
+    policySource: file ?? policy.source,
+  };
+  const auth = new AdminAuth(options);
+  const reloader = new PolicyReloader({ sluice, log, metrics, file });
+  if (text !== undefined) reloader.markLoaded(text);
+
+  const cleanup: (() => unknown)[] = [];
+  let closed: Promise<void> | undefined;
+  let app: FastifyInstance | undefined;
+  let grpc: EnvoyGrpcHandle | undefined;
+
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      ctx.closing = true;
+      for (const c of cleanup.splice(0)) c();
+      reloader.close();
+      if (app) {
+        const server = app.server;
+        // Fastify stops accepting and closes idle keep-alive connections; in-flight requests
+        // (fastify's and the raw decision path's) finish, after which their connections close.
+        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+        timer.unref();
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        idle.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+          clearInterval(idle);
+        }
+      }
+      if (grpc) await (grpc.close ?? grpc.stop)?.call(grpc);
+      if (opened.owned) await sluice.close();
+      log.info('sluice stopped');
+    })());
+
+  try {
+    const built = await buildServer(ctx, auth, reloader);
+    app = built.app;
+    const host = options.host ?? '0.0.0.0';
+    await app.listen({ port: options.port ?? 8080, host });
+    const port = (built.server.address() as AddressInfo).port;
+
+    if (options.grpcPort !== undefined) {
+      const envoy = await loadEnvoy();
+      if (envoy?.startEnvoyGrpc) {
+        grpc = (await envoy.startEnvoyGrpc({ port: options.grpcPort, host, sluice, logger: log, log })) as EnvoyGrpcHandle | undefined;
+      } else {
+        log.warn({ grpcPort: options.grpcPort }, 'a gRPC port was given but this build has no Envoy module (src/envoy); gRPC is off');
+      }
+    }
+
+    if (options.watch ?? file !== undefined) reloader.watch();
+    if (options.handleSignals ?? true) {
+      const onHup = () => reloader.reload('signal', 'SIGHUP');
+      const onStop = (signal: NodeJS.Signals) => {
+        log.info({ signal }, 'shutting down: finishing in-flight requests');
+        const force = setTimeout(() => process.exit(1), (options.shutdownTimeoutMs ?? 10_000) + 5000);
+        force.unref();
+        close().then(
+          () => process.exit(0),
+          (e) => {
+            log.error({ err: e }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGHUP', onHup);
+      process.once('SIGTERM', onStop);
+      process.once('SIGINT', onStop);
+      cleanup.push(() => {
+        process.off('SIGHUP', onHup);
+        process.off('SIGTERM', onStop);
+        process.off('SIGINT', onStop);
+      });
+    }
+
+    const grpcPort = grpc?.port ?? (grpc ? options.grpcPort : undefined);
+    log.info(
+      {
+        policy: ctx.policySource,
+        rules: policy.rules.length,
+        store: opened.description,
+        port,
+        host,
+        ...(grpcPort !== undefined ? { grpcPort } : {}),
+        envoyJson: app.hasRoute({ method: 'POST', url: '/json' }),
+        admin: auth.enabled ? { admin: Boolean(options.adminToken), read: Boolean(options.readToken) } : 'disabled (no token)',
+        watch: options.watch ?? file !== undefined,
+      },
+      'sluice serving',
+    );
+
+    const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
+    return { port, grpcPort, url, sluice, app, log, reload: () => reloader.reload('api', 'handle'), close };
+  } catch (e) {
+    await close().catch(() => undefined);
+    throw e;
+  }
+}
+
+function isCompiled(p: PolicySource | CompiledPolicy): p is CompiledPolicy {
+  return typeof p === 'object' && p !== null && 'ruleByName' in p && p.ruleByName instanceof Map;
+}

@@ -1,0 +1,136 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { errorBody } from '../http/errors.js';
+import type { AdminAuth } from './auth.js';
+import type { ServerContext } from './context.js';
+import { loadEnvoy } from './envoy.js';
+import type { PolicyReloader } from './reload.js';
+import { HttpError } from './respond.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { decisionRoute, DECISION_ROUTES, handleDecision } from './routes/decisions.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { BodyError } from './validate.js';
+
+export interface BuiltServer {
+  app: FastifyInstance;
+  server: Server;
+}
+
+/**
+ * Builds the service: a node:http server whose request handler serves the decision API
+ * itself (the hot path) and hands every other request to fastify (admin, operations,
+ * Envoy's POST /json, errors). Nothing listens until the caller says so.
+ */
+export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader): Promise<BuiltServer> {
+  let server!: Server;
+  const app = Fastify({
+    loggerInstance: ctx.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    serverFactory: (fastifyHandler) => {
+      server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
+        const route = decisionRoute(req);
+        if (route !== undefined) handleDecision(ctx, route, req, res);
+        else fastifyHandler(req, res);
+      });
+      return server;
+    },
+  }) as unknown as FastifyInstance; // a pino Logger in, the plain FastifyInstance type out
+
+
+  // Every route's methods, so a known path with the wrong method answers 405 with Allow.
+  const known: { re: RegExp; methods: Set<string> }[] = DECISION_ROUTES.map((p) => ({ re: pattern(p), methods: new Set(['POST']) }));
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    const re = pattern(r.url);
+    const entry = known.find((k) => k.re.source === re.source);
+    if (entry) for (const m of methods) entry.methods.add(m);
+    else known.push({ re, methods: new Set(methods) });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = (req.raw.url ?? '/').split('?')[0];
+    const allowed = new Set<string>();
+    for (const k of known) if (k.re.test(path)) for (const m of k.methods) allowed.add(m);
+    if (allowed.size) {
+      const allow = [...allowed].sort().join(', ');
+      reply.code(405).header('allow', allow).send(errorBody('method_not_allowed', `${req.method} is not supported on ${path}; use ${allow}`, { allow: [...allowed].sort() }));
+      return;
+    }
+    reply.code(404).send(errorBody('not_found', `no such endpoint: ${req.method} ${path} (see /openapi.json)`));
+  });
+
+  app.setErrorHandler((error: FastifyError | Error, _req, reply) => {
+    if (error instanceof BodyError) {
+      reply.code(error.status).send({ error: { code: error.code, message: error.message, issues: error.issues } });
+      return;
+    }
+    if (error instanceof HttpError) {
+      reply.code(error.status).headers(error.headers).send(errorBody(error.code, error.message, error.extra));
+      return;
+    }
+    const code = (error as FastifyError).code;
+    const status = (error as FastifyError).statusCode ?? 500;
+    switch (code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        reply.code(400).send(errorBody('invalid_json', `the body is not valid JSON: ${error.message}`));
+        return;
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        reply.code(400).send(errorBody('invalid_json', 'the request body is empty; send a JSON object'));
+        return;
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        reply.code(413).header('connection', 'close').send(errorBody('payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`));
+        return;
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        reply.code(415).send(errorBody('unsupported_media_type', `send the body as application/json (${error.message})`));
+        return;
+    }
+    if (error instanceof SyntaxError && status === 400) {
+      reply.code(400).send(errorBody('invalid_json', `the body is not valid JSON: ${error.message}`));
+      return;
+    }
+    if ((error as FastifyError).validation) {
+      reply.code(400).send(errorBody('invalid_request', error.message));
+      return;
+    }
+    if (status >= 400 && status < 500) {
+      reply.code(status).send(errorBody(code ? code.toLowerCase() : 'bad_request', error.message));
+      return;
+    }
+    ctx.log.error({ err: error }, 'request failed');
+    reply.code(500).send(errorBody('internal_error', 'an unexpected error occurred; the request may be retried'));
+  });
+
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (ctx.closing) reply.header('connection', 'close');
+    done();
+  });
+
+  registerOpsRoutes(app, ctx);
+  registerAdminRoutes(app, ctx, auth, reloader);
+
+  // ---- ENVOY HOOK ----------------------------------------------------------------
+  // Envoy's rate-limit protocol lives in src/envoy (another engineer's module). When
+  // src/envoy/index.ts exists and exports registerEnvoyJson(app, …), its POST /json
+  // is mounted here, on this fastify instance, over this service's engine.
+  // The gRPC side (startEnvoyGrpc) is started by serve() when a gRPC port is given.
+  const envoy = await loadEnvoy();
+  if (envoy?.registerEnvoyJson) {
+    await envoy.registerEnvoyJson(app, { sluice: ctx.sluice, logger: ctx.log, log: ctx.log });
+    ctx.log.debug('envoy POST /json mounted');
+  }
+  // ---------------------------------------------------------------------------------
+
+  await app.ready();
+  return { app, server };
+}
+
+function pattern(url: string): RegExp {
+  const src = url
+    .split('/')
+    .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${src}/?$`);
+}
