@@ -1,0 +1,360 @@
+import { policyItem } from '../http/headers.js';
+import type { OpResult, Store, TxOp } from '../stores/store.js';
+import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
+import { findLimit } from './match.js';
+import {
+  EnvoyRequestError,
+  EnvoyStoreError,
+  type DescriptorStatus,
+  type HeaderValue,
+  type RateLimitEntry,
+  type RateLimitRequest,
+  type RateLimitResponse,
+} from './types.js';
+
+export type EnvoyClock = (() => number) | { now(): number };
+
+export interface EnvoyRateLimiterOptions {
+  /** RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers-10) and Retry-After in response_headers_to_add. Default true. */
+  ietfHeaders?: boolean;
+  /** x-ratelimit-limit / -remaining / -reset of the descriptor closest to its limit, as envoyproxy/ratelimit adds them when enabled. Default true. */
+  xRateLimitHeaders?: boolean;
+  /** envoy's global SHADOW_MODE: count everything, report per-descriptor codes, but answer OK overall. Default false. */
+  globalShadowMode?: boolean;
+}
+
+const UINT32_MAX = 4_294_967_295;
+
+/** What one request descriptor comes to. */
+type Plan =
+  | { kind: 'none' }
+  | { kind: 'unlimited' }
+  | { kind: 'limit'; limit: EnvoyLimit; key: string; cost: number; op: number }
+  /** requests_per_unit: 0 — decided here, no state needed. */
+  | { kind: 'zero'; limit: EnvoyLimit; cost: number };
+
+/**
+ * Envoy's rate-limit service (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit)
+ * over a Sluice store.
+ *
+ * Matching follows envoyproxy/ratelimit (see match.ts), and so do unlimited limits,
+ * requests_per_unit 0, shadow_mode, replaces, request-level limit overrides and
+ * hits_addend. Counting differs on purpose in one way:
+ *
+ *   envoyproxy/ratelimit increments every descriptor's counter, even when another
+ *   descriptor of the same request is over its limit (a refused request still uses
+ *   up the quota of the others). Sluice decides all descriptors of a request in ONE
+ *   atomic store.apply: either every non-shadow descriptor admits the request and all
+ *   are charged, or none is charged. Shadow descriptors (and every descriptor under the
+ *   global shadow mode) are charged either way, since the request they observe goes
+ *   through as far as they are concerned.
+ */
+export class EnvoyRateLimiter {
+  private cfg: EnvoyConfig;
+  readonly store: Store;
+  private readonly clock: () => number;
+  private readonly opts: Required<EnvoyRateLimiterOptions>;
+  /** For metrics. */
+  readonly counters = { requests: 0, overLimit: 0, shadowOverLimit: 0, storeErrors: 0 };
+
+  constructor(config: EnvoyConfig, store: Store, clock?: EnvoyClock, opts: EnvoyRateLimiterOptions = {}) {
+    this.cfg = config;
+    this.store = store;
+    this.clock = clock === undefined ? Date.now : typeof clock === 'function' ? clock : () => clock.now();
+    this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false };
+  }
+
+  get config(): EnvoyConfig {
+    return this.cfg;
+  }
+
+  /** Swaps in a new configuration (hot reload); counters of descriptors that keep their entries carry on. */
+  setConfig(config: EnvoyConfig): void {
+    this.cfg = config;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /**
+   * Decides a RateLimitRequest. Throws EnvoyRequestError for an unusable request and
+   * EnvoyStoreError when the store fails.
+   */
+  async shouldRateLimit(request: RateLimitRequest): Promise<RateLimitResponse> {
+    const req = normalizeRequest(request);
+    this.counters.requests++;
+    const domain = this.cfg.domains.get(req.domain);
+
+    // 1. the limit of each descriptor (a request-level override wins over the file)
+    const limits: (EnvoyLimit | undefined)[] = req.descriptors.map((d) => {
+      if (!domain) return undefined; // unknown domain: no limits, as envoy
+      if (d.override) return overrideLimit(d.entries, d.override.requestsPerUnit, d.override.unit);
+      return findLimit(domain, d.entries);
+    });
+
+    // 2. replaces: a matched limit naming others takes them out of this request
+    const replaced = new Set<string>();
+    for (const l of limits) if (l) for (const r of l.replaces) replaced.add(r);
+
+    // 3. plan: which descriptors become store ops
+    const ops: TxOp[] = [];
+    const opByKey = new Map<string, number>();
+    const plans: Plan[] = req.descriptors.map((d, i) => {
+      const limit = limits[i];
+      if (!limit || (limit.name !== undefined && replaced.has(limit.name))) return { kind: 'none' };
+      if (limit.unlimited) return { kind: 'unlimited' };
+      const cost = d.hits ?? req.hits;
+      if (limit.requestsPerUnit === 0) return { kind: 'zero', limit, cost };
+      const key = envoyStateKey(req.domain, d.entries, d.override ? limit : undefined, limit.algorithm);
+      const same = opByKey.get(key);
+      if (same !== undefined) {
+        // The same counter twice in one request: one op carrying both costs.
+        ops[same].cost += cost;
+        if (cost > 0) ops[same].mode = 'take';
+        return { kind: 'limit', limit, key, cost, op: same };
+      }
+      const shadow = limit.shadow || this.opts.globalShadowMode;
+      const op: TxOp = {
+        key,
+        tag: tagOf(req.domain, d.entries),
+        algorithm: limit.algorithm,
+        params: { limit: limit.requestsPerUnit, windowMs: limit.windowMs },
+        cost,
+        mode: cost === 0 ? 'peek' : 'take',
+        shadow: limit.shadow,
+        chargeRejected: shadow,
+        blockMs: limit.blockMs,
+        ...(limit.blockMs > 0 ? { blockKey: `${key}!b` } : {}),
+        blockOnly: false,
+      };
+      opByKey.set(key, ops.length);
+      ops.push(op);
+      return { kind: 'limit', limit, key, cost, op: ops.length - 1 };
+    });
+
+    // requests_per_unit 0 refuses the request before the store is asked; keep it
+    // all-or-nothing by only peeking at the other (non-shadow) counters.
+    const zeroDenies = plans.some((p) => p.kind === 'zero' && p.cost > 0 && !p.limit.shadow);
+    if (zeroDenies && !this.opts.globalShadowMode) for (const op of ops) if (!op.chargeRejected) op.mode = 'peek';
+
+    // 4. one atomic transaction for the whole request
+    const now = this.clock();
+    let results: OpResult[] = [];
+    if (ops.length) {
+      try {
+        results = await this.store.apply(ops, now);
+      } catch (e) {
+        this.counters.storeErrors++;
+        throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${(e as Error)?.message ?? String(e)}`, e);
+      }
+    }
+    const admitted = !zeroDenies && results.every((r, i) => r.allowed || ops[i].shadow);
+
+    // 5. statuses, one per descriptor in order
+    let overall = 'OK' as 'OK' | 'OVER_LIMIT';
+    const shown: ShownLimit[] = [];
+    const statuses: DescriptorStatus[] = plans.map((p) => {
+      if (p.kind === 'none') return { code: 'OK', limit_remaining: 0 };
+      if (p.kind === 'unlimited') return { code: 'OK', limit_remaining: UINT32_MAX };
+      const l = p.limit;
+      let allowed: boolean;
+      let remaining: number;
+      let resetMs: number;
+      if (p.kind === 'zero') {
+        allowed = p.cost === 0;
+        remaining = 0;
+        resetMs = l.windowMs - (now % l.windowMs);
+      } else {
+        const r = results[p.op];
+        const op = ops[p.op];
+        allowed = r.allowed;
+        remaining = r.remaining;
+        // Admitted by its own counter but not charged because another descriptor refused.
+        if (allowed && !admitted && op.mode === 'take' && !op.chargeRejected) remaining = Math.min(r.limit, remaining + op.cost);
+        resetMs = allowed ? r.resetMs : r.retryAfterMs > 0 ? r.retryAfterMs : r.resetMs;
+      }
+      if (!allowed) {
+        if (l.shadow) this.counters.shadowOverLimit++;
+        else overall = 'OVER_LIMIT';
+      }
+      const status: DescriptorStatus = {
+        code: allowed || l.shadow ? 'OK' : 'OVER_LIMIT',
+        current_limit: { requests_per_unit: l.requestsPerUnit, unit: l.unit, ...(limitName(l) ? { name: limitName(l) } : {}) },
+        limit_remaining: allowed ? Math.min(UINT32_MAX, Math.max(0, Math.floor(remaining))) : 0,
+        duration_until_reset: duration(resetMs),
+      };
+      if (!l.shadow) shown.push({ limit: l, status, resetMs, over: !allowed });
+      return status;
+    });
+
+    if (overall === 'OVER_LIMIT') this.counters.overLimit++;
+    if (this.opts.globalShadowMode) overall = 'OK';
+    return {
+      overall_code: overall,
+      statuses,
+      response_headers_to_add: this.headers(shown),
+      request_headers_to_add: [],
+    };
+  }
+
+  private headers(shown: ShownLimit[]): HeaderValue[] {
+    const out: HeaderValue[] = [];
+    if (shown.length === 0) return out;
+    if (this.opts.ietfHeaders) {
+      const names = new Set<string>();
+      const policy: string[] = [];
+      const state: string[] = [];
+      for (const s of shown) {
+        const name = uniqueName(sfName(s.limit.name ?? s.limit.path), names);
+        policy.push(policyItem(name, s.limit.requestsPerUnit, s.limit.windowMs));
+        state.push(`"${name}";r=${s.status.limit_remaining};t=${seconds(s.resetMs)}`);
+      }
+      out.push({ key: 'ratelimit-policy', value: policy.join(', ') }, { key: 'ratelimit', value: state.join(', ') });
+      const over = shown.filter((s) => s.over);
+      if (over.length) out.push({ key: 'retry-after', value: String(Math.max(1, ...over.map((s) => seconds(s.resetMs)))) });
+    }
+    if (this.opts.xRateLimitHeaders) {
+      // As envoyproxy/ratelimit: the descriptor closest to its limit; one over the limit wins.
+      let min = shown[0];
+      for (const s of shown) {
+        if (s.over && !min.over) min = s;
+        else if (s.over === min.over && s.status.limit_remaining < min.status.limit_remaining) min = s;
+      }
+      out.push(
+        { key: 'x-ratelimit-limit', value: String(min.limit.requestsPerUnit) },
+        { key: 'x-ratelimit-remaining', value: String(min.status.limit_remaining) },
+        { key: 'x-ratelimit-reset', value: String(seconds(min.resetMs)) },
+      );
+    }
+    return out;
+  }
+}
+
+interface ShownLimit {
+  limit: EnvoyLimit;
+  status: DescriptorStatus;
+  resetMs: number;
+  over: boolean;
+}
+
+/**
+ * The state key of a descriptor's counter: "envoy|<domain>|<key>=<value>|…", plus the
+ * override ("|@10/MINUTE") when the request chose the limit, and the algorithm when it is
+ * not envoy's fixed window (so a config change of algorithm never reads the other's state).
+ */
+export function envoyStateKey(domain: string, entries: readonly RateLimitEntry[], override?: Pick<EnvoyLimit, 'requestsPerUnit' | 'unit'>, algorithm = 'fixed-window'): string {
+  let key = `envoy|${esc(domain)}`;
+  for (const e of entries) key += `|${esc(e.key)}=${esc(e.value)}`;
+  if (override) key += `|@${override.requestsPerUnit}/${override.unit}`;
+  if (algorithm !== 'fixed-window') key += `|~${algorithm}`;
+  return key;
+}
+
+/**
+ * The Redis Cluster hash-tag hint: the value of the descriptor's last entry. Envoy
+ * descriptors run from general to specific (…, remote_address=1.2.3.4), so the
+ * descriptors of one client's request tend to share a slot, while clients spread out.
+ */
+function tagOf(domain: string, entries: readonly RateLimitEntry[]): string {
+  return `envoy|${esc(domain)}|${esc(entries[entries.length - 1].value)}`;
+}
+
+function esc(s: string): string {
+  return /[|=%@~]/.test(s) ? encodeURIComponent(s) : s;
+}
+
+function overrideLimit(entries: readonly RateLimitEntry[], requestsPerUnit: number, unit: Exclude<EnvoyUnit, 'UNKNOWN'>): EnvoyLimit {
+  // As envoy: an override is never shadowed, has no name and replaces nothing.
+  return {
+    path: entries.map((e) => (e.value ? `${e.key}_${e.value}` : e.key)).join('.'),
+    replaces: [],
+    unlimited: false,
+    requestsPerUnit,
+    unit,
+    windowMs: UNIT_MS[unit],
+    algorithm: 'fixed-window',
+    blockMs: 0,
+    shadow: false,
+    detailedMetric: false,
+    valueToMetric: false,
+  };
+}
+
+function limitName(l: EnvoyLimit): string | undefined {
+  if (l.name) return l.name;
+  return l.unit === 'UNKNOWN' ? describeLimit(l) : undefined;
+}
+
+function duration(ms: number): { seconds: number; nanos: number } {
+  const m = Math.max(0, Math.ceil(ms));
+  return { seconds: Math.floor(m / 1000), nanos: (m % 1000) * 1_000_000 };
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
+function sfName(s: string): string {
+  return s.replace(/["\\]/g, '_');
+}
+
+function uniqueName(name: string, taken: Set<string>): string {
+  let n = name;
+  for (let i = 2; taken.has(n); i++) n = `${name}#${i}`;
+  taken.add(n);
+  return n;
+}
+
+// ---- request validation ----
+
+interface NormalizedRequest {
+  domain: string;
+  hits: number;
+  descriptors: { entries: RateLimitEntry[]; hits?: number; override?: { requestsPerUnit: number; unit: Exclude<EnvoyUnit, 'UNKNOWN'> } }[];
+}
+
+/** Checks a request as the proto and envoyproxy/ratelimit require, with a clear message for each problem. */
+export function normalizeRequest(request: RateLimitRequest): NormalizedRequest {
+  if (request === null || typeof request !== 'object') throw new EnvoyRequestError('the request is a RateLimitRequest object');
+  const { domain, descriptors } = request;
+  if (typeof domain !== 'string' || domain === '') throw new EnvoyRequestError('rate limit domain must not be empty');
+  if (!Array.isArray(descriptors) || descriptors.length === 0) throw new EnvoyRequestError('rate limit descriptor list must not be empty');
+  const requestHits = uint(request.hits_addend, 'hits_addend', UINT32_MAX) ?? 0;
+  return {
+    domain,
+    // proto3 cannot tell an explicit 0 from unset: both mean 1, as in envoy.
+    hits: requestHits === 0 ? 1 : requestHits,
+    descriptors: descriptors.map((d, i) => {
+      const at = `descriptors[${i}]`;
+      if (d === null || typeof d !== 'object') throw new EnvoyRequestError(`${at} is an object with entries`);
+      if (!Array.isArray(d.entries) || d.entries.length === 0) throw new EnvoyRequestError(`${at}.entries must not be empty`);
+      const entries = d.entries.map((e, j) => {
+        if (e === null || typeof e !== 'object' || typeof e.key !== 'string' || e.key === '') throw new EnvoyRequestError(`${at}.entries[${j}].key must be a non-empty string`);
+        if (e.value !== undefined && e.value !== null && typeof e.value !== 'string') throw new EnvoyRequestError(`${at}.entries[${j}].value must be a string`);
+        return { key: e.key, value: e.value ?? '' };
+      });
+      const raw = d.hits_addend;
+      const hits = raw === null || raw === undefined ? undefined : uint(typeof raw === 'object' ? raw.value ?? 0 : raw, `${at}.hits_addend`, Number.MAX_SAFE_INTEGER);
+      let override: NormalizedRequest['descriptors'][number]['override'];
+      if (d.limit !== null && d.limit !== undefined) {
+        if (typeof d.limit !== 'object') throw new EnvoyRequestError(`${at}.limit is { requests_per_unit, unit }`);
+        const rpu = uint(d.limit.requests_per_unit, `${at}.limit.requests_per_unit`, UINT32_MAX) ?? 0;
+        const u = d.limit.unit;
+        const unit = typeof u === 'number' ? UNIT_NUMBERS[u] : typeof u === 'string' ? (u.toUpperCase() as EnvoyUnit) : undefined;
+        if (unit === undefined || unit === 'UNKNOWN' || !(unit in UNIT_MS)) {
+          throw new EnvoyRequestError(`${at}.limit.unit must be SECOND, MINUTE, HOUR, DAY, WEEK, MONTH or YEAR (got ${JSON.stringify(u ?? null)})`);
+        }
+        override = { requestsPerUnit: rpu, unit: unit as Exclude<EnvoyUnit, 'UNKNOWN'> };
+      }
+      return { entries, ...(hits !== undefined ? { hits } : {}), ...(override ? { override } : {}) };
+    }),
+  };
+}
+
+function uint(v: unknown, field: string, max: number): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) throw new EnvoyRequestError(`${field} must be a whole number from 0 to ${max}`);
+  return n;
+}
