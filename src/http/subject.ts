@@ -1,0 +1,352 @@
+import { createHash, createHmac, createPublicKey, timingSafeEqual, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
+import type { CompiledRoute, Subject } from '../policy/compiled.js';
+
+/**
+ * How a request becomes a subject, the attributes rules and caps match on.
+ *
+ * Precedence, lowest first: the route table (api, route, path params, `set`), the
+ * config's static `set`, plain headers, the API-key table, then verified JWT claims.
+ * Plain headers are whatever the caller sent, so identity that was proven (a known
+ * API key, a signed token) wins over them.
+ */
+export interface SubjectConfig {
+  /** Header name → attribute, e.g. { 'x-account-id': 'account' }. */
+  headers?: Record<string, string>;
+  /** Static attributes added to every subject. */
+  set?: Record<string, string | number | boolean>;
+  apiKeys?: {
+    /** Where the key is read from (default x-api-key). "authorization" reads a Bearer token. */
+    header?: string;
+    /** key → attributes. A key written "sha256:<hex>" is compared by its SHA-256 digest. */
+    keys: Record<string, Record<string, string | number | boolean>>;
+    /** Refuse requests without a key (401). An unknown key is always refused. */
+    required?: boolean;
+  };
+  jwt?: {
+    /** Where the token is read from (default authorization, "Bearer <token>"). */
+    header?: string;
+    /** claim → attribute, e.g. { sub: 'user', tenant_id: 'tenant' }; dotted claims reach into objects. */
+    claims: Record<string, string>;
+    /** HS256 shared secret. */
+    secret?: string;
+    /** RS256 public key (PEM). */
+    publicKey?: string;
+    issuer?: string;
+    audience?: string;
+    /** Clock skew allowed on exp/nbf, in seconds (default 30). */
+    leewaySeconds?: number;
+    /** Refuse requests without a token (401). A bad token is always refused. */
+    required?: boolean;
+    /**
+     * Only when no key is configured: use claims from tokens that an earlier hop already
+     * verified. Without a key and without this flag, configuring jwt is an error.
+     */
+    trustUnverified?: boolean;
+  };
+  /**
+   * Peers whose X-Forwarded-For is believed: CIDRs ("10.0.0.0/8", "fd00::/8"), single
+   * addresses, or the names loopback, private, linklocal. Without this list the client
+   * IP is always the socket peer and X-Forwarded-For is ignored.
+   */
+  trustedProxies?: string[];
+  /** The attribute the client IP goes in (default ip). */
+  ipAttribute?: string;
+}
+
+/** The parts of a request a subject is derived from, whatever the framework. */
+export interface RequestInfo {
+  method: string;
+  /** Path with optional query string. */
+  url: string;
+  /** Node's lower-cased header record, or a Fetch Headers object. */
+  headers: NodeHeaders | { get(name: string): string | null };
+  /** The socket peer address. */
+  remoteAddress: string | undefined;
+}
+
+export type NodeHeaders = Record<string, string | string[] | undefined>;
+
+/** The request cannot be given a trustworthy subject: answered with its status (401). */
+export class SubjectError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SubjectError';
+  }
+}
+
+export type SubjectDeriver = (req: RequestInfo) => Subject;
+
+/** Compiles the config and route table once; the returned function runs per request. */
+export function compileSubject(config: SubjectConfig = {}, routes: readonly CompiledRoute[] = [], clock: () => number = Date.now): SubjectDeriver {
+  const routeTable = compileRoutes(routes);
+  const headerPairs = Object.entries(config.headers ?? {}).map(([h, a]) => [h.toLowerCase(), a] as const);
+  const fixed = config.set ? Object.entries(config.set) : [];
+  const apiKeys = config.apiKeys ? compileApiKeys(config.apiKeys) : undefined;
+  const jwt = config.jwt ? compileJwt(config.jwt, clock) : undefined;
+  const clientIp = compileClientIp(config.trustedProxies ?? []);
+  const ipAttr = config.ipAttribute ?? 'ip';
+
+  return (req) => {
+    const subject: Record<string, string | number | boolean> = {};
+    const q = req.url.indexOf('?');
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    subject.method = req.method;
+    subject.path = path;
+    if (routeTable) routeTable(req.method, path, subject);
+    for (let i = 0; i < fixed.length; i++) subject[fixed[i][0]] = fixed[i][1];
+    for (let i = 0; i < headerPairs.length; i++) {
+      const v = headerOf(req.headers, headerPairs[i][0]);
+      if (v !== undefined && v !== '') subject[headerPairs[i][1]] = v;
+    }
+    if (apiKeys) apiKeys(req.headers, subject);
+    if (jwt) jwt(req.headers, subject);
+    const ip = clientIp(req.remoteAddress, req.headers);
+    if (ip) subject[ipAttr] = ip;
+    return subject;
+  };
+}
+
+export function headerOf(headers: RequestInfo['headers'], name: string): string | undefined {
+  if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(n: string): string | null }).get(name) ?? undefined;
+  const v = (headers as NodeHeaders)[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+// ---- routes ----
+
+type RouteTable = (method: string, path: string, into: Record<string, string | number | boolean>) => void;
+
+/**
+ * Route patterns: literal segments, `:name` (one segment, captured as an attribute) and a
+ * trailing `*` (the rest). The first matching route wins, in policy order. Exact paths are
+ * looked up in a map; patterns with parameters are tried in order after that.
+ */
+export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | undefined {
+  if (routes.length === 0) return undefined;
+  const compiled = routes.map((r, order) => {
+    const params: string[] = [];
+    const segs = r.path.split('/');
+    const isStatic = !segs.some((s) => s.startsWith(':') || s === '*');
+    const re = new RegExp(
+      '^' +
+        segs
+          .map((s, i) => {
+            if (s === '*' && i === segs.length - 1) return '(?:.*)';
+            if (s.startsWith(':')) {
+              params.push(s.slice(1));
+              return '([^/]+)';
+            }
+            return s.replace(/[.+?^${}()|[\]\\*]/g, '\\$&');
+          })
+          .join('/') +
+        '/?$',
+    );
+    return { order, route: r, re, params, isStatic };
+  });
+  const exact = new Map<string, (typeof compiled)[number][]>();
+  for (const c of compiled) {
+    if (!c.isStatic) continue;
+    const p = c.route.path.length > 1 && c.route.path.endsWith('/') ? c.route.path.slice(0, -1) : c.route.path;
+    const list = exact.get(p) ?? [];
+    list.push(c);
+    exact.set(p, list);
+  }
+  const patterns = compiled.filter((c) => !c.isStatic);
+  return (method, path, into) => {
+    const key = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    let best: (typeof compiled)[number] | undefined;
+    let m: RegExpExecArray | null = null;
+    const statics = exact.get(key);
+    if (statics) for (const c of statics) if (!c.route.methods || c.route.methods.has(method)) { best = c; break; }
+    for (const c of patterns) {
+      if (best && best.order < c.order) break;
+      if (c.route.methods && !c.route.methods.has(method)) continue;
+      const hit = c.re.exec(path);
+      if (hit) {
+        best = c;
+        m = hit;
+        break;
+      }
+    }
+    if (!best) return;
+    into.api = best.route.api;
+    into.route = best.route.path;
+    if (m) for (let i = 0; i < best.params.length; i++) into[best.params[i]] = safeDecode(m[i + 1]);
+    if (best.route.set) for (const k in best.route.set) into[k] = best.route.set[k];
+  };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+// ---- API keys ----
+
+function compileApiKeys(cfg: NonNullable<SubjectConfig['apiKeys']>): (h: RequestInfo['headers'], into: Record<string, string | number | boolean>) => void {
+  const header = (cfg.header ?? 'x-api-key').toLowerCase();
+  const plain = new Map<string, Record<string, string | number | boolean>>();
+  const hashed = new Map<string, Record<string, string | number | boolean>>();
+  for (const [k, attrs] of Object.entries(cfg.keys)) {
+    if (k.startsWith('sha256:')) hashed.set(k.slice(7).toLowerCase(), attrs);
+    else plain.set(k, attrs);
+  }
+  return (h, into) => {
+    let key = headerOf(h, header);
+    if (key !== undefined && header === 'authorization') key = bearer(key);
+    if (key === undefined || key === '') {
+      if (cfg.required) throw new SubjectError(401, 'api_key_required', `An API key is required in the ${header} header.`);
+      return;
+    }
+    const attrs = plain.get(key) ?? (hashed.size ? hashed.get(createHash('sha256').update(key).digest('hex')) : undefined);
+    if (!attrs) throw new SubjectError(401, 'invalid_api_key', 'The API key is not recognised.');
+    for (const a in attrs) into[a] = attrs[a];
+  };
+}
+
+function bearer(v: string): string | undefined {
+  return /^bearer\s+/i.test(v) ? v.replace(/^bearer\s+/i, '').trim() : undefined;
+}
+
+// ---- JWT ----
+
+function compileJwt(cfg: NonNullable<SubjectConfig['jwt']>, clock: () => number): (h: RequestInfo['headers'], into: Record<string, string | number | boolean>) => void {
+  const header = (cfg.header ?? 'authorization').toLowerCase();
+  if (cfg.secret !== undefined && cfg.publicKey !== undefined) throw new Error('subject.jwt: give either secret (HS256) or publicKey (RS256), not both');
+  let publicKey: KeyObject | undefined;
+  if (cfg.publicKey !== undefined) publicKey = createPublicKey(cfg.publicKey);
+  const secret = cfg.secret !== undefined ? Buffer.from(cfg.secret) : undefined;
+  if (!secret && !publicKey && !cfg.trustUnverified) {
+    throw new Error('subject.jwt: configure secret (HS256) or publicKey (RS256); set trustUnverified only when an earlier hop verifies tokens');
+  }
+  // The accepted algorithm follows the configured key, never the token's own claim (no "none", no alg confusion).
+  const alg = secret ? 'HS256' : publicKey ? 'RS256' : undefined;
+  const leewayMs = (cfg.leewaySeconds ?? 30) * 1000;
+  const claims = Object.entries(cfg.claims).map(([c, a]) => [c.split('.'), a] as const);
+  const refuse = (why: string): never => {
+    throw new SubjectError(401, 'invalid_token', `The bearer token was refused: ${why}.`);
+  };
+
+  return (h, into) => {
+    const raw = headerOf(h, header);
+    const token = raw === undefined ? undefined : header === 'authorization' ? bearer(raw) : raw.trim();
+    if (!token) {
+      if (cfg.required) throw new SubjectError(401, 'token_required', `A bearer token is required in the ${header} header.`);
+      return;
+    }
+    const parts = token.split('.');
+    if (parts.length !== 3) refuse('not a JWT');
+    let head: { alg?: unknown };
+    let payload: Record<string, unknown>;
+    try {
+      head = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+      payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    } catch {
+      return refuse('malformed header or payload');
+    }
+    if (payload === null || typeof payload !== 'object') refuse('malformed payload');
+    if (alg) {
+      if (head.alg !== alg) refuse(`algorithm ${String(head.alg)} is not accepted (expected ${alg})`);
+      const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+      const sig = Buffer.from(parts[2], 'base64url');
+      let ok: boolean;
+      if (secret) {
+        const want = createHmac('sha256', secret).update(signed).digest();
+        ok = sig.length === want.length && timingSafeEqual(sig, want);
+      } else {
+        ok = verifySignature('RSA-SHA256', signed, publicKey!, sig);
+      }
+      if (!ok) refuse('bad signature');
+    }
+    const now = clock();
+    if (typeof payload.exp === 'number' && payload.exp * 1000 + leewayMs <= now) refuse('expired');
+    if (typeof payload.nbf === 'number' && payload.nbf * 1000 - leewayMs > now) refuse('not yet valid');
+    if (cfg.issuer !== undefined && payload.iss !== cfg.issuer) refuse('wrong issuer');
+    if (cfg.audience !== undefined) {
+      const aud = payload.aud;
+      if (!(aud === cfg.audience || (Array.isArray(aud) && aud.includes(cfg.audience)))) refuse('wrong audience');
+    }
+    for (const [path, attr] of claims) {
+      let v: unknown = payload;
+      for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') into[attr] = v;
+    }
+  };
+}
+
+// ---- client IP ----
+
+const NAMED_RANGES: Record<string, [string, number, 'ipv4' | 'ipv6'][]> = {
+  loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
+  private: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
+  linklocal: [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']],
+};
+
+/** Parses a trusted-proxy list into a BlockList (used as an allow list); throws on a bad entry. */
+export function trustList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const named = NAMED_RANGES[entry.toLowerCase()];
+    if (named) {
+      for (const [net, prefix, type] of named) list.addSubnet(net, prefix, type);
+      continue;
+    }
+    const [addr, bits] = entry.split('/');
+    const family = isIP(addr);
+    if (family === 0) throw new Error(`trusted_proxies: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8, loopback)`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    const max = family === 4 ? 32 : 128;
+    const prefix = bits === undefined ? max : Number(bits);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`trusted_proxies: "${entry}" has a bad prefix length (0-${max})`);
+    list.addSubnet(addr, prefix, type);
+  }
+  return list;
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1"; strips brackets and ports ("[::1]:80", "1.2.3.4:5"). */
+export function normalizeIp(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let s = raw.trim();
+  if (s.startsWith('[')) {
+    const end = s.indexOf(']');
+    s = end > 0 ? s.slice(1, end) : s;
+  } else if (s.indexOf(':') > 0 && s.indexOf(':') === s.lastIndexOf(':') && s.includes('.')) {
+    s = s.slice(0, s.indexOf(':'));
+  }
+  if (s.length > 7 && s.slice(0, 7).toLowerCase() === '::ffff:' && isIP(s.slice(7)) === 4) s = s.slice(7);
+  return isIP(s) ? s : undefined;
+}
+
+/**
+ * The client IP: the socket peer, unless the peer is a trusted proxy; then X-Forwarded-For
+ * is read right to left, skipping trusted hops, and the first untrusted address is the
+ * client. Entries left of it were written by the client and are never believed.
+ */
+export function compileClientIp(trusted: readonly string[]): (remote: string | undefined, headers: RequestInfo['headers']) => string | undefined {
+  if (trusted.length === 0) return (remote) => normalizeIp(remote);
+  const list = trustList(trusted);
+  const isTrusted = (ip: string) => list.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
+  return (remote, headers) => {
+    const peer = normalizeIp(remote);
+    if (!peer || !isTrusted(peer)) return peer;
+    const xff = headerOf(headers, 'x-forwarded-for');
+    if (!xff) return peer;
+    const hops = xff.split(',');
+    let client = peer;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = normalizeIp(hops[i]);
+      if (!hop) break; // garbage: stop at the last hop we could vouch for
+      client = hop;
+      if (!isTrusted(hop)) break;
+    }
+    return client;
+  };
+}

@@ -1,0 +1,203 @@
+import type { Decision } from '../engine/decision.js';
+import { Sluice, type Clock } from '../engine/sluice.js';
+import { readPolicyWithSubject } from '../gateway/config.js';
+import { capPlan, checkContentLength, CapMeter, needsMeter, type CapPlan, type CapViolation } from '../http/caps.js';
+import { denialBody, dropBody, errorBody } from '../http/errors.js';
+import { compileSubject, SubjectError, type RequestInfo, type SubjectConfig, type SubjectDeriver } from '../http/subject.js';
+import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
+import { loadPolicyText } from '../policy/load.js';
+import type { PolicySource } from '../policy/load.js';
+import type { Store } from '../stores/store.js';
+
+/**
+ * The one place the HTTP front doors (gateway, Express, Fastify, Hono) decide a request:
+ * subject derivation, payload caps, the decision, headers, denial and drop bodies, and
+ * recording the outcome (status and bytes sent) after the response. Adapters only
+ * translate their framework's request and response to these calls.
+ */
+
+export interface EnforcerOptions {
+  /** An open engine; tests pass one built with an injected clock. */
+  sluice?: Sluice;
+  /** Or a policy (file path, YAML text, object, compiled) to open one with. A `subject:` section in it is read too. */
+  policy?: PolicySource | CompiledPolicy;
+  store?: 'memory' | Store;
+  clock?: Clock;
+  /** How the subject is derived; wins over the policy file's `subject:` section. */
+  subject?: SubjectConfig;
+  /** Failures that must not fail the request (recording after the response, store hiccups). */
+  onError?: (error: unknown) => void;
+}
+
+/** An answer Sluice gives instead of the app or the upstream. */
+export interface Refusal {
+  readonly refused: true;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** JSON text. */
+  readonly body: string;
+}
+
+/** What is known about a request before the decision: its subject and the caps to enforce. */
+export interface Prepared {
+  readonly refused: false;
+  readonly subject: Subject;
+  /** Set when the body must be metered as it streams. */
+  readonly meter?: CapMeter;
+  /** Filled by decide(). */
+  decision?: Decision;
+  /** 0: nothing to record; 1: the status; 2: the status and the bytes sent. */
+  record: 0 | 1 | 2;
+  /** The request was answered by Sluice after admission (cap crossed mid-stream): refund and skip recording. */
+  capped?: CapViolation;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export class Enforcer {
+  readonly sluice: Sluice;
+  private readonly subjectConfig: SubjectConfig;
+  private readonly onError: (error: unknown) => void;
+  private policyRef!: CompiledPolicy;
+  private derive!: SubjectDeriver;
+  private recordRules!: readonly CompiledRule[];
+
+  constructor(sluice: Sluice, subject: SubjectConfig = {}, onError?: (error: unknown) => void) {
+    this.sluice = sluice;
+    this.subjectConfig = subject;
+    this.onError = onError ?? ((e) => console.error('[sluice]', e));
+    this.refresh();
+  }
+
+  /** Opens the engine from options; the policy file's `subject:` section is used unless `subject` is given. */
+  static async create(opts: EnforcerOptions): Promise<Enforcer> {
+    if (opts.sluice) return new Enforcer(opts.sluice, opts.subject, opts.onError);
+    const { sluice, subject } = await openFromOptions(opts);
+    return new Enforcer(sluice, opts.subject ?? subject, opts.onError);
+  }
+
+  /** Synchronous form for an engine already open (what the middleware factories use when given one). */
+  static fromSluice(sluice: Sluice, subject?: SubjectConfig, onError?: (error: unknown) => void): Enforcer {
+    return new Enforcer(sluice, subject, onError);
+  }
+
+  /** Re-reads routes and outcome rules when the engine's policy was swapped. */
+  private refresh(): void {
+    const policy = this.sluice.policy;
+    this.policyRef = policy;
+    this.derive = compileSubject(this.subjectConfig, policy.routes, () => this.sluice.now());
+    this.recordRules = policy.rules.filter((r) => r.phase === 'outcome' || r.algorithm === 'concurrency');
+  }
+
+  /**
+   * Synchronous first half: the subject and the caps. Refuses a request without a
+   * trustworthy identity (401) or whose Content-Length is already over a cap (413),
+   * before anything is charged.
+   */
+  prepare(req: RequestInfo, contentType: string | undefined, contentLength: string | number | undefined | null): Prepared | Refusal {
+    if (this.sluice.policy !== this.policyRef) this.refresh();
+    let subject: Subject;
+    try {
+      subject = this.derive(req);
+    } catch (e) {
+      if (e instanceof SubjectError) return refusal(e.status, { 'WWW-Authenticate': 'Bearer' }, errorBody(e.code, e.message));
+      throw e;
+    }
+    let meter: CapMeter | undefined;
+    const plan: CapPlan | undefined = capPlan(this.policyRef, subject);
+    if (plan) {
+      const early = checkContentLength(plan, contentLength);
+      if (early) return capRefusal(early);
+      if (needsMeter(plan, contentType)) meter = new CapMeter(plan, contentType);
+    }
+    return { refused: false, subject, meter, record: 0 };
+  }
+
+  /**
+   * Second half: the decision. Admitted requests come back with their rate-limit headers
+   * set on `prepared.decision`; denials and drops come back as a Refusal to send as is.
+   */
+  async decide(p: Prepared): Promise<Prepared | Refusal> {
+    let d: Decision;
+    try {
+      d = await this.sluice.check(p.subject);
+    } catch (e) {
+      this.onError(e);
+      return refusal(500, {}, errorBody('internal_error', 'The rate limiter failed to decide this request.'));
+    }
+    p.decision = d;
+    if (!d.allowed) {
+      if (d.action === 'drop') return refusal(d.status, d.headers, dropBody(d));
+      return refusal(d.status, d.headers, denialBody(d));
+    }
+    const rules = this.recordRules;
+    for (let i = 0; i < rules.length; i++) {
+      if (!rules[i].matches(p.subject)) continue;
+      if (rules[i].cost.kind === 'bytes') {
+        p.record = 2;
+        break;
+      }
+      p.record = 1;
+    }
+    return p;
+  }
+
+  /** A cap crossed while the body streamed: refund what the check charged, and answer. */
+  capped(p: Prepared, v: CapViolation): Refusal {
+    if (!p.capped) {
+      p.capped = v;
+      if (p.decision?.allowed) this.sluice.refund(p.subject).catch(this.onError);
+    }
+    return capRefusal(v);
+  }
+
+  /** After the response: the status and the bytes sent, for outcome and byte rules; releases concurrency leases. */
+  finish(p: Prepared, status: number, bytes: number): void {
+    if (p.record === 0 || p.capped) return;
+    this.sluice.record(p.subject, { status, bytes, success: status < 400 }).catch(this.onError);
+  }
+
+  /** The upstream was never reached: give back what the check charged. */
+  refund(p: Prepared): void {
+    if (p.decision?.allowed) this.sluice.refund(p.subject).catch(this.onError);
+  }
+}
+
+export function refusal(status: number, headers: Record<string, string>, body: unknown): Refusal {
+  return { refused: true, status, headers, body: JSON.stringify(body) };
+}
+
+export function capRefusal(v: CapViolation): Refusal {
+  const extra: Record<string, unknown> = { cap: v.cap, limit: v.limit };
+  if (v.path) extra.path = v.path;
+  // The rest of an oversized body is not read: close the connection after answering.
+  return refusal(v.status, { Connection: 'close' }, errorBody(v.code, v.message, extra));
+}
+
+/** Headers for a Refusal's body. */
+export function refusalHeaders(r: Refusal): Record<string, string> {
+  return { ...r.headers, 'Content-Type': JSON_TYPE, 'Content-Length': String(Buffer.byteLength(r.body)) };
+}
+
+export const JSON_CONTENT_TYPE = JSON_TYPE;
+
+/** Thrown into a body stream when a cap is crossed, so the framework stops reading it. */
+export class CapExceededError extends Error {
+  readonly statusCode: number;
+  readonly status: number;
+  readonly expose = true;
+  constructor(readonly violation: CapViolation) {
+    super(violation.message);
+    this.name = 'CapExceededError';
+    this.statusCode = violation.status;
+    this.status = violation.status;
+  }
+}
+
+async function openFromOptions(opts: EnforcerOptions): Promise<{ sluice: Sluice; subject?: SubjectConfig }> {
+  if (opts.policy === undefined) throw new TypeError('sluice: give `sluice` (an open engine) or `policy`');
+  const read = readPolicyWithSubject(opts.policy);
+  const policy = typeof read.policy === 'string' && read.subject !== undefined ? loadPolicyText(read.policy, read.file) : (read.policy as PolicySource | CompiledPolicy);
+  const sluice = await Sluice.open({ policy, store: opts.store, clock: opts.clock });
+  return { sluice, subject: read.subject };
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Enforcer, type Prepared, type Refusal, refusalHeaders } from './core.js';
+
+/** Helpers shared by the adapters whose requests are Node's IncomingMessage (Express, Fastify). */
+
+export function requestInfo(req: IncomingMessage, url?: string) {
+  return { method: req.method ?? 'GET', url: url ?? req.url ?? '/', headers: req.headers, remoteAddress: req.socket?.remoteAddress };
+}
+
+export function sendRefusal(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
+  if (res.headersSent) return;
+  res.writeHead(r.status, refusalHeaders(r));
+  res.end(r.body);
+  if (!req.complete) req.resume();
+}
+
+export function setHeaders(res: ServerResponse, headers: Record<string, string>): void {
+  for (const k in headers) res.setHeader(k, headers[k]);
+}
+
+/**
+ * Counts the bytes an app writes to the response, then records the outcome once the
+ * response is finished (or the client left), for outcome and byte-quota rules.
+ */
+export function recordAfterResponse(enforcer: Enforcer, p: Prepared, res: ServerResponse): void {
+  if (p.record === 0) return;
+  let bytes = 0;
+  if (p.record === 2) {
+    const write = res.write;
+    const end = res.end;
+    const count = (chunk: unknown, encoding: unknown) => {
+      if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : (chunk as Uint8Array).length;
+    };
+    res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      count(chunk, rest[0]);
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as ServerResponse['write'];
+    res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      count(chunk, rest[0]);
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    } as ServerResponse['end'];
+  }
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    enforcer.finish(p, res.statusCode, bytes);
+  };
+  res.once('finish', finish);
+  res.once('close', finish);
+}
+
+/**
+ * Meters the request body as it arrives, without reading it: the chunks the HTTP parser
+ * pushes into the request stream pass through the cap meter first. The app's body parser
+ * reads the stream as usual. On a crossed cap the rest of the body is discarded (never
+ * reaching the parser, so the app never sees a complete body) and Sluice answers.
+ *
+ * This wraps the stream's `push`, which Node's HTTP parser feeds; it must be installed
+ * before anything reads the body — mount the middleware first.
+ */
+export function meterIncoming(req: IncomingMessage, p: Prepared, onViolation: (p: Prepared) => void): void {
+  const meter = p.meter;
+  if (!meter) return;
+  const push = req.push;
+  let stopped = false;
+  req.push = function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (stopped) return true; // discard: keep the socket flowing so the client reads our answer
+    if (chunk === null) {
+      if (meter.end()) {
+        stopped = true;
+        onViolation(p);
+        return true;
+      }
+      return push.call(this, chunk, encoding);
+    }
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+    if (meter.push(buf)) {
+      stopped = true;
+      onViolation(p);
+      return true;
+    }
+    return push.call(this, chunk, encoding);
+  };
+}
