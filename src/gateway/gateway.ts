@@ -54,7 +54,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     bodyTimeout: timeout,
     connect: { timeout: Math.min(timeout, 10_000) },
   });
-  const proto = upstream.protocol.slice(0, -1);
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     const p = enforcer.prepare({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress }, req.headers['content-type'], req.headers['content-length']);
