@@ -1,0 +1,133 @@
+/**
+ * Coalesces transactions from concurrent callers into few script calls.
+ *
+ * Transactions submitted while fewer than `maxInFlight` calls are outstanding go out at
+ * the end of the current tick (a microtask), several per call; while the pipe is full
+ * they wait, and each reply sends everything that queued up meanwhile (up to `maxBatch`
+ * transactions per call). Under load batches grow on their own; alone, a call goes out
+ * at once. Each transaction keeps its own atomicity: the script decides them one after
+ * another. In Cluster mode only transactions of one slot share a call.
+ */
+
+export interface Submitted {
+  keys: string[];
+  arg: string;
+}
+
+export type Send = (slot: number, keys: string[], args: string[]) => Promise<string[]>;
+
+interface Entry {
+  keys: string[];
+  arg: string;
+  at: number;
+  resolve: (v: { text: string; serverNow: number | undefined }) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Batcher {
+  private readonly queues = new Map<number, Entry[]>();
+  private queued = 0;
+  private inFlight = 0;
+  private scheduled = false;
+  private readonly timer: NodeJS.Timeout;
+  readonly stats = { calls: 0, transactions: 0, expired: 0 };
+
+  constructor(
+    private readonly send: Send,
+    private readonly opts: { maxInFlight: number; maxBatch: number; timeoutMs: number },
+  ) {
+    // Transactions that waited in the queue longer than the timeout are refused, so every
+    // apply() answers within ~timeout even when the pipe is stuck (calls in flight time out on their own).
+    this.timer = setInterval(() => this.expire(), Math.max(10, Math.floor(opts.timeoutMs / 4)));
+    this.timer.unref();
+  }
+
+  submit(slot: number, keys: string[], arg: string): Promise<{ text: string; serverNow: number | undefined }> {
+    return new Promise((resolve, reject) => {
+      let q = this.queues.get(slot);
+      if (!q) this.queues.set(slot, (q = []));
+      q.push({ keys, arg, at: Date.now(), resolve, reject });
+      this.queued++;
+      if (!this.scheduled && this.inFlight < this.opts.maxInFlight) {
+        this.scheduled = true;
+        queueMicrotask(() => {
+          this.scheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  close(error: Error): void {
+    clearInterval(this.timer);
+    for (const q of this.queues.values()) for (const e of q) e.reject(error);
+    this.queues.clear();
+    this.queued = 0;
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.opts.maxInFlight && this.queued > 0) {
+      for (const [slot, q] of this.queues) {
+        if (this.inFlight >= this.opts.maxInFlight) return;
+        const batch = q.length <= this.opts.maxBatch ? q : q.slice(0, this.opts.maxBatch);
+        if (batch === q) this.queues.delete(slot);
+        else q.splice(0, batch.length);
+        this.queued -= batch.length;
+        this.call(slot, batch);
+      }
+    }
+  }
+
+  private call(slot: number, batch: Entry[]): void {
+    this.inFlight++;
+    this.stats.calls++;
+    this.stats.transactions += batch.length;
+    let keys: string[];
+    if (batch.length === 1) keys = batch[0].keys;
+    else {
+      keys = [];
+      for (const e of batch) for (const k of e.keys) keys.push(k);
+    }
+    const args = new Array<string>(batch.length);
+    for (let i = 0; i < batch.length; i++) args[i] = batch[i].arg;
+    let p: Promise<string[]>;
+    try {
+      p = this.send(slot, keys, args);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      (reply) => {
+        this.inFlight--;
+        const serverNow = reply[0] === '-' ? undefined : Number(reply[0]);
+        for (let i = 0; i < batch.length; i++) {
+          const text = reply[i + 1];
+          if (typeof text === 'string') batch[i].resolve({ text, serverNow });
+          else batch[i].reject(new Error('sluice redis store: short reply from the transaction script'));
+        }
+        if (this.queued > 0) this.flush();
+      },
+      (e: unknown) => {
+        this.inFlight--;
+        for (const entry of batch) entry.reject(e);
+        if (this.queued > 0) this.flush();
+      },
+    );
+  }
+
+  private expire(): void {
+    if (this.queued === 0) return;
+    const limit = Date.now() - this.opts.timeoutMs;
+    for (const [slot, q] of this.queues) {
+      let n = 0;
+      while (n < q.length && q[n].at <= limit) n++;
+      if (n === 0) continue;
+      const gone = q.splice(0, n);
+      if (q.length === 0) this.queues.delete(slot);
+      this.queued -= n;
+      this.stats.expired += n;
+      const err = new Error(`sluice redis store: no answer within ${this.opts.timeoutMs} ms`);
+      for (const e of gone) e.reject(err);
+    }
+  }
+}

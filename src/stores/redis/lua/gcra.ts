@@ -1,0 +1,36 @@
+/** Lua twin of src/algorithms/gcra.ts. State: {tat}. */
+export const gcraLua = `
+local function gcra_result(allowed, tat, now, interval, tolerance, st, retry)
+  local remaining = math.max(0, math.floor((tolerance - (tat - now)) / interval + 1e-9))
+  return allowed, remaining, math.max(0, math.ceil(tat - now)), math.max(0, math.ceil(retry)), st
+end
+local function gcra(state, now, cost, p, mode)
+  local interval = p.windowMs / p.limit
+  local burst = p.burst
+  if burst == nil then burst = p.limit end
+  local tolerance = burst * interval
+  local tat = now
+  if state then tat = math.max(state[1], now) end
+  if mode == 'r' then
+    local nxt = math.max(now, tat - cost * interval)
+    local st = nil
+    if nxt > now then st = { nxt } end
+    return gcra_result(true, nxt, now, interval, tolerance, st, 0)
+  end
+  local newTat = tat + cost * interval
+  local fits = newTat - now <= tolerance + 1e-9
+  if mode == 'f' or (fits and mode == 't') then
+    local retry = 0
+    if not fits then retry = newTat - tolerance - now end
+    return gcra_result(fits, newTat, now, interval, tolerance, { newTat }, retry)
+  end
+  local retry = 0
+  if not fits then retry = newTat - tolerance - now end
+  local st = nil
+  if state and tat > now then st = { tat } end
+  return gcra_result(fits, tat, now, interval, tolerance, st, retry)
+end
+local function gcra_expires(state, p)
+  return state[1]
+end
+`;

@@ -1,0 +1,381 @@
+import { Cluster, type Redis } from 'ioredis';
+import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
+import { Batcher } from './batcher.js';
+import { decodeTx, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
+import { KeySpace } from './keys.js';
+import { stepLua, transactionLua } from './lua/transaction.js';
+import { keySlot } from './slot.js';
+
+export interface RedisStoreOptions {
+  /** Prefix of every key Sluice writes. Default "sluice:". */
+  prefix?: string;
+  /**
+   * Every apply() settles within about this many ms (default 250): the ioredis command
+   * timeout, and the longest a transaction may wait for a free pipeline slot. The engine's
+   * on_store_error fallback then decides.
+   */
+  timeoutMs?: number;
+  /**
+   * 'server' (default): decisions use the Redis server's clock (TIME inside the script), so
+   * instances whose clocks disagree still agree. 'client': the `now` passed to apply()
+   * (tests with an injected clock, and the differential tests).
+   */
+  clock?: 'server' | 'client';
+  /** Script calls outstanding at once before transactions queue up for the next call. Default 8. */
+  maxInFlight?: number;
+  /** Transactions per script call at most. Default 128. */
+  maxBatch?: number;
+  /** Called on connection errors and failed refunds (for logs). */
+  onError?: (error: unknown) => void;
+  /** Tests: append each op's stored state to the reply (see `applyDebug`). */
+  debug?: boolean;
+}
+
+type Client = Redis | Cluster;
+type ScriptClient = Client & {
+  sluiceTx(...args: (string | number)[]): Promise<string[]>;
+  sluiceStep(...args: (string | number)[]): Promise<string>;
+};
+
+const SLACK = 1000;
+
+/**
+ * The Redis store (single node, Sentinel or Cluster, through ioredis).
+ *
+ * A transaction is decided by one Lua script (lua/transaction.ts) that mirrors
+ * runTransaction line by line, reading run-time overrides and scale attributes inside
+ * the script, on the Redis server's clock. Scripts are sent once per connection and then
+ * called by EVALSHA (ioredis re-sends them after NOSCRIPT, e.g. after a Redis restart).
+ * Concurrent transactions are batched into few script calls (batcher.ts).
+ *
+ * Atomicity:
+ *  - single node and Sentinel: a whole transaction, whatever its keys, is decided in one
+ *    script call: all-or-nothing, exactly as runTransaction.
+ *  - Cluster, every key of the transaction in one hash slot (rules keyed on the same
+ *    values share a tag, so share a slot): the same, one script call.
+ *  - Cluster, keys in several slots: see applyMultiSlot — each slot's part is decided
+ *    atomically on its own; when any part refuses, the charges the other parts took are
+ *    given back (mode 'refund'). Never admits a request some rule refused, and never
+ *    leaves a refused request charged once the refunds land; meanwhile (one round trip)
+ *    other requests may see the provisional charge and be refused early.
+ */
+export class RedisStore implements Store {
+  readonly name: string;
+  readonly client: Client;
+  readonly keys: KeySpace;
+  readonly cluster: boolean;
+  private readonly batcher: Batcher;
+  private readonly clientClock: boolean;
+  private readonly timeoutMs: number;
+  private readonly onError?: (e: unknown) => void;
+  private readonly debug: boolean;
+  private closed = false;
+  /** Counters for metrics. */
+  readonly stats = { errors: 0, connectionErrors: 0, multiSlot: 0, refunds: 0, refundErrors: 0 };
+
+  constructor(client: Client, opts: RedisStoreOptions = {}) {
+    this.client = client;
+    this.cluster = client instanceof Cluster;
+    this.name = this.cluster ? 'redis-cluster' : 'redis';
+    this.keys = new KeySpace(opts.prefix ?? 'sluice:');
+    this.clientClock = opts.clock === 'client';
+    this.timeoutMs = opts.timeoutMs ?? 250;
+    this.onError = opts.onError;
+    this.debug = opts.debug ?? false;
+    client.defineCommand('sluiceTx', { lua: transactionLua });
+    client.defineCommand('sluiceStep', { lua: stepLua, numberOfKeys: 0 });
+    // An 'error' listener keeps connection errors from being reported as unhandled;
+    // ioredis reconnects on its own and the store is used again as soon as it is back.
+    client.on('error', (e: unknown) => {
+      this.stats.connectionErrors++;
+      this.onError?.(e);
+    });
+    const sc = client as ScriptClient;
+    const debugFlag = this.debug ? '1' : '0';
+    this.batcher = new Batcher(
+      (_slot, keys, args) => {
+        if (this.closed) return Promise.reject(new Error('sluice redis store: closed'));
+        return sc.sluiceTx(keys.length, ...keys, debugFlag, ...args);
+      },
+      { maxInFlight: opts.maxInFlight ?? 8, maxBatch: opts.maxBatch ?? 128, timeoutMs: this.timeoutMs },
+    );
+  }
+
+  get batchStats(): { calls: number; transactions: number; expired: number } {
+    return this.batcher.stats;
+  }
+
+  apply(ops: readonly TxOp[], now: number): Promise<OpResult[]> {
+    if (ops.length === 0) return Promise.resolve([]);
+    const at = this.clientClock ? now : undefined;
+    let slot = 0;
+    if (this.cluster) {
+      slot = this.singleSlot(ops);
+      if (slot < 0) return this.applyMultiSlot(ops, at);
+    } else {
+      for (let i = 0; i < ops.length; i++) if (!scaleReadableInScript(ops[i])) return this.applyMultiSlot(ops, at);
+    }
+    const wire: WireOp[] = new Array(ops.length);
+    for (let i = 0; i < ops.length; i++) wire[i] = { op: ops[i], withKey: true, withBlock: true };
+    const enc = encodeTx(wire, at, this.keys);
+    return this.batcher.submit(slot, enc.keys, enc.arg).then(
+      (r) => decodeTx(r.text, enc.nops).results,
+      (e) => this.fail(e),
+    );
+  }
+
+  /** Tests: like apply, with the state each op's key holds afterwards (requires `debug: true`). */
+  async applyDebug(ops: readonly TxOp[], now: number): Promise<{ results: OpResult[]; states: (number[] | null)[] }> {
+    if (!this.debug) throw new Error('applyDebug needs a store opened with debug: true');
+    const wire = ops.map((op): WireOp => ({ op, withKey: true, withBlock: true }));
+    const enc = encodeTx(wire, this.clientClock ? now : undefined, this.keys);
+    const slot = this.cluster ? this.singleSlot(ops) : 0;
+    if (slot < 0) throw new Error('applyDebug: ops span several slots');
+    const r = await this.batcher.submit(slot, enc.keys, enc.arg);
+    const d = decodeTx(r.text, enc.nops);
+    return { results: d.results, states: d.states ?? [] };
+  }
+
+  /** Tests: one step of an algorithm's Lua twin. */
+  async stepLua(alg: number, state: readonly number[] | null, now: number, cost: number, mode: string, p: { limit: number; windowMs: number; burst?: number; buckets?: number }): Promise<string> {
+    const s = state ? state.map((x) => String(x)).join(',') : '';
+    return (this.client as ScriptClient).sluiceStep(alg, String(now), String(cost), mode, String(p.limit), String(p.windowMs), p.burst === undefined ? '-' : String(p.burst), p.buckets === undefined ? '-' : String(p.buckets), s);
+  }
+
+  /** The slot every key of the transaction hashes to, or -1 when they span several (or an attribute must be read by the caller). */
+  private singleSlot(ops: readonly TxOp[]): number {
+    let slot = -1;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const s = keySlot(this.keys.state(op.key, op.tag));
+      if (slot === -1) slot = s;
+      else if (s !== slot) return -1;
+      if (op.blockKey !== undefined && keySlot(this.keys.state(op.blockKey)) !== slot) return -1;
+      if (op.scale && (!scaleReadableInScript(op) || keySlot(this.keys.attributes(op.scale.entity)) !== slot)) return -1;
+    }
+    return slot;
+  }
+
+  /**
+   * A transaction whose keys span Cluster slots (or whose scale attribute the script cannot
+   * read). The exact guarantee:
+   *  1. Scale attributes stored in another slot are read first (HGET), then used as is.
+   *  2. Each slot's ops are decided by one script call, atomically, as a transaction of
+   *     their own (all-or-nothing within the slot). A block key in another slot than its
+   *     counter is checked by a separate block-check op in the block key's slot, in the same round.
+   *  3. The request is admitted only when every non-shadow op in every slot admitted it.
+   *     Otherwise every charge that a slot took but runTransaction would not have taken
+   *     (the slot admitted but another refused; or the op was blocked elsewhere) is given
+   *     back with mode 'refund', and block penalties whose key lives in another slot are
+   *     tripped, before apply() resolves (waiting at most the timeout).
+   * So: never over-admits (no request admitted past a limit that refused it), charges are
+   * exact once the refunds land (count-exact: a sliding log gives back its newest units,
+   * which may be a concurrent request's timestamps, never more units than were taken);
+   * during that one round trip the provisional charge may make other requests be refused;
+   * if Redis fails between the two rounds, a refund can be lost (counted in stats.refundErrors),
+   * which errs on the side of refusing. Each slot's part runs on its own node's clock.
+   */
+  private async applyMultiSlot(ops: readonly TxOp[], at: number | undefined): Promise<OpResult[]> {
+    this.stats.multiSlot++;
+    try {
+      const ks = this.keys;
+      const n = ops.length;
+      const slotOf = (k: string) => (this.cluster ? keySlot(k) : 0);
+      const mainSlot = new Array<number>(n);
+      const factors = new Array<number | undefined>(n);
+      // 1. attributes the script cannot read in-slot
+      const reads: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) {
+        const op = ops[i];
+        mainSlot[i] = slotOf(ks.state(op.key, op.tag));
+        if (op.scale && (!scaleReadableInScript(op) || slotOf(ks.attributes(op.scale.entity)) !== mainSlot[i])) {
+          const scale = op.scale;
+          reads.push(
+            this.client.hget(ks.attributes(scale.entity), scale.attribute).then((v) => {
+              const f = v === null ? NaN : Number(v);
+              factors[i] = Number.isFinite(f) ? f : scale.fallback;
+            }),
+          );
+        }
+      }
+      if (reads.length) await Promise.all(reads);
+
+      // 2. one transaction per slot
+      const groups = new Map<number, { wire: WireOp[]; from: { i: number; check: boolean }[] }>();
+      const group = (slot: number) => {
+        let g = groups.get(slot);
+        if (!g) groups.set(slot, (g = { wire: [], from: [] }));
+        return g;
+      };
+      const foreignBlock = new Array<boolean>(n).fill(false);
+      for (let i = 0; i < n; i++) {
+        const op = ops[i];
+        const bslot = op.blockKey === undefined ? mainSlot[i] : slotOf(ks.state(op.blockKey));
+        foreignBlock[i] = bslot !== mainSlot[i];
+        const g = group(mainSlot[i]);
+        g.wire.push({ op, withKey: true, withBlock: !foreignBlock[i], factor: factors[i] });
+        g.from.push({ i, check: false });
+        if (foreignBlock[i] && op.mode !== 'force' && op.mode !== 'refund') {
+          const c = group(bslot);
+          c.wire.push({ op: { ...op, scale: undefined, override: undefined }, withKey: false, withBlock: true });
+          c.from.push({ i, check: true });
+        }
+      }
+      const main = new Array<OpResult>(n);
+      const check = new Array<OpResult | undefined>(n);
+      const groupOk = new Map<number, boolean>();
+      const groupNow = new Map<number, number>();
+      await Promise.all(
+        [...groups].map(async ([slot, g]) => {
+          const enc = encodeTx(g.wire, at, ks);
+          const r = await this.batcher.submit(slot, enc.keys, enc.arg);
+          const { results } = decodeTx(r.text, enc.nops);
+          let ok = true;
+          results.forEach((res, j) => {
+            const { i, check: isCheck } = g.from[j];
+            if (isCheck) check[i] = res;
+            else main[i] = res;
+            if (!res.allowed && !ops[i].shadow) ok = false;
+          });
+          groupOk.set(slot, ok);
+          groupNow.set(slot, at ?? r.serverNow ?? Date.now());
+        }),
+      );
+
+      // 3. merge, then refund and trip
+      const final: OpResult[] = new Array(n);
+      const blockedElsewhere = new Array<boolean>(n).fill(false);
+      let admitted = true;
+      for (let i = 0; i < n; i++) {
+        const m = main[i];
+        const c = check[i];
+        if (c && c.blocked) {
+          blockedElsewhere[i] = true;
+          final[i] = { allowed: false, blocked: true, limit: m.limit, windowMs: m.windowMs, remaining: 0, resetMs: c.resetMs, retryAfterMs: c.retryAfterMs };
+        } else final[i] = { ...m };
+        if (!final[i].allowed && !ops[i].shadow) admitted = false;
+      }
+      const later: Promise<unknown>[] = [];
+      const refunds = new Map<number, WireOp[]>();
+      for (let i = 0; i < n; i++) {
+        const op = ops[i];
+        const m = main[i];
+        const counts = op.mode === 'take' && !op.blockOnly;
+        const charged = counts && ((groupOk.get(mainSlot[i])! && m.allowed) || op.chargeRejected);
+        const owed = counts && !blockedElsewhere[i] && ((admitted && m.allowed) || op.chargeRejected);
+        if (charged && !owed) {
+          let list = refunds.get(mainSlot[i]);
+          if (!list) refunds.set(mainSlot[i], (list = []));
+          list.push({ op, withKey: true, withBlock: false, factor: factors[i], mode: 'refund' });
+        }
+        const mode = op.blockOnly ? 'peek' : op.mode;
+        if (foreignBlock[i] && !blockedElsewhere[i] && !m.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
+          const until = groupNow.get(mainSlot[i])! + op.blockMs;
+          later.push(this.client.set(ks.state(op.blockKey), String(until), 'PX', op.blockMs + SLACK));
+          final[i].blocked = true;
+          final[i].resetMs = final[i].retryAfterMs = op.blockMs;
+        }
+      }
+      for (const [slot, wire] of refunds) {
+        this.stats.refunds += wire.length;
+        const enc = encodeTx(wire, at, ks);
+        later.push(this.batcher.submit(slot, enc.keys, enc.arg));
+      }
+      if (later.length) {
+        const settle = Promise.all(later).catch((e) => {
+          this.stats.refundErrors++;
+          this.onError?.(e);
+        });
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([settle, new Promise<void>((res) => (timer = setTimeout(res, this.timeoutMs)))]);
+        clearTimeout(timer);
+      }
+      return final;
+    } catch (e) {
+      return this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): never {
+    this.stats.errors++;
+    throw e instanceof Error ? e : new Error(String(e));
+  }
+
+  // ---- admin ----
+
+  async setOverride(o: StoredOverride): Promise<void> {
+    const value = o.expiresAt === undefined ? `${o.limit},${o.windowMs}` : `${o.limit},${o.windowMs},${o.expiresAt}`;
+    const k = this.keys.override(o.key);
+    if (o.expiresAt === undefined) await this.client.set(k, value);
+    else await this.client.set(k, value, 'PX', Math.max(1, o.expiresAt - Date.now()) + 60_000);
+    await this.client.hset(this.keys.overrideIndex, o.key, JSON.stringify(o));
+  }
+
+  async deleteOverride(key: string): Promise<boolean> {
+    const [a, b] = await Promise.all([this.client.del(this.keys.override(key)), this.client.hdel(this.keys.overrideIndex, key)]);
+    return a + b > 0;
+  }
+
+  async listOverrides(): Promise<StoredOverride[]> {
+    const all = await this.client.hgetall(this.keys.overrideIndex);
+    return Object.keys(all)
+      .sort()
+      .map((k) => JSON.parse(all[k]) as StoredOverride);
+  }
+
+  async setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void> {
+    const k = this.keys.attributes(entity);
+    const set: string[] = [];
+    const del: string[] = [];
+    for (const [name, v] of Object.entries(attrs)) {
+      if (v === null) del.push(name);
+      else set.push(name, String(v));
+    }
+    if (set.length) await this.client.hset(k, ...set);
+    if (del.length) await this.client.hdel(k, ...del);
+  }
+
+  async getAttributes(entity: string): Promise<Record<string, number>> {
+    const all = await this.client.hgetall(this.keys.attributes(entity));
+    const out: Record<string, number> = {};
+    for (const [name, v] of Object.entries(all)) out[name] = Number(v);
+    return out;
+  }
+
+  async reset(keys: readonly string[]): Promise<number> {
+    const counts = await Promise.all(keys.map((k) => this.client.del(this.keys.state(k))));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Keys holding state (SCAN over every master; for metrics, not for hot paths). */
+  async size(): Promise<number> {
+    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const pattern = `${this.keys.prefix}{*`;
+    let n = 0;
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        for (const k of batch) if (!k.endsWith(':o') && !k.includes('}:@')) n++;
+      } while (cursor !== '0');
+    }
+    return n;
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.batcher.close(new Error('sluice redis store: closed'));
+    try {
+      await Promise.race([this.client.quit(), new Promise((res) => setTimeout(res, this.timeoutMs).unref())]);
+    } catch {
+      // already gone
+    }
+    this.client.disconnect();
+  }
+}
