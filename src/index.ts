@@ -8,3 +8,4 @@ export { runTransaction, effectiveParams, type StateAccess } from './stores/tran
 export { type Store, type TxOp, type OpResult, type StoredOverride } from './stores/store.js';
 export { rateLimitHeaders } from './http/headers.js';
 export { errorBody, denialBody, dropBody, type ErrorBody } from './http/errors.js';
+export { loadEnvoyConfig, EnvoyRateLimiter, registerEnvoyJson, startEnvoyGrpc, envoyStateKey, EnvoyRequestError, EnvoyStoreError, type EnvoyConfig, type EnvoyRateLimiterOptions, type EnvoyGrpcOptions, type EnvoyGrpcServer, type RateLimitRequest as EnvoyRateLimitRequest, type RateLimitResponse as EnvoyRateLimitResponse } from './envoy/index.js';

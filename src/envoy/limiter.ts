@@ -261,7 +261,7 @@ function tagOf(domain: string, entries: readonly RateLimitEntry[]): string {
 }
 
 function esc(s: string): string {
-  return /[|=%@~]/.test(s) ? encodeURIComponent(s) : s;
+  return /[|=%@~{}]/.test(s) ? encodeURIComponent(s) : s;
 }
 
 function overrideLimit(entries: readonly RateLimitEntry[], requestsPerUnit: number, unit: Exclude<EnvoyUnit, 'UNKNOWN'>): EnvoyLimit {

@@ -1,0 +1,31 @@
+/** Envoy's rate-limit protocol: envoy ratelimit YAML configs, gRPC ShouldRateLimit, POST /json. */
+export {
+  loadEnvoyConfig,
+  unitOfWindow,
+  UNIT_MS,
+  ENVOY_ALGORITHMS,
+  type EnvoyConfig,
+  type EnvoyConfigSource,
+  type EnvoyDomain,
+  type EnvoyLimit,
+  type EnvoyNode,
+  type EnvoyUnit,
+  type EnvoyAlgorithm,
+  type LoadEnvoyConfigOptions,
+} from './config.js';
+export { findLimit } from './match.js';
+export { EnvoyRateLimiter, envoyStateKey, normalizeRequest, type EnvoyClock, type EnvoyRateLimiterOptions } from './limiter.js';
+export { registerEnvoyJson, parseJsonRequest, responseToJson } from './json.js';
+export { startEnvoyGrpc, loadEnvoyProtos, PROTO_DIR, RATE_LIMIT_SERVICE, type EnvoyGrpcOptions, type EnvoyGrpcServer } from './grpc.js';
+export {
+  EnvoyRequestError,
+  EnvoyStoreError,
+  type RateLimitRequest,
+  type RateLimitResponse,
+  type RateLimitDescriptor,
+  type RateLimitEntry,
+  type DescriptorStatus,
+  type CurrentLimit,
+  type HeaderValue,
+  type Duration,
+} from './types.js';
