@@ -3,6 +3,7 @@ import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Sluice } from '../engine/sluice.js';
+import { loadEnvoyConfig, type EnvoyRateLimiter } from '../envoy/index.js';
 import { PolicyError, type PolicyIssue } from '../policy/errors.js';
 import { loadPolicyText } from '../policy/load.js';
 import type { ServerMetrics } from './metrics.js';
@@ -26,7 +27,15 @@ export class PolicyReloader {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly deps: { sluice: Sluice; log: Logger; metrics: ServerMetrics; file?: string; debounceMs?: number },
+    private readonly deps: {
+      sluice: Sluice;
+      log: Logger;
+      metrics: ServerMetrics;
+      file?: string;
+      debounceMs?: number;
+      /** Envoy's ratelimit config, reloaded with the policy (both or neither). */
+      envoy?: { source: string; limiter: EnvoyRateLimiter };
+    },
   ) {
     this.file = deps.file === undefined ? undefined : resolve(deps.file);
   }
@@ -55,10 +64,13 @@ export class PolicyReloader {
     if (!force && d === this.lastDigest) return { ok: true, changed: false, source: this.file, rules: sluice.policy.rules.length };
     try {
       const policy = loadPolicyText(text, this.file);
+      const envoy = this.deps.envoy;
+      const envoyConfig = envoy ? loadEnvoyConfig(envoy.source) : undefined;
       sluice.setPolicy(policy);
+      if (envoy && envoyConfig) envoy.limiter.setConfig(envoyConfig);
       this.lastDigest = d;
       metrics.reload(true);
-      log.info({ who, trigger, source: this.file, rules: policy.rules.length, changed: true }, 'policy reloaded');
+      log.info({ who, trigger, source: this.file, rules: policy.rules.length, changed: true, ...(envoy ? { envoyConfig: envoy.source } : {}) }, 'policy reloaded');
       return { ok: true, changed: true, source: this.file, rules: policy.rules.length };
     } catch (e) {
       if (e instanceof PolicyError) {

@@ -22,11 +22,11 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Writes a whole JSON response in one go (raw node:http, for the hot path). */
 export function sendJson(res: ServerResponse, status: number, body: string, headers?: Record<string, string>, close = false): void {
-  const h: Record<string, string | number> = headers ? Object.assign({}, headers) : {};
-  h['content-type'] = JSON_TYPE;
-  h['content-length'] = Buffer.byteLength(body);
-  if (close) h.connection = 'close';
-  res.writeHead(status, h);
+  // One flat [name, value, …] list: no intermediate header object, one writeHead.
+  const h: (string | number)[] = ['content-type', JSON_TYPE, 'content-length', Buffer.byteLength(body)];
+  if (headers) for (const k in headers) h.push(k, headers[k]);
+  if (close) h.push('connection', 'close');
+  res.writeHead(status, h as string[]);
   res.end(body);
 }
 

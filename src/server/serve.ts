@@ -4,12 +4,12 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Sluice, type Clock } from '../engine/sluice.js';
+import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer } from '../envoy/index.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
 import { MemoryStore } from '../stores/memory.js';
 import { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
-import { loadEnvoy, type EnvoyGrpcHandle } from './envoy.js';
 import { ServerMetrics } from './metrics.js';
 import { PolicyReloader, type ReloadResult } from './reload.js';
 import { buildServer } from './server.js';
@@ -25,8 +25,14 @@ export interface ServeOptions {
   port?: number;
   /** Interface to listen on. Default 0.0.0.0. */
   host?: string;
-  /** Envoy rate-limit gRPC port; off when undefined (needs src/envoy). SLUICE_GRPC_PORT. */
+  /** Envoy rate-limit gRPC port (RateLimitService/ShouldRateLimit); off when undefined. Needs envoyConfig. SLUICE_GRPC_PORT. */
   grpcPort?: number;
+  /**
+   * Envoy ratelimit configuration (a file, a directory of *.yaml, or YAML text), as envoy's
+   * own service reads it. Enables POST /json and, with grpcPort, the gRPC service; reloaded
+   * with the policy. SLUICE_ENVOY_CONFIG.
+   */
+  envoyConfig?: string;
   /** 'memory' (default), 'sqlite:./data/sluice.db', 'redis://…', 'redis+cluster://…', or a Store instance (not closed by the service). SLUICE_STORE. */
   store?: StoreSpec;
   /** Bearer token for the admin API (read and write). SLUICE_ADMIN_TOKEN. */
@@ -108,13 +114,14 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     policySource: file ?? policy.source,
   };
   const auth = new AdminAuth(options);
-  const reloader = new PolicyReloader({ sluice, log, metrics, file });
+  const envoy = options.envoyConfig === undefined ? undefined : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), opened.store, options.clock);
+  const reloader = new PolicyReloader({ sluice, log, metrics, file, envoy: envoy && { source: options.envoyConfig!, limiter: envoy } });
   if (text !== undefined) reloader.markLoaded(text);
 
   const cleanup: (() => unknown)[] = [];
   let closed: Promise<void> | undefined;
   let app: FastifyInstance | undefined;
-  let grpc: EnvoyGrpcHandle | undefined;
+  let grpc: EnvoyGrpcServer | undefined;
 
   const close = (): Promise<void> =>
     (closed ??= (async () => {
@@ -136,24 +143,23 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
           clearInterval(idle);
         }
       }
-      if (grpc) await (grpc.close ?? grpc.stop)?.call(grpc);
+      if (grpc) await grpc.close();
       if (opened.owned) await sluice.close();
       log.info('sluice stopped');
     })());
 
   try {
-    const built = await buildServer(ctx, auth, reloader);
+    const built = await buildServer(ctx, auth, reloader, envoy);
     app = built.app;
     const host = options.host ?? '0.0.0.0';
     await app.listen({ port: options.port ?? 8080, host });
     const port = (built.server.address() as AddressInfo).port;
 
     if (options.grpcPort !== undefined) {
-      const envoy = await loadEnvoy();
-      if (envoy?.startEnvoyGrpc) {
-        grpc = (await envoy.startEnvoyGrpc({ port: options.grpcPort, host, sluice, logger: log, log })) as EnvoyGrpcHandle | undefined;
+      if (envoy) {
+        grpc = await startEnvoyGrpc({ port: options.grpcPort, host, limiter: envoy, onError: (e) => log.warn({ err: e }, 'envoy gRPC: store failed') });
       } else {
-        log.warn({ grpcPort: options.grpcPort }, 'a gRPC port was given but this build has no Envoy module (src/envoy); gRPC is off');
+        log.warn({ grpcPort: options.grpcPort }, 'a gRPC port was given without an envoy config (--envoy-config); gRPC is off');
       }
     }
 
@@ -182,7 +188,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       });
     }
 
-    const grpcPort = grpc?.port ?? (grpc ? options.grpcPort : undefined);
+    const grpcPort = grpc?.port;
     log.info(
       {
         policy: ctx.policySource,
@@ -191,7 +197,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
         port,
         host,
         ...(grpcPort !== undefined ? { grpcPort } : {}),
-        envoyJson: app.hasRoute({ method: 'POST', url: '/json' }),
+        ...(envoy ? { envoyConfig: options.envoyConfig, envoyDomains: envoy.config.domains.size } : {}),
         admin: auth.enabled ? { admin: Boolean(options.adminToken), read: Boolean(options.readToken) } : 'disabled (no token)',
         watch: options.watch ?? file !== undefined,
       },

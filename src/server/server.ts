@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import { errorBody } from '../http/errors.js';
 import type { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
-import { loadEnvoy } from './envoy.js';
+import { registerEnvoyJson, type EnvoyRateLimiter } from '../envoy/index.js';
 import type { PolicyReloader } from './reload.js';
 import { HttpError } from './respond.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -21,7 +21,7 @@ export interface BuiltServer {
  * itself (the hot path) and hands every other request to fastify (admin, operations,
  * Envoy's POST /json, errors). Nothing listens until the caller says so.
  */
-export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader): Promise<BuiltServer> {
+export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader, envoy?: EnvoyRateLimiter): Promise<BuiltServer> {
   let server!: Server;
   const app = Fastify({
     loggerInstance: ctx.log,
@@ -112,14 +112,11 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
   registerAdminRoutes(app, ctx, auth, reloader);
 
   // ---- ENVOY HOOK ----------------------------------------------------------------
-  // Envoy's rate-limit protocol lives in src/envoy (another engineer's module). When
-  // src/envoy/index.ts exists and exports registerEnvoyJson(app, …), its POST /json
-  // is mounted here, on this fastify instance, over this service's engine.
-  // The gRPC side (startEnvoyGrpc) is started by serve() when a gRPC port is given.
-  const envoy = await loadEnvoy();
-  if (envoy?.registerEnvoyJson) {
-    await envoy.registerEnvoyJson(app, { sluice: ctx.sluice, logger: ctx.log, log: ctx.log });
-    ctx.log.debug('envoy POST /json mounted');
+  // Envoy's rate-limit protocol (src/envoy): with an envoy ratelimit config (serve's
+  // `envoyConfig`), POST /json is mounted here over the same store; the gRPC
+  // RateLimitService is started by serve() on `grpcPort`.
+  if (envoy) {
+    registerEnvoyJson(app, envoy, { onError: (e) => ctx.log.warn({ err: e }, 'envoy /json: store failed') });
   }
   // ---------------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@ import type { Decision } from '../../engine/decision.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
+import { headersOf } from '../fast-headers.js';
 import { HttpError, JSON_TYPE, sendError, sendJson } from '../respond.js';
-import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody } from '../validate.js';
+import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody, type RecordBody } from '../validate.js';
 
 /**
  * The decision API, served straight from node:http in front of fastify: the hot path
@@ -99,11 +100,10 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
   );
 }
 
-function record(ctx: ServerContext, body: { subject: Subject; outcome: import('../../policy/compiled.js').Outcome }, res: ServerResponse): void {
+function record(ctx: ServerContext, body: RecordBody, res: ServerResponse): void {
   ctx.sluice.record(body.subject, body.outcome).then(
     (d) => {
-      const json = JSON.stringify(d);
-      sendJson(res, 200, json, d.headers, ctx.closing);
+      sendJson(res, 200, JSON.stringify(d), headersOf(d, ctx.sluice.policy), ctx.closing);
     },
     (e) => answerError(ctx, res, e),
   );
@@ -132,12 +132,13 @@ function batch(ctx: ServerContext, checks: CheckBody[], res: ServerResponse): vo
 
 /** 200 with the decision when admitted or dropped; the binding rule's status and error body when refused. */
 function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subject: Subject): void {
+  const headers = headersOf(d, ctx.sluice.policy);
   if (d.allowed || d.action === 'drop') {
-    sendJson(res, 200, JSON.stringify(d), d.headers, ctx.closing);
+    sendJson(res, 200, JSON.stringify(d), headers, ctx.closing);
     return;
   }
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rule: d.rule, status: d.status, retryAfterMs: d.retryAfterMs, subject }, 'denied');
-  sendJson(res, d.status, JSON.stringify(denialBody(d)), d.headers, ctx.closing);
+  sendJson(res, d.status, JSON.stringify(denialBody(d)), headers, ctx.closing);
 }
 
 function tooLarge(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {

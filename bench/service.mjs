@@ -1,0 +1,182 @@
+// Benchmark of the Sluice service's hot route, POST /v1/check, side by side with peers in one run:
+//   bare      node:http answering a small JSON (the ceiling)
+//   fastify   fastify + @fastify/rate-limit answering a small JSON (what a typical limiter costs)
+//   sluice    the Sluice service (dist/server) on the memory store
+//   sluice-redis  the same on Redis, when a redis-server binary and the redis store are available
+// Each server runs in its own child process; autocannon drives it from this one (50 connections,
+// 127.0.0.1 only, a short warm-up, then ~5 s). Prints requests/s, p99 and the ratios.
+//
+//   npm run build && node bench/service.mjs            (BENCH_DURATION=5 BENCH_CONNECTIONS=50)
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = fileURLToPath(import.meta.url);
+const dist = new URL('../dist/', import.meta.url);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const BODY = JSON.stringify({ subject: { account: 'acme', api: 'List of Conversations' }, cost: 1 });
+
+// A realistic rule (keyed per account, matched on an API group) with a limit the run never reaches,
+// so every request is a full decision that admits and charges.
+const POLICY = `
+version: 1
+groups:
+  reporting: [List of Conversations, Queue Size]
+rules:
+  - name: account-per-minute
+    match: { api: { group: reporting } }
+    key: [account]
+    limit: 1000000000/1m
+    algorithm: sliding-window
+`;
+
+// ---------------------------------------------------------------- child side
+
+async function child(kind, arg) {
+  let port;
+  if (kind === 'bare') {
+    const { createServer: http } = await import('node:http');
+    const payload = JSON.stringify({ allowed: true, action: 'allow' });
+    const server = http((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) });
+        res.end(payload);
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    port = server.address().port;
+  } else if (kind === 'fastify') {
+    const { default: Fastify } = await import('fastify');
+    const { default: rateLimit } = await import('@fastify/rate-limit');
+    const app = Fastify({ logger: false });
+    await app.register(rateLimit, { max: 1_000_000_000, timeWindow: 60_000, keyGenerator: (req) => req.body?.subject?.account ?? req.ip });
+    app.post('/v1/check', async () => ({ allowed: true, action: 'allow' }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = app.server.address().port;
+  } else {
+    const { serve } = await import(new URL('server/serve.js', dist).href);
+    const { pino } = await import('pino');
+    const h = await serve({ config: arg, port: 0, host: '127.0.0.1', store: kind === 'sluice-redis' ? process.env.BENCH_STORE : 'memory', logger: pino({ level: 'warn' }), watch: false });
+    port = h.port;
+  }
+  process.stdout.write(`READY ${port}\n`);
+}
+
+// ---------------------------------------------------------------- driver side
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function startChild(kind, arg, env = {}) {
+  const p = spawn(process.execPath, [here, '--child', kind, arg ?? ''], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  let buf = '';
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind}: not ready within 15 s`)), 15_000);
+    p.stdout.on('data', (d) => {
+      buf += d;
+      const m = /READY (\d+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    p.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
+  });
+  return { port, stop: async () => { p.kill('SIGKILL'); if (p.exitCode === null && p.signalCode === null) await once(p, 'exit'); } };
+}
+
+async function drive(autocannon, port, duration) {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/v1/check`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+    connections: CONNECTIONS,
+    duration,
+  });
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+async function startRedis() {
+  const bin = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((b) => existsSync(b));
+  if (!bin) return undefined;
+  const port = await freePort();
+  const p = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    const ok = await new Promise((r) => {
+      const s = new Socket();
+      s.once('connect', () => { s.destroy(); r(true); });
+      s.once('error', () => r(false));
+      s.connect(port, '127.0.0.1');
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => p.kill('SIGKILL') };
+}
+
+export async function run() {
+  if (!existsSync(new URL('server/serve.js', dist))) throw new Error('dist/server/serve.js is missing: run `npm run build` first');
+  const { default: autocannon } = await import('autocannon');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const policyFile = join(dir, 'policy.yaml');
+  writeFileSync(policyFile, POLICY);
+
+  const targets = [['bare'], ['fastify'], ['sluice', policyFile]];
+  let redis;
+  if (existsSync(new URL('stores/open.js', dist))) {
+    redis = await startRedis();
+    if (redis) targets.push(['sluice-redis', policyFile, { BENCH_STORE: redis.url }]);
+    else console.log('(no redis-server binary: skipping sluice on redis)');
+  } else {
+    console.log('(dist/stores/open.js missing: skipping sluice on redis)');
+  }
+
+  const rows = {};
+  try {
+    for (const [kind, arg, env] of targets) {
+      const c = await startChild(kind, arg, env);
+      try {
+        await drive(autocannon, c.port, 1); // warm-up: JIT, connection setup
+        rows[kind] = await drive(autocannon, c.port, DURATION);
+      } finally {
+        await c.stop();
+      }
+    }
+  } finally {
+    redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const bare = rows.bare.rps;
+  const fast = rows.fastify.rps;
+  console.log(`\nPOST /v1/check, ${CONNECTIONS} connections, ${DURATION} s each (node ${process.version})`);
+  console.log('target                          req/s     p99 ms   vs bare   vs fastify+rate-limit   errors/non-2xx');
+  for (const [kind, r] of Object.entries(rows)) {
+    const label = { bare: 'bare node:http', fastify: 'fastify + @fastify/rate-limit', sluice: 'sluice (memory store)', 'sluice-redis': 'sluice (redis store)' }[kind];
+    console.log(
+      `${label.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} ${String(r.p99).padStart(9)} ${(r.rps / bare * 100).toFixed(1).padStart(8)}% ${(r.rps / fast).toFixed(2).padStart(12)}x ${String(r.errors).padStart(13)}/${r.non2xx}`,
+    );
+  }
+  const s = rows.sluice;
+  const verdict = s.rps >= 0.8 * bare && s.p99 < 5;
+  console.log(`\nsluice (memory): ${(s.rps / bare * 100).toFixed(1)}% of bare (target ≥ 80%), p99 ${s.p99} ms (target < 5 ms): ${verdict ? 'PASS' : 'FAIL'}`);
+  return rows;
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3], process.argv[4] || undefined);
+} else if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  await run();
+}
