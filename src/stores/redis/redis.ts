@@ -124,6 +124,24 @@ export class RedisStore implements Store {
     );
   }
 
+  /**
+   * Like apply (single-slot transactions only), also telling the instant the transaction was
+   * decided at: the Redis server's clock (or `now` with clock: 'client'). For audit logs and tests.
+   */
+  async applyTimed(ops: readonly TxOp[], now: number): Promise<{ results: OpResult[]; now: number }> {
+    const wire = ops.map((op): WireOp => ({ op, withKey: true, withBlock: true }));
+    const at = this.clientClock ? now : undefined;
+    const enc = encodeTx(wire, at, this.keys);
+    const slot = this.cluster ? this.singleSlot(ops) : 0;
+    if (slot < 0) throw new Error('applyTimed: ops span several slots');
+    try {
+      const r = await this.batcher.submit(slot, enc.keys, enc.arg);
+      return { results: decodeTx(r.text, enc.nops).results, now: at ?? r.serverNow ?? Date.now() };
+    } catch (e) {
+      return this.fail(e);
+    }
+  }
+
   /** Tests: like apply, with the state each op's key holds afterwards (requires `debug: true`). */
   async applyDebug(ops: readonly TxOp[], now: number): Promise<{ results: OpResult[]; states: (number[] | null)[] }> {
     if (!this.debug) throw new Error('applyDebug needs a store opened with debug: true');

@@ -1,0 +1,25 @@
+/**
+ * Child processes (fork) run plain JavaScript: bundle a TypeScript entry with rolldown
+ * (vitest's own bundler) into node_modules/.cache, keeping packages external so they
+ * resolve from the repo's node_modules.
+ */
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const OUT = join(ROOT, 'node_modules', '.cache', 'sluice-tests');
+
+export async function bundle(entry: string): Promise<string> {
+  const { build } = await import('rolldown');
+  mkdirSync(OUT, { recursive: true });
+  const file = join(OUT, `${basename(entry, '.ts')}-${process.pid}-${Date.now()}.mjs`);
+  await build({
+    input: fileURLToPath(new URL(entry, import.meta.url)),
+    platform: 'node',
+    external: [/^[^./]/],
+    output: { file, format: 'esm' },
+    logLevel: 'silent',
+  });
+  return file;
+}
