@@ -41,39 +41,23 @@ export class Decision {
   readonly remaining: number;
   readonly resetMs: number;
   readonly retryAfterMs: number;
-  readonly rules: RuleResult[];
-  /** Rules in shadow mode that would have refused. */
-  readonly shadowDenied: string[];
   private readonly compiled: readonly CompiledRule[];
+  private readonly results: readonly OpResult[];
+  private readonly failure?: StoreFailure;
   private readonly legacy: boolean;
+  private rulesCache?: RuleResult[];
   private headerCache?: Record<string, string>;
 
   constructor(compiled: readonly CompiledRule[], results: readonly OpResult[], legacyHeaders: boolean, storeFailure?: StoreFailure) {
     this.compiled = compiled;
+    this.results = results;
+    this.failure = storeFailure;
     this.legacy = legacyHeaders;
-    this.rules = new Array(compiled.length);
-    this.shadowDenied = [];
     let binding = -1;
     let allowed = true;
     for (let i = 0; i < compiled.length; i++) {
-      const c = compiled[i];
       const r = results[i];
-      this.rules[i] = {
-        name: c.name,
-        allowed: r.allowed,
-        shadow: c.shadow,
-        blocked: r.blocked,
-        limit: r.limit,
-        windowMs: r.windowMs,
-        remaining: r.remaining,
-        resetMs: r.resetMs,
-        retryAfterMs: r.retryAfterMs,
-        ...(storeFailure?.handling[i] === 'open' ? { fallback: true } : {}),
-      };
-      if (c.shadow) {
-        if (!r.allowed) this.shadowDenied.push(c.name);
-        continue;
-      }
+      if (compiled[i].shadow) continue;
       if (!r.allowed) {
         if (allowed || r.retryAfterMs > results[binding].retryAfterMs) binding = i;
         allowed = false;
@@ -114,6 +98,24 @@ export class Decision {
     }
   }
 
+  /** How each matching rule saw the request (built on first read). */
+  get rules(): RuleResult[] {
+    if (!this.rulesCache) {
+      this.rulesCache = this.compiled.map((c, i) => {
+        const r = this.results[i];
+        const out: RuleResult = { name: c.name, allowed: r.allowed, shadow: c.shadow, blocked: r.blocked, limit: r.limit, windowMs: r.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: r.retryAfterMs };
+        if (this.failure?.handling[i] === 'open') out.fallback = true;
+        return out;
+      });
+    }
+    return this.rulesCache;
+  }
+
+  /** Rules in shadow mode that would have refused. */
+  get shadowDenied(): string[] {
+    return this.compiled.filter((c, i) => c.shadow && !this.results[i].allowed).map((c) => c.name);
+  }
+
   get headers(): Record<string, string> {
     if (!this.headerCache) {
       const rules = this.rules.map((r, i) => ({
@@ -141,7 +143,7 @@ export class Decision {
       resetMs: this.resetMs,
       retryAfterMs: this.retryAfterMs,
       rules: this.rules,
-      ...(this.shadowDenied.length ? { shadowDenied: this.shadowDenied } : {}),
+      ...(this.compiled.some((c) => c.shadow) && this.shadowDenied.length ? { shadowDenied: this.shadowDenied } : {}),
     };
   }
 }

@@ -8,6 +8,16 @@ export function stateKey(rule: CompiledRule, subject: Subject): string {
   return join(rule.name, rule.keyAttrs, subject);
 }
 
+/** The key values part of a rule's state key ("" for a rule without a key). */
+export function keyId(rule: CompiledRule, subject: Subject): string {
+  const attrs = rule.keyAttrs;
+  if (attrs.length === 1) return part(subject[attrs[0]]);
+  if (attrs.length === 0) return '';
+  let id = part(subject[attrs[0]]);
+  for (let i = 1; i < attrs.length; i++) id += `|${part(subject[attrs[i]])}`;
+  return id;
+}
+
 /** Where a rule's block penalty for this subject is kept: "rule!b|value…". */
 export function blockKeyOf(rule: CompiledRule, subject: Subject): string {
   return join(`${rule.name}!b`, rule.blockKeyAttrs, subject);
@@ -33,6 +43,6 @@ export function keyTag(key: string): string {
 }
 
 function part(v: unknown): string {
-  const s = String(v);
-  return s.includes('|') || s.includes('%') ? encodeURIComponent(s) : s;
+  const s = typeof v === 'string' ? v : String(v);
+  return s.indexOf('|') < 0 && s.indexOf('%') < 0 ? s : encodeURIComponent(s);
 }

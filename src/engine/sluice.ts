@@ -3,7 +3,8 @@ import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/c
 import { MemoryStore } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type StoreFailure } from './decision.js';
-import { blockKeyOf, keyTag, stateKey } from './keys.js';
+import { blockKeyOf, keyId, stateKey } from './keys.js';
+import { RuleOp } from './rule-op.js';
 
 export type Clock = () => number;
 
@@ -74,17 +75,19 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
-    const plan = this.planCheck(subject, opts?.cost);
-    return this.run(plan.rules, plan.ops);
+    const rules: CompiledRule[] = [];
+    const ops = this.planCheck(subject, opts?.cost, rules);
+    return this.run(rules, ops);
   }
 
   /** The same as check, synchronously; only for stores that answer synchronously (memory). */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
-    const plan = this.planCheck(subject, opts?.cost);
-    if (plan.ops.length === 0) return new Decision(plan.rules, [], this.policyValue.legacyHeaders);
-    const results = this.store.apply(plan.ops, this.clock());
+    const rules: CompiledRule[] = [];
+    const ops = this.planCheck(subject, opts?.cost, rules);
+    if (ops.length === 0) return new Decision(rules, [], this.policyValue.legacyHeaders);
+    const results = this.store.apply(ops, this.clock());
     if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
-    return new Decision(plan.rules, results, this.policyValue.legacyHeaders);
+    return new Decision(rules, results, this.policyValue.legacyHeaders);
   }
 
   /**
@@ -137,9 +140,9 @@ export class Sluice {
 
   // ---- internals ----
 
-  private planCheck(subject: Subject, cost: number | undefined): { rules: CompiledRule[]; ops: TxOp[] } {
-    const rules: CompiledRule[] = [];
-    const ops: TxOp[] = [];
+  /** The ops a check makes; the matching rules are pushed onto `rules`, in the same order. */
+  private planCheck(subject: Subject, cost: number | undefined, rules: CompiledRule[]): RuleOp[] {
+    const ops: RuleOp[] = [];
     const all = this.policyValue.rules;
     for (let i = 0; i < all.length; i++) {
       const rule = all[i];
@@ -155,26 +158,14 @@ export class Sluice {
         ops.push(op);
       }
     }
-    return { rules, ops };
+    return ops;
   }
 
-  private op(rule: CompiledRule, subject: Subject, cost: number, mode: TxOp['mode']): TxOp {
-    const key = stateKey(rule, subject);
-    const op: TxOp = {
-      key,
-      tag: keyTag(key),
-      algorithm: rule.algorithm,
-      params: rule.params,
-      cost,
-      mode,
-      shadow: rule.shadow,
-      chargeRejected: rule.chargeRejected,
-      blockMs: rule.blockMs,
-      blockKey: rule.blockMs > 0 ? blockKeyOf(rule, subject) : undefined,
-      blockOnly: false,
-    };
+  private op(rule: CompiledRule, subject: Subject, cost: number, mode: TxOp['mode']): RuleOp {
+    const op = new RuleOp(rule.name, keyId(rule, subject), rule.algorithm, rule.params, cost, mode, rule.shadow, rule.chargeRejected, rule.blockMs);
+    if (rule.blockMs > 0) op.blockKey = blockKeyOf(rule, subject);
     if (this.policyOverrides.size) {
-      const o = this.policyOverrides.get(key);
+      const o = this.policyOverrides.get(op.key);
       if (o && (o.expiresAt === undefined || o.expiresAt > this.clock())) op.override = o;
     }
     if (rule.scale) {

@@ -1,5 +1,5 @@
 import { runTransaction, type StateAccess } from './transaction.js';
-import type { OpResult, Store, StoredOverride, TxOp } from './store.js';
+import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most keys held at once; the least recently used key is evicted past it. Default 1,000,000. */
@@ -13,7 +13,9 @@ const VARIABLE = 255;
 /**
  * The in-process store: bounded, and compact enough for millions of keys.
  *
- * Keys map to slot numbers (small integers, so the Map holds no boxed values);
+ * Keys map to slot numbers (small integers, so the Map holds no boxed values)
+ * through a two-level index, rule → key values → slot: looking up the subject's own
+ * value string is several times faster than hashing a freshly joined "rule|value";
  * fixed-size states (GCRA, fixed window, sliding window counter: 1–3 numbers) live
  * in Float64Array columns that are allocated only when a state that wide is first
  * stored. Slots form an LRU list through Int32Array links; each write looks at the
@@ -23,8 +25,11 @@ const VARIABLE = 255;
 export class MemoryStore implements Store, StateAccess {
   readonly name = 'memory';
   private readonly maxKeys: number;
-  private readonly index = new Map<string, number>();
-  private keys: (string | undefined)[] = [];
+  /** namespace (rule) → id (key values) → slot */
+  private readonly index = new Map<string, Map<string, number>>();
+  /** Per slot: its id, and the namespace's map it is indexed in (for eviction). */
+  private ids: (string | undefined)[] = [];
+  private owners: (Map<string, number> | undefined)[] = [];
   private cols: (Float64Array | undefined)[] = [undefined, undefined, undefined];
   private lens = new Uint8Array(0);
   /** Expiry in whole seconds since the epoch (rounded up): enough to evict idle keys. */
@@ -55,8 +60,8 @@ export class MemoryStore implements Store, StateAccess {
 
   // ---- StateAccess ----
 
-  read(key: string): readonly number[] | null {
-    const slot = this.index.get(key);
+  read(ref: StateRef): readonly number[] | null {
+    const slot = this.find(ref);
     if (slot === undefined) return null;
     const len = this.lens[slot];
     if (len === VARIABLE) return this.variable.get(slot) ?? null;
@@ -66,14 +71,14 @@ export class MemoryStore implements Store, StateAccess {
     return [c[0]![slot], c[1]![slot], c[2]![slot]];
   }
 
-  write(key: string, state: number[] | null, expiresAt: number): void {
-    let slot = this.index.get(key);
+  write(ref: StateRef, state: number[] | null, expiresAt: number): void {
+    let slot = this.find(ref);
     if (state === null || state.length === 0) {
       if (slot !== undefined) this.remove(slot);
       return;
     }
     if (slot === undefined) {
-      slot = this.allocate(key);
+      slot = this.allocate(ref);
     } else {
       this.touch(slot);
       if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
@@ -90,8 +95,9 @@ export class MemoryStore implements Store, StateAccess {
     this.sweep();
   }
 
-  override(key: string, now: number): { limit: number; windowMs: number } | undefined {
+  override(ref: StateRef, now: number): { limit: number; windowMs: number } | undefined {
     if (this.overrides.size === 0) return undefined;
+    const key = ref.key;
     const o = this.overrides.get(key);
     if (!o) return undefined;
     if (o.expiresAt !== undefined && o.expiresAt <= now) {
@@ -131,7 +137,7 @@ export class MemoryStore implements Store, StateAccess {
   async reset(keys: readonly string[]): Promise<number> {
     let n = 0;
     for (const key of keys) {
-      const slot = this.index.get(key);
+      const slot = this.find({ key });
       if (slot !== undefined) {
         this.remove(slot);
         n++;
@@ -155,15 +161,25 @@ export class MemoryStore implements Store, StateAccess {
 
   // ---- slots and LRU ----
 
-  private allocate(key: string): number {
+  private find(ref: StateRef): number | undefined {
+    if (ref.ns !== undefined) return this.index.get(ref.ns)?.get(ref.id ?? '');
+    const [ns, id] = split(ref.key);
+    return this.index.get(ns)?.get(id);
+  }
+
+  private allocate(ref: StateRef): number {
     if (this.used >= this.maxKeys) this.remove(this.tail);
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.highWater >= this.capacity) this.grow();
       slot = this.highWater++;
     }
-    this.keys[slot] = key;
-    this.index.set(key, slot);
+    const [ns, id] = ref.ns !== undefined ? [ref.ns, ref.id ?? ''] : split(ref.key);
+    let owner = this.index.get(ns);
+    if (!owner) this.index.set(ns, (owner = new Map()));
+    owner.set(id, slot);
+    this.ids[slot] = id;
+    this.owners[slot] = owner;
     this.lens[slot] = 0;
     this.linkHead(slot);
     this.used++;
@@ -171,10 +187,11 @@ export class MemoryStore implements Store, StateAccess {
   }
 
   private remove(slot: number): void {
-    const key = this.keys[slot];
-    if (key === undefined) return;
-    this.index.delete(key);
-    this.keys[slot] = undefined;
+    const owner = this.owners[slot];
+    if (owner === undefined) return;
+    owner.delete(this.ids[slot]!);
+    this.ids[slot] = undefined;
+    this.owners[slot] = undefined;
     if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
     this.unlink(slot);
     this.free.push(slot);
@@ -234,4 +251,10 @@ export class MemoryStore implements Store, StateAccess {
     this.cols[i] = c;
     return c;
   }
+}
+
+/** "rule|a|b" → ["rule", "a|b"]; a key without "|" is a namespace of its own. */
+function split(key: string): [string, string] {
+  const i = key.indexOf('|');
+  return i < 0 ? [key, ''] : [key.slice(0, i), key.slice(i + 1)];
 }

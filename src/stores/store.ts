@@ -7,11 +7,20 @@ import type { AlgorithmName, Params, StepMode } from '../algorithms/index.js';
  * every store shares or mirrors (the Redis store in Lua).
  */
 
-export interface TxOp {
-  /** State key: the rule name and the key attribute values. */
-  key: string;
+/**
+ * Names one piece of state. `key` is the full name ("rule|value|value"); engine-built
+ * refs also carry it split into a namespace (the rule) and an id (the key values), and
+ * compute `key` only when a store asks, so the in-process store never builds the string.
+ */
+export interface StateRef {
+  readonly key: string;
+  readonly ns?: string;
+  readonly id?: string;
+}
+
+export interface TxOp extends StateRef {
   /** Hash-tag hint: ops with the same tag may share a Redis Cluster slot. */
-  tag: string;
+  readonly tag: string;
   algorithm: Exclude<AlgorithmName, 'block'>;
   /** The rule's own parameters, before overrides and scaling. */
   params: Params;

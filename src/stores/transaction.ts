@@ -1,12 +1,12 @@
 import { algorithms, type Params } from '../algorithms/index.js';
-import type { OpResult, TxOp } from './store.js';
+import type { OpResult, StateRef, TxOp } from './store.js';
 
 /** What a store exposes to the shared transaction logic. */
 export interface StateAccess {
-  read(key: string): readonly number[] | null;
-  write(key: string, state: number[] | null, expiresAt: number): void;
-  /** A run-time or policy override for a state key, if one is in force at `now`. */
-  override(key: string, now: number): { limit: number; windowMs: number } | undefined;
+  read(ref: StateRef): readonly number[] | null;
+  write(ref: StateRef, state: number[] | null, expiresAt: number): void;
+  /** A run-time override for this state, if one is in force at `now`. */
+  override(ref: StateRef, now: number): { limit: number; windowMs: number } | undefined;
   attribute(entity: string, name: string): number | undefined;
 }
 
@@ -21,15 +21,16 @@ export interface StateAccess {
  */
 export function runTransaction(ops: readonly TxOp[], now: number, s: StateAccess): OpResult[] {
   const results: OpResult[] = new Array(ops.length);
-  const next: (number[] | null | undefined)[] = new Array(ops.length);
-  const rejectedState: (number[] | null | undefined)[] = new Array(ops.length);
+  // Scratch space: the function is synchronous and never re-entered, so it can be shared.
+  const next = scratchNext;
+  const rejectedState = scratchRejected;
   let admitted = true;
 
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     const p = effectiveParams(op, now, s);
     if (op.blockKey !== undefined && op.mode !== 'force' && op.mode !== 'refund') {
-      const b = s.read(op.blockKey);
+      const b = s.read({ key: op.blockKey });
       if (b && b[0] > now) {
         results[i] = { allowed: false, blocked: true, limit: p.limit, windowMs: p.windowMs, remaining: 0, resetMs: b[0] - now, retryAfterMs: b[0] - now };
         if (!op.shadow) admitted = false;
@@ -37,7 +38,7 @@ export function runTransaction(ops: readonly TxOp[], now: number, s: StateAccess
       }
     }
     const alg = algorithms[op.algorithm];
-    const state = s.read(op.key);
+    const state = s.read(op);
     const mode = op.blockOnly ? 'peek' : op.mode;
     const r = alg.step(state, now, op.cost, p, mode);
     const allowed = op.blockOnly ? true : r.allowed;
@@ -57,22 +58,26 @@ export function runTransaction(ops: readonly TxOp[], now: number, s: StateAccess
     else if (mode === 'take') write = admitted ? (r.allowed ? next[i] : undefined) : op.chargeRejected ? rejectedState[i] : undefined;
     if (write !== undefined) {
       const p = r.limit === op.params.limit && r.windowMs === op.params.windowMs ? op.params : { ...op.params, limit: r.limit, windowMs: r.windowMs };
-      s.write(op.key, write, write ? algorithms[op.algorithm].expiresAt(write, p) : 0);
+      s.write(op, write, write ? algorithms[op.algorithm].expiresAt(write, p) : 0);
     }
     // A refusal (or, for outcome rules, an event past the limit) trips the block.
     if (!r.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
       const until = now + op.blockMs;
-      s.write(op.blockKey, [until], until);
+      s.write({ key: op.blockKey }, [until], until);
       r.resetMs = r.retryAfterMs = op.blockMs;
       r.blocked = true;
     }
+    next[i] = rejectedState[i] = undefined;
   }
   return results;
 }
 
+const scratchNext: (number[] | null | undefined)[] = [];
+const scratchRejected: (number[] | null | undefined)[] = [];
+
 /** The op's parameters after a run-time override, or scaled by an entity attribute. */
 export function effectiveParams(op: TxOp, now: number, s: Pick<StateAccess, 'override' | 'attribute'>): Params {
-  const o = s.override(op.key, now) ?? op.override;
+  const o = s.override(op, now) ?? op.override;
   if (o) return { ...op.params, limit: o.limit, windowMs: o.windowMs, burst: undefined };
   if (!op.scale) return op.params;
   const factor = s.attribute(op.scale.entity, op.scale.attribute) ?? op.scale.fallback;

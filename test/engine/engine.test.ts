@@ -156,11 +156,11 @@ describe('the memory store', () => {
     const op = (key: string): TxOp => ({ key, tag: key, algorithm: 'gcra', params: { limit: 1, windowMs: 60_000 }, cost: 1, mode: 'take', shadow: false, chargeRejected: false, blockMs: 0, blockOnly: false });
     for (const k of ['a', 'b', 'c']) store.apply([op(k)], 1000);
     store.apply([op('a')], 1001); // touch a (refused, but read)… reads don't reorder; a write does:
-    store.write('a', [61_000], 61_000);
+    store.write({ key: 'a' }, [61_000], 61_000);
     store.apply([op('d')], 1002);
     expect(store.keyCount).toBe(3);
-    expect(store.read('b')).toBeNull(); // b was least recently used
-    expect(store.read('a')).not.toBeNull();
+    expect(store.read({ key: 'b' })).toBeNull(); // b was least recently used
+    expect(store.read({ key: 'a' })).not.toBeNull();
   });
 
   it('expires idle keys without timers as later writes pass by', () => {
@@ -175,14 +175,14 @@ describe('the memory store', () => {
 
   it('keeps states of every shape intact', () => {
     const store = new MemoryStore();
-    store.write('one', [1.5], 10_000);
-    store.write('three', [1, 2, 3], 10_000);
-    store.write('long', [1, 2, 3, 4, 5, 6], 10_000);
-    store.write('one', [7, 8, 9, 10], 10_000); // grows from fixed to variable
-    expect(store.read('one')).toEqual([7, 8, 9, 10]);
-    expect(store.read('three')).toEqual([1, 2, 3]);
-    expect(store.read('long')).toEqual([1, 2, 3, 4, 5, 6]);
-    store.write('long', [4], 10_000);
-    expect(store.read('long')).toEqual([4]);
+    store.write({ key: 'one' }, [1.5], 10_000);
+    store.write({ key: 'three' }, [1, 2, 3], 10_000);
+    store.write({ key: 'long' }, [1, 2, 3, 4, 5, 6], 10_000);
+    store.write({ key: 'one' }, [7, 8, 9, 10], 10_000); // grows from fixed to variable
+    expect(store.read({ key: 'one' })).toEqual([7, 8, 9, 10]);
+    expect(store.read({ key: 'three' })).toEqual([1, 2, 3]);
+    expect(store.read({ key: 'long' })).toEqual([1, 2, 3, 4, 5, 6]);
+    store.write({ key: 'long' }, [4], 10_000);
+    expect(store.read({ key: 'long' })).toEqual([4]);
   });
 });
