@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { Sluice } from './engine/sluice.js';
+import { loadPolicy } from './policy/load.js';
+import { formatIssue, PolicyError } from './policy/errors.js';
+import { parseDuration } from './policy/units.js';
+import type { Subject } from './policy/compiled.js';
+
+const program = new Command();
+program.name('sluice').description('Rate limits, quotas and lockouts for multi-tenant APIs.').showHelpAfterError();
+
+program
+  .command('validate')
+  .description('Check a policy file; print every error with file:line, or a summary.')
+  .argument('<policy>', 'policy file (YAML or JSON)')
+  .action((file: string) => {
+    const policy = loadOrExit(file);
+    const apis = [...policy.groups.values()].reduce((n, g) => n + g.size, 0);
+    console.log(`ok: ${policy.rules.length} rules, ${policy.groups.size} groups (${apis} names), ${policy.caps.length} caps, ${policy.overrides.length} overrides`);
+  });
+
+program
+  .command('check')
+  .description('Decide requests against a policy on an in-memory store; prints each decision as a JSON line.')
+  .argument('<policy>', 'policy file (YAML or JSON)')
+  .argument('[attributes...]', 'subject attributes as name=value, e.g. account=acme api="Queue Size"')
+  .option('--cost <n>', 'cost of each request', positiveNumber)
+  .option('--repeat <n>', 'how many requests to decide', positiveInteger, 1)
+  .option('--every <duration>', 'simulated time between requests, e.g. 500ms or 1s (no real waiting)')
+  .option('--record <outcome>', 'after each admitted request, record an outcome such as status=401 or bytes=1048576')
+  .action(async (file: string, attrs: string[], opts: { cost?: number; repeat: number; every?: string; record?: string }) => {
+    const policy = loadOrExit(file);
+    const subject = parsePairs(attrs, 'attribute') as Subject;
+    const outcome = opts.record ? numbers(parsePairs(opts.record.split(','), 'outcome')) : undefined;
+    let step = 0;
+    if (opts.every) {
+      try {
+        step = parseDuration(opts.every);
+      } catch (e) {
+        fail(`--every: ${(e as Error).message}`);
+      }
+    }
+    let now = Date.now();
+    const sluice = await Sluice.open({ policy, clock: () => now });
+    for (let i = 0; i < opts.repeat; i++) {
+      const d = await sluice.check(subject, { cost: opts.cost });
+      if (outcome && d.allowed) await sluice.record(subject, outcome);
+      console.log(JSON.stringify({ n: i + 1, ...(step ? { atMs: i * step } : {}), ...d.toJSON(), headers: d.headers }));
+      now += step;
+    }
+    await sluice.close();
+  });
+
+await program.parseAsync();
+
+function loadOrExit(file: string) {
+  try {
+    return loadPolicy(file);
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      for (const issue of e.issues) console.error(formatIssue(issue));
+      console.error(`${e.issues.length} error${e.issues.length === 1 ? '' : 's'}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+function parsePairs(items: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const i = item.indexOf('=');
+    if (i <= 0) fail(`${what} "${item}" must be written name=value`);
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+function numbers(pairs: Record<string, string>): { status?: number; bytes?: number; success?: boolean } {
+  const out: { status?: number; bytes?: number; success?: boolean } = {};
+  for (const [k, v] of Object.entries(pairs)) {
+    if (k === 'success') out.success = v === 'true';
+    else if (k === 'status' || k === 'bytes') {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) fail(`--record ${k} must be a number ≥ 0 (got "${v}")`);
+      out[k] = n;
+    } else fail(`--record knows status, bytes and success (got "${k}")`);
+  }
+  return out;
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0');
+  return n;
+}
+
+function positiveInteger(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0 || n > 1_000_000) throw new InvalidArgumentError('must be a whole number from 1 to 1,000,000');
+  return n;
+}
+
+function fail(message: string): never {
+  console.error(`sluice: ${message}`);
+  process.exit(2);
+}
