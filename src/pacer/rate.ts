@@ -25,7 +25,7 @@ export function parseRate(spec: RateSpec, defaultBurst = 1): Rate {
     try {
       parsed = parseLimit(spec);
     } catch (e) {
-      throw new RangeError(e instanceof UnitError ? `rate: ${e.message}` : `rate "${spec}" is not a rate (write it like 80/s, 3/1m or 1/3s)`);
+      throw new RangeError(e instanceof UnitError ? `rate: ${e.message}` : `rate "${spec}" is not a rate (write it like 80/s, 3/1m or 1/3s)`, { cause: e });
     }
     if (parsed.bytes || !(parsed.limit > 0)) throw new RangeError(`rate "${spec}" must be a positive count per time (like 80/s)`);
     return { limit: parsed.limit, windowMs: parsed.windowMs, burst: defaultBurst };
