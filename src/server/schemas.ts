@@ -33,6 +33,6 @@ export const attributesPutSchema = z.record(attributeName, z.number().nullable()
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined || body === null) throw new BodyError(400, [{ path: '', message: 'a JSON object body is required' }]);
   const r = schema.safeParse(body);
-  if (!r.success) throw fromZod(r.error);
+  if (!r.success) throw fromZod(r.error, body);
   return r.data;
 }

@@ -179,14 +179,19 @@ export function readSubjectBody(body: unknown, extra: readonly string[] = []): {
 }
 
 /** Turns a zod failure into a 400 with JSON paths (zod only checks structure here). */
-export function fromZod(error: z.ZodError): BodyError {
+export function fromZod(error: z.ZodError, input: unknown): BodyError {
   const issues: Issue[] = [];
+  const at = (path: readonly PropertyKey[]): unknown => {
+    let v: any = input;
+    for (const p of path) v = v === null || typeof v !== 'object' ? undefined : v[p as string];
+    return v;
+  };
   for (const i of error.issues) {
     let path = '';
     for (const p of i.path) path = typeof p === 'number' ? `${path}[${p}]` : join(path, String(p));
     if (i.code === 'unrecognized_keys') {
       for (const k of i.keys) issues.push({ path: join(path, k), message: 'unknown field' });
-    } else if (i.code === 'invalid_type' && i.input === undefined) {
+    } else if (i.code === 'invalid_type' && at(i.path) === undefined) {
       issues.push({ path, message: 'required' });
     } else {
       issues.push({ path, message: i.message.replace(/^Invalid input: /, '') });
