@@ -235,7 +235,7 @@ export class RedisStore implements Store {
         g.from.push({ i, check: false });
         if (foreignBlock[i] && op.mode !== 'force' && op.mode !== 'refund') {
           const c = group(bslot);
-          c.wire.push({ op: { ...op, scale: undefined, override: undefined }, withKey: false, withBlock: true });
+          c.wire.push({ op: blockCheckOf(op), withKey: false, withBlock: true });
           c.from.push({ i, check: true });
         }
       }
@@ -396,4 +396,21 @@ export class RedisStore implements Store {
     }
     this.client.disconnect();
   }
+}
+
+/** The block check of an op whose block key lives in another slot (a plain object: TxOps may compute key and tag in getters). */
+function blockCheckOf(op: TxOp): TxOp {
+  return {
+    key: op.key,
+    tag: op.tag,
+    algorithm: op.algorithm,
+    params: op.params,
+    cost: op.cost,
+    mode: op.mode,
+    shadow: op.shadow,
+    chargeRejected: false,
+    blockMs: op.blockMs,
+    blockKey: op.blockKey,
+    blockOnly: op.blockOnly,
+  };
 }
