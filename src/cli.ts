@@ -51,6 +51,56 @@ program
     await sluice.close();
   });
 
+program
+  .command('serve')
+  .description('Run the Sluice service: decision API, admin API, metrics, health and Envoy’s rate-limit protocol.')
+  .option('--config <file>', 'policy file, hot-reloaded on change and SIGHUP [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
+  .option('--port <n>', 'HTTP port [SLUICE_PORT]', port, port(process.env.SLUICE_PORT ?? '8080'))
+  .option('--host <addr>', 'interface to listen on [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
+  .option('--grpc-port <n>', 'Envoy rate-limit gRPC port [SLUICE_GRPC_PORT]', port, process.env.SLUICE_GRPC_PORT ? port(process.env.SLUICE_GRPC_PORT) : undefined)
+  .option('--envoy-config <path>', 'envoy ratelimit YAML config: a file or a directory [SLUICE_ENVOY_CONFIG]', process.env.SLUICE_ENVOY_CONFIG)
+  .option('--store <spec>', 'memory | sqlite:<file> | redis://… | rediss://… | redis+sentinel://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'sqlite:./data/sluice.db')
+  .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
+  .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
+  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
+  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string }) => {
+    if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
+    if (opts.config) loadOrExit(opts.config); // refuse a broken file before opening ports, with every error listed
+    const { serve } = await import('./server/serve.js');
+    await serve({ ...opts, config: opts.config });
+  });
+
+program
+  .command('gateway')
+  .description('Run a reverse proxy that enforces the policy in front of an existing API.')
+  .requiredOption('--config <file>', 'policy file, with an optional `subject:` section [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
+  .requiredOption('--upstream <url>', 'the API behind the gateway, e.g. http://127.0.0.1:3000 [SLUICE_UPSTREAM]', process.env.SLUICE_UPSTREAM)
+  .option('--port <n>', 'listening port [SLUICE_PORT]', port, port(process.env.SLUICE_PORT ?? '8080'))
+  .option('--host <addr>', 'listening address [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
+  .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
+  .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
+  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string }) => {
+    loadOrExit(opts.config);
+    let upstreamTimeoutMs = 30_000;
+    try {
+      upstreamTimeoutMs = parseDuration(opts.upstreamTimeout);
+      new URL(opts.upstream);
+    } catch (e) {
+      fail(`${(e as Error).message}`);
+    }
+    const [{ startGateway }, { openStore }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js')]);
+    const store = await openStore(opts.store);
+    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs });
+    console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config }));
+    const stop = async () => {
+      await gw.close();
+      await store.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
 await program.parseAsync();
 
 function loadOrExit(file: string) {
@@ -87,6 +137,12 @@ function numbers(pairs: Record<string, string>): { status?: number; bytes?: numb
     } else fail(`--record knows status, bytes and success (got "${k}")`);
   }
   return out;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${v}" is not a port (0–65535)`);
+  return n;
 }
 
 function positiveNumber(v: string): number {
