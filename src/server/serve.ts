@@ -106,7 +106,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const metrics = new ServerMetrics(() => sluice, { defaultMetrics: options.processMetrics });
   const ctx: ServerContext = {
     sluice,
-    sync: opened.store instanceof MemoryStore,
+    // Only a memory store the service made itself is known to answer synchronously and never
+    // fail; any store handed in (possibly wrapped or instrumented) takes the async path,
+    // where store failures fall back per rule.
+    sync: opened.owned && opened.store instanceof MemoryStore,
     log,
     metrics,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,

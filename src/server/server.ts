@@ -40,6 +40,9 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
   }) as unknown as FastifyInstance; // a pino Logger in, the plain FastifyInstance type out
 
 
+  // JSON only: a text/plain body is refused with 415 rather than read as a string.
+  app.removeContentTypeParser('text/plain');
+
   // Every route's methods, so a known path with the wrong method answers 405 with Allow.
   const known: { re: RegExp; methods: Set<string> }[] = DECISION_ROUTES.map((p) => ({ re: pattern(p), methods: new Set(['POST']) }));
   app.addHook('onRoute', (r) => {
