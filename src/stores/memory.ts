@@ -37,6 +37,7 @@ export class MemoryStore implements Store, StateAccess {
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
   private readonly variable = new Map<number, number[]>();
+  private readonly scratch: number[][] = [[], [0], [0, 0], [0, 0, 0]];
   private head = NONE; // most recently used
   private tail = NONE; // least recently used
   private free: number[] = [];
@@ -46,6 +47,9 @@ export class MemoryStore implements Store, StateAccess {
   private used = 0;
   /** The instant of the transaction being applied, for expiry. */
   private now = 0;
+  /** The last ref looked up and its slot (-1: absent): a transaction reads then writes the same ref. */
+  private lastRef?: StateRef;
+  private lastSlot = -1;
   private readonly overrides = new Map<string, StoredOverride>();
   private readonly attributes = new Map<string, Record<string, number>>();
 
@@ -60,15 +64,19 @@ export class MemoryStore implements Store, StateAccess {
 
   // ---- StateAccess ----
 
+  /**
+   * The state of a ref. Fixed-size states come back in a scratch array that the next
+   * read reuses: callers (the transaction) use a state before reading another one.
+   */
   read(ref: StateRef): readonly number[] | null {
     const slot = this.find(ref);
     if (slot === undefined) return null;
     const len = this.lens[slot];
     if (len === VARIABLE) return this.variable.get(slot) ?? null;
     const c = this.cols;
-    if (len === 1) return [c[0]![slot]];
-    if (len === 2) return [c[0]![slot], c[1]![slot]];
-    return [c[0]![slot], c[1]![slot], c[2]![slot]];
+    const out = this.scratch[len];
+    for (let i = 0; i < len; i++) out[i] = c[i]![slot];
+    return out;
   }
 
   write(ref: StateRef, state: number[] | null, expiresAt: number): void {
@@ -150,6 +158,7 @@ export class MemoryStore implements Store, StateAccess {
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {
+    this.lastRef = undefined;
     this.index.clear();
     this.variable.clear();
   }
@@ -162,9 +171,16 @@ export class MemoryStore implements Store, StateAccess {
   // ---- slots and LRU ----
 
   private find(ref: StateRef): number | undefined {
-    if (ref.ns !== undefined) return this.index.get(ref.ns)?.get(ref.id ?? '');
-    const [ns, id] = split(ref.key);
-    return this.index.get(ns)?.get(id);
+    if (ref === this.lastRef) return this.lastSlot < 0 ? undefined : this.lastSlot;
+    let slot: number | undefined;
+    if (ref.ns !== undefined) slot = this.index.get(ref.ns)?.get(ref.id ?? '');
+    else {
+      const [ns, id] = split(ref.key);
+      slot = this.index.get(ns)?.get(id);
+    }
+    this.lastRef = ref;
+    this.lastSlot = slot ?? -1;
+    return slot;
   }
 
   private allocate(ref: StateRef): number {
@@ -180,6 +196,8 @@ export class MemoryStore implements Store, StateAccess {
     owner.set(id, slot);
     this.ids[slot] = id;
     this.owners[slot] = owner;
+    this.lastRef = ref;
+    this.lastSlot = slot;
     this.lens[slot] = 0;
     this.linkHead(slot);
     this.used++;
@@ -192,6 +210,7 @@ export class MemoryStore implements Store, StateAccess {
     owner.delete(this.ids[slot]!);
     this.ids[slot] = undefined;
     this.owners[slot] = undefined;
+    this.lastRef = undefined;
     if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
     this.unlink(slot);
     this.free.push(slot);
