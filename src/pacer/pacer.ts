@@ -478,6 +478,7 @@ export class Pacer extends EventEmitter {
       entry.reject(new PacerStoppedError(entry.key, entry.job));
     }
     this.checkRoom();
+    this.checkIdle(); // a stop({ drain: true }) in progress is waiting for this
     if (opts.abortRunning) for (const c of this.runningJobs) c.abort(new PacerStoppedError('*', undefined));
     await this.idle();
     return out;

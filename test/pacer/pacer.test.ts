@@ -290,6 +290,18 @@ describe('stop', () => {
     expect(starts.length).toBe(6);
     expect(pacer.stats()).toMatchObject({ queued: 0, running: 0, sent: 6, cancelled: 4 });
   });
+  it('a hard stop during a drain ends the drain and hands back the rest', async () => {
+    const clock = new FakeClock(T0);
+    const pacer = createPacer({ rate: '10/s', clock });
+    const { starts, job } = recorder(clock);
+    const ps = Array.from({ length: 10 }, (_, i) => pacer.schedule('k', job(String(i))).catch((e: unknown) => e));
+    const draining = pacer.stop({ drain: true });
+    await clock.advance(250);
+    const handed = await clock.run(pacer.stop({ drain: false }));
+    expect(await clock.run(draining)).toEqual([]);
+    expect(starts.length + handed.length).toBe(10);
+    expect((await Promise.all(ps)).filter((r) => r instanceof PacerStoppedError).length).toBe(handed.length);
+  });
 });
 
 describe('outcomes, retries, Retry-After', () => {
