@@ -19,7 +19,8 @@ const AUDIO_MESSAGE = 'Too Many Requests: recording audio requests must not exce
 const EGRESS_MESSAGE = 'Bandwidth Limit Exceeded: the 5-day rolling recording egress cap for the tenant has been reached. Contact Xima Support to review usage and request a reset.';
 
 async function call(t: Target, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer | AsyncIterable<Buffer>) {
-  const res = await request(t.url + path, { method: method as 'GET', headers, body });
+  // undici accepts async iterables as bodies at run time; its types only list streams.
+  const res = await request(t.url + path, { method: method as 'GET', headers, body: body as string | Buffer | undefined });
   const buf = Buffer.from(await res.body.arrayBuffer());
   let json: any;
   try {
