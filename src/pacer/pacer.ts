@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { fullJitter, type BackoffOptions } from '../client/backoff.js';
 import { systemClock, type Clock } from '../client/clock.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -211,6 +211,11 @@ class Slots {
   }
 }
 
+/** Reason for cancelling internal timers (cheap: no DOMException). */
+const DONE = new Error('pacer: done');
+/** Reason for cutting a pump's sleep short. */
+const WAKE = new Error('pacer: wake');
+
 const STORE_RETRY: BackoffOptions = { baseMs: 50, capMs: 5000 };
 
 /**
@@ -256,6 +261,12 @@ export class Pacer extends EventEmitter {
   private readonly runningJobs = new Set<AbortController>();
   /** Aborted at a hard stop: cuts retry delays short. */
   private readonly halt = new AbortController();
+  /**
+   * The signal of jobs that need no signal of their own (no timeout, no caller signal):
+   * one shared controller, aborted by stop({ abortRunning: true }). An AbortController
+   * per job was the biggest single cost per job.
+   */
+  private readonly shared = new AbortController();
   private queuedTotal = 0;
   private runningTotal = 0;
   private stopping = false;
@@ -265,6 +276,7 @@ export class Pacer extends EventEmitter {
 
   constructor(o: PacerOptions) {
     super();
+    setMaxListeners(0, this.shared.signal); // many running jobs may listen to it at once
     this.name = o.name ?? 'default';
     this.store = o.store ?? new MemoryStore();
     this.clock = o.clock ?? systemClock;
@@ -409,7 +421,7 @@ export class Pacer extends EventEmitter {
     } else k.rate = r;
     k.announced = this.currentRate(k);
     this.emit('rate', { key, ratePerSec: k.announced, previous, reason: 'set' });
-    k.wake?.abort();
+    k.wake?.abort(WAKE);
   }
 
   /** Pauses a key for `ms` (as a Retry-After would). */
@@ -464,7 +476,7 @@ export class Pacer extends EventEmitter {
       for (const entry of k.queue.drain()) handed.push({ entry, k });
       for (const entry of k.retrying) handed.push({ entry, k });
       k.retrying.clear();
-      k.wake?.abort();
+      k.wake?.abort(WAKE);
       k.kick?.();
     }
     const out: StoppedJob[] = [];
@@ -479,7 +491,11 @@ export class Pacer extends EventEmitter {
     }
     this.checkRoom();
     this.checkIdle(); // a stop({ drain: true }) in progress is waiting for this
-    if (opts.abortRunning) for (const c of this.runningJobs) c.abort(new PacerStoppedError('*', undefined));
+    if (opts.abortRunning) {
+      const reason = new PacerStoppedError('*', undefined);
+      this.shared.abort(reason);
+      for (const c of this.runningJobs) c.abort(reason);
+    }
     await this.idle();
     return out;
   }
@@ -552,11 +568,15 @@ export class Pacer extends EventEmitter {
   private ensurePump(k: KeyState): void {
     if (k.pumping || this.halted) return;
     k.pumping = true;
-    void this.pump(k).finally(() => {
-      k.pumping = false;
-      // Work that arrived while the pump was winding down.
-      if (k.queue.size > 0 && !this.halted) this.ensurePump(k);
-    });
+    // Start on the next microtask, so jobs scheduled together are ordered by priority
+    // before the first one leaves, and no job runs inside schedule().
+    void Promise.resolve()
+      .then(() => this.pump(k))
+      .finally(() => {
+        k.pumping = false;
+        // Work that arrived while the pump was winding down.
+        if (k.queue.size > 0 && !this.halted) this.ensurePump(k);
+      });
   }
 
   /**
@@ -578,7 +598,8 @@ export class Pacer extends EventEmitter {
           k.kick = undefined;
           continue;
         }
-        const wait = await this.reserve(k);
+        const reserved = this.reserve(k);
+        const wait = typeof reserved === 'object' ? await reserved : reserved;
         if (wait === undefined) continue; // store failed; reserve() already backed off
         if (wait > 0 && !(await this.nap(k, wait))) continue; // woken early: the slot is abandoned
         if (this.halted || k.queue.size === 0 || k.pausedUntil > this.clock.now()) continue;
@@ -615,8 +636,12 @@ export class Pacer extends EventEmitter {
     }
   }
 
-  /** Reserves the key's next slot; returns ms until it, or undefined after a store failure (already waited). */
-  private async reserve(k: KeyState): Promise<number | undefined> {
+  /**
+   * Reserves the key's next slot; gives ms until it, or undefined after a store failure
+   * (having waited a backoff). Synchronous with a synchronous store (memory, SQLite), so
+   * the pump costs no extra event-loop turns per job there.
+   */
+  private reserve(k: KeyState): number | undefined | Promise<number | undefined> {
     const op: TxOp = {
       key: k.storeKey,
       tag: k.tag,
@@ -629,23 +654,36 @@ export class Pacer extends EventEmitter {
       blockMs: 0,
       blockOnly: false,
     };
-    let res: OpResult;
+    let r: OpResult[] | Promise<OpResult[]>;
     try {
-      const r = this.store.apply([op], this.clock.now());
-      res = (Array.isArray(r) ? r : await r)[0];
+      r = this.store.apply([op], this.clock.now());
     } catch (error) {
-      // The store is down: hold the key (fail closed, so the rate is never exceeded)
-      // and try again after a jittered backoff.
-      const failures = (k.storeFailures = (k.storeFailures ?? 0) + 1);
-      const retryInMs = Math.max(1, fullJitter(failures - 1, STORE_RETRY, this.random));
-      this.emit('store-error', { key: k.key, error, retryInMs });
-      await this.nap(k, retryInMs);
-      return undefined;
+      return this.storeFailed(k, error);
     }
+    if (Array.isArray(r)) return this.reserved(k, r[0]);
+    return r.then(
+      (res) => this.reserved(k, res[0]),
+      (error: unknown) => this.storeFailed(k, error),
+    );
+  }
+
+  private reserved(k: KeyState, res: OpResult): number {
     k.storeFailures = 0;
     const effective = perSecond(res);
     k.effectivePerSec = Math.abs(effective - perSecond(k.rate)) > 1e-9 ? effective : undefined;
     return res.allowed ? 0 : res.retryAfterMs;
+  }
+
+  /**
+   * The store is down: hold the key (fail closed, so the rate is never exceeded) and try
+   * again after a full-jitter backoff.
+   */
+  private async storeFailed(k: KeyState, error: unknown): Promise<undefined> {
+    const failures = (k.storeFailures = (k.storeFailures ?? 0) + 1);
+    const retryInMs = Math.max(1, fullJitter(failures - 1, STORE_RETRY, this.random));
+    this.emit('store-error', { key: k.key, error, retryInMs });
+    await this.nap(k, retryInMs);
+    return undefined;
   }
 
   private start(k: KeyState, entry: Entry): void {
@@ -655,17 +693,19 @@ export class Pacer extends EventEmitter {
     this.runningTotal++;
     k.meter.add(now);
     this.meter.add(now);
-    const ctl = new AbortController();
-    this.runningJobs.add(ctl);
+    const own = entry.signal !== undefined || this.timeoutMs !== undefined;
+    const ctl = own ? new AbortController() : undefined;
+    if (ctl) this.runningJobs.add(ctl);
+    const signal = ctl ? ctl.signal : this.shared.signal;
     let onCallerAbort: (() => void) | undefined;
-    if (entry.signal) {
+    if (ctl && entry.signal) {
       const s = entry.signal;
       onCallerAbort = () => ctl.abort(s.reason);
       s.addEventListener('abort', onCallerAbort, { once: true });
     }
     let timedOut = false;
-    const timer = new AbortController();
-    if (this.timeoutMs !== undefined) {
+    const timer = ctl && this.timeoutMs !== undefined ? new AbortController() : undefined;
+    if (ctl && timer && this.timeoutMs !== undefined) {
       const timeoutMs = this.timeoutMs;
       this.clock.sleep(timeoutMs, timer.signal).then(
         () => {
@@ -679,14 +719,15 @@ export class Pacer extends EventEmitter {
     const ctx: JobContext = { key: k.key, attempt: entry.attempt, report: (o) => (reported = o) };
     let p: Promise<unknown>;
     try {
-      p = Promise.resolve(entry.job(ctl.signal, ctx));
+      p = Promise.resolve(entry.job(signal, ctx));
     } catch (e) {
       p = Promise.reject(e);
     }
     const done = (threw: boolean, value: unknown): void => {
-      timer.abort();
+      // A ready-made reason: abort() without one builds a DOMException (a stack trace) per job.
+      timer?.abort(DONE);
       if (onCallerAbort) entry.signal?.removeEventListener('abort', onCallerAbort);
-      this.runningJobs.delete(ctl);
+      if (ctl) this.runningJobs.delete(ctl);
       this.slots.release();
       k.running--;
       this.runningTotal--;
@@ -759,7 +800,7 @@ export class Pacer extends EventEmitter {
     if (until <= k.pausedUntil) return;
     k.pausedUntil = until;
     this.emit('pause', { key: k.key, untilMs: until, retryAfterMs: ms });
-    k.wake?.abort(); // a reserved slot inside the pause is abandoned
+    k.wake?.abort(WAKE); // a reserved slot inside the pause is abandoned
   }
 
   private retryLater(k: KeyState, entry: Entry, retryAfterMs: number | undefined, error: unknown, result: unknown): void {

@@ -290,6 +290,19 @@ describe('stop', () => {
     expect(starts.length).toBe(6);
     expect(pacer.stats()).toMatchObject({ queued: 0, running: 0, sent: 6, cancelled: 4 });
   });
+  it('abortRunning aborts the signal of running jobs', async () => {
+    const clock = new FakeClock(T0);
+    const pacer = createPacer({ rate: '100/s', clock });
+    const seen: unknown[] = [];
+    const long = (signal: AbortSignal) => clock.sleep(60_000, signal).catch((e: unknown) => void seen.push(e));
+    const ps = [pacer.schedule('a', long), pacer.schedule('b', long)];
+    await clock.advance(10);
+    expect(pacer.stats().running).toBe(2);
+    await clock.run(pacer.stop({ drain: false, abortRunning: true }));
+    await Promise.all(ps);
+    expect(seen.map((e) => (e as Error).name)).toEqual(['PacerStoppedError', 'PacerStoppedError']);
+  });
+
   it('a hard stop during a drain ends the drain and hands back the rest', async () => {
     const clock = new FakeClock(T0);
     const pacer = createPacer({ rate: '10/s', clock });
