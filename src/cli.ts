@@ -101,6 +101,34 @@ program
     process.once('SIGINT', stop);
   });
 
+program
+  .command('pace')
+  .description('Drain a JSON-lines file of jobs at a rate per key (sent with fetch, or printed), with live progress.')
+  .argument('<jobs>', 'JSON-lines file ({"key": "channel-1", "url": "http://…", "method": "POST", "body": {…}} per line), or - for stdin')
+  .requiredOption('--rate <rate>', 'rate per key, e.g. 80/s or 3/1m (the starting rate when adaptive)')
+  .option('--concurrency <n>', 'jobs in flight at once', positiveInteger, 8)
+  .option('--key <field>', 'field holding each job’s pacing key (dotted paths allowed)', 'key')
+  .option('--store <spec>', 'where the rate is kept, shared with other pacers: memory | redis://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
+  .option('--url <base>', 'base URL for relative or missing job urls')
+  .option('--adaptive <min-max>', 'adapt each key’s rate to the receiver between two rates, e.g. 1/s-50/s (AIMD)')
+  .option('--retries <n>', 'retries for transport errors, timeouts, 408/429/5xx', wholeNumber, 2)
+  .option('--unsent <file>', 'write jobs that were not sent here (JSON lines)')
+  .action(async (file: string, opts: { rate: string; concurrency: number; key: string; store: string; url?: string; adaptive?: string; retries: number; unsent?: string }) => {
+    const { paceCommand } = await import('./pace-command.js');
+    let adaptive: { min: string; max: string } | undefined;
+    if (opts.adaptive) {
+      const m = /^(.+?)-(.+)$/.exec(opts.adaptive);
+      if (!m) fail('--adaptive takes two rates: min-max, e.g. 1/s-50/s');
+      adaptive = { min: m[1], max: m[2] };
+    }
+    try {
+      const result = await paceCommand({ file, rate: opts.rate, concurrency: opts.concurrency, key: opts.key, store: opts.store, url: opts.url, adaptive, retries: opts.retries, unsentFile: opts.unsent });
+      process.exitCode = result.exitCode;
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  });
+
 await program.parseAsync();
 
 function loadOrExit(file: string) {
@@ -148,6 +176,12 @@ function port(v: string): number {
 function positiveNumber(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0');
+  return n;
+}
+
+function wholeNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a whole number from 0 to 100');
   return n;
 }
 
