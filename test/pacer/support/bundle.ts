@@ -17,7 +17,8 @@ export async function bundle(entry: URL): Promise<string> {
     input: fileURLToPath(entry),
     platform: 'node',
     external: [/^[^./]/],
-    output: { file, format: 'esm' },
+    // One file even where the code imports lazily (pace-command opens stores on demand).
+    output: { file, format: 'esm', codeSplitting: false },
     logLevel: 'silent',
   });
   return file;
