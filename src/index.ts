@@ -9,3 +9,7 @@ export { type Store, type TxOp, type OpResult, type StoredOverride } from './sto
 export { rateLimitHeaders } from './http/headers.js';
 export { errorBody, denialBody, dropBody, type ErrorBody } from './http/errors.js';
 export { loadEnvoyConfig, EnvoyRateLimiter, registerEnvoyJson, startEnvoyGrpc, envoyStateKey, EnvoyRequestError, EnvoyStoreError, type EnvoyConfig, type EnvoyRateLimiterOptions, type EnvoyGrpcOptions, type EnvoyGrpcServer, type RateLimitRequest as EnvoyRateLimitRequest, type RateLimitResponse as EnvoyRateLimitResponse } from './envoy/index.js';
+export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.js';
+export { RedisStore, type RedisStoreOptions } from './stores/redis/redis.js';
+export { connectRedisStore, parseRedisUrl, type RedisSpec, type ConnectOptions } from './stores/redis/connection.js';
+export { openStore, type OpenStoreOptions } from './stores/open.js';

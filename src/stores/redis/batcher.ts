@@ -14,13 +14,13 @@ export interface Submitted {
   arg: string;
 }
 
-export type Send = (slot: number, keys: string[], args: string[]) => Promise<string[]>;
+export type Send = (slot: number, keys: string[], args: string[]) => Promise<unknown[]>;
 
 interface Entry {
   keys: string[];
   arg: string;
   at: number;
-  resolve: (v: { text: string; serverNow: number | undefined }) => void;
+  resolve: (v: { text: unknown; serverNow: number | undefined }) => void;
   reject: (e: unknown) => void;
 }
 
@@ -42,7 +42,7 @@ export class Batcher {
     this.timer.unref();
   }
 
-  submit(slot: number, keys: string[], arg: string): Promise<{ text: string; serverNow: number | undefined }> {
+  submit(slot: number, keys: string[], arg: string): Promise<{ text: unknown; serverNow: number | undefined }> {
     return new Promise((resolve, reject) => {
       let q = this.queues.get(slot);
       if (!q) this.queues.set(slot, (q = []));
@@ -90,7 +90,7 @@ export class Batcher {
     }
     const args = new Array<string>(batch.length);
     for (let i = 0; i < batch.length; i++) args[i] = batch[i].arg;
-    let p: Promise<string[]>;
+    let p: Promise<unknown[]>;
     try {
       p = this.send(slot, keys, args);
     } catch (e) {
@@ -102,7 +102,7 @@ export class Batcher {
         const serverNow = reply[0] === '-' ? undefined : Number(reply[0]);
         for (let i = 0; i < batch.length; i++) {
           const text = reply[i + 1];
-          if (typeof text === 'string') batch[i].resolve({ text, serverNow });
+          if (Array.isArray(text)) batch[i].resolve({ text, serverNow });
           else batch[i].reject(new Error('sluice redis store: short reply from the transaction script'));
         }
         if (this.queued > 0) this.flush();

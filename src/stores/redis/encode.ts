@@ -45,7 +45,7 @@ function num(x: number): string {
   return String(x);
 }
 
-const SAFE_NAME = /^[^,\s-][^,\s]*$/;
+const SAFE_NAME = /^[^,;/\s-][^,;/\s]*$/;
 
 /** Encodes a transaction for the script (see lua/transaction.ts for the wire format). */
 export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: KeySpace): EncodedTx {
@@ -67,6 +67,8 @@ export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: Ke
     const blockIdx = w.withBlock && op.blockKey !== undefined ? add(ks.state(op.blockKey)) : '-';
     const mode = w.mode ?? op.mode;
     const flags = (op.shadow ? 1 : 0) | (op.chargeRejected ? 2 : 0) | (op.blockOnly ? 4 : 0) | (w.withKey ? 8 : 0);
+    body += `/${staticPart(op.algorithm, op.params)};${keyIdx},${num(op.cost)},${MODE[mode]},${flags}`;
+    if (blockIdx === '-' && !op.override && !op.scale) continue; // short form
     let scale = '-,-,-,-';
     if (op.scale) {
       if (w.factor !== undefined) scale = `v,-,-,${num(w.factor)}`;
@@ -74,7 +76,7 @@ export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: Ke
       else throw new RangeError(`sluice redis store: attribute name ${JSON.stringify(op.scale.attribute)} must be read by the caller`);
     }
     const ov = op.override ? `${num(op.override.limit)},${num(op.override.windowMs)}` : '-,-';
-    body += `,${keyIdx},${blockIdx},${staticPart(op.algorithm, op.params)},${num(op.cost)},${MODE[mode]},${flags},${num(op.blockMs)},${ov},${scale}`;
+    body += `,${blockIdx},${num(op.blockMs)},${ov},${scale}`;
   }
   return { keys, arg: `${now === undefined ? '-' : num(now)},${keys.length},${ops.length}${body}`, nops: ops.length };
 }
@@ -84,32 +86,23 @@ export function scaleReadableInScript(op: TxOp): boolean {
   return op.scale === undefined || SAFE_NAME.test(op.scale.attribute);
 }
 
-/** Decodes one transaction's reply: "a,b,limit,windowMs,remaining,resetMs,retryAfterMs;…[|state;…]". */
-export function decodeTx(text: string, nops: number): { results: OpResult[]; states?: (number[] | null)[] } {
-  let body = text;
-  let states: (number[] | null)[] | undefined;
-  const bar = text.indexOf('|');
-  if (bar >= 0) {
-    body = text.slice(0, bar);
-    states = text
-      .slice(bar + 1)
-      .split(';')
-      .map((s) => (s === '' ? null : s.split(',').map(Number)));
-  }
-  const parts = nops === 0 ? [] : body.split(';');
-  if (parts.length !== nops) throw new Error(`sluice redis store: expected ${nops} results, got ${parts.length}`);
+/** Decodes one transaction's reply: 7 values per op (numbers, or exact strings), then, in debug mode, each op's state. */
+export function decodeTx(reply: unknown, nops: number): { results: OpResult[]; states?: (number[] | null)[] } {
+  if (!Array.isArray(reply) || reply.length < nops * 7) throw new Error(`sluice redis store: expected ${nops} results from the transaction script`);
+  const v = reply as (number | string)[];
   const results: OpResult[] = new Array(nops);
-  for (let i = 0; i < nops; i++) {
-    const f = parts[i].split(',');
+  for (let i = 0, j = 0; i < nops; i++, j += 7) {
     results[i] = {
-      allowed: f[0] === '1',
-      blocked: f[1] === '1',
-      limit: +f[2],
-      windowMs: +f[3],
-      remaining: +f[4],
-      resetMs: +f[5],
-      retryAfterMs: +f[6],
+      allowed: v[j] === 1,
+      blocked: v[j + 1] === 1,
+      limit: +v[j + 2],
+      windowMs: +v[j + 3],
+      remaining: +v[j + 4],
+      resetMs: +v[j + 5],
+      retryAfterMs: +v[j + 6],
     };
   }
+  if (v.length === nops * 7) return { results };
+  const states = v.slice(nops * 7).map((s) => (s === '' ? null : String(s).split(',').map(Number)));
   return { results, states };
 }

@@ -33,11 +33,13 @@ export interface RedisStoreOptions {
 
 type Client = Redis | Cluster;
 type ScriptClient = Client & {
-  sluiceTx(...args: (string | number)[]): Promise<string[]>;
+  sluiceTx(...args: (string | number)[]): Promise<unknown[]>;
   sluiceStep(...args: (string | number)[]): Promise<string>;
 };
 
+/** How long keys outlive their window (as in the script): 1 s on the server clock, a minute on a caller's clock. */
 const SLACK = 1000;
+const CLIENT_CLOCK_SLACK = 60_000;
 
 /**
  * The Redis store (single node, Sentinel or Cluster, through ioredis).
@@ -289,7 +291,7 @@ export class RedisStore implements Store {
         const mode = op.blockOnly ? 'peek' : op.mode;
         if (foreignBlock[i] && !blockedElsewhere[i] && !m.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
           const until = groupNow.get(mainSlot[i])! + op.blockMs;
-          later.push(this.client.set(ks.state(op.blockKey), String(until), 'PX', op.blockMs + SLACK));
+          later.push(this.client.set(ks.state(op.blockKey), String(until), 'PX', op.blockMs + (at === undefined ? SLACK : CLIENT_CLOCK_SLACK)));
           final[i].blocked = true;
           final[i].resetMs = final[i].retryAfterMs = op.blockMs;
         }

@@ -52,9 +52,11 @@ end
  * one call (so the batch, and each transaction in it, is atomic).
  *
  * ARGV[1]  '1' to append each op's stored state to the reply (tests)
- * ARGV[2…] one string per transaction: "now,nkeys,nops" then 17 fields per op:
- *   keyIdx blockKeyIdx alg limit windowMs burst buckets cost mode flags blockMs
- *   ovLimit ovWindow scaleKind attrKeyIdx attrName scaleValue
+ * ARGV[2…] one string per transaction: "now,nkeys,nops" then, per op, "/spec;fields" where
+ *   spec = "alg,limit,windowMs,burst,buckets" (the rule's parameters, parsed once per call) and
+ *   fields = "keyIdx,cost,mode,flags" (short form) or, when the op has a block key, an
+ *   override or a scale, "keyIdx,cost,mode,flags,blockKeyIdx,blockMs,ovLimit,ovWindow,
+ *   scaleKind,attrKeyIdx,attrName,scaleValue"
  *   (now: ms since the epoch, or '-' for the Redis server's clock (TIME, read once per call);
  *    indices are 1-based within the transaction's own keys; '-' means none;
  *    flags: 1 shadow, 2 chargeRejected, 4 blockOnly, 8 look up a run-time override;
@@ -62,11 +64,15 @@ end
  *    fallback), 'v' scaleValue is the factor, read by the caller)
  * Run-time overrides live at KEYS[keyIdx] .. ':o' (same hash slot): "limit,windowMs[,expiresAt]".
  *
- * Reply: { serverNow (or '-'), tx1, tx2, … } where txN is "allowed,blocked,limit,windowMs,remaining,resetMs,retryAfterMs"
+ * Reply: { serverNow (or '-'), tx1, tx2, … }, txN = { allowed, blocked, limit, windowMs,
+ * remaining, resetMs, retryAfterMs, … per op (integers, or exact strings when not integral),
+ * then in debug mode each op's stored state }. where txN is "allowed,blocked,limit,windowMs,remaining,resetMs,retryAfterMs"
  * per op, joined by ';' (and, in debug mode, '|' and each op's state).
  */
 export const transactionLua = `
 ${libraryLua}
+-- Keys live this long past their window: 1 s on the server clock; a minute when the caller
+-- supplies the clock (it may run ahead of real time, or be an injected test clock).
 local SLACK = 1000
 local serverNow = nil
 local function server_now()
@@ -96,10 +102,10 @@ local function num(s)
   return tonumber(s)
 end
 
-local function effective(op, keys)
+-- v: the op's run-time override (read together with its state), or false.
+local function effective(op, keys, v)
   local o = nil
   if op.lookup then
-    local v = redis.call('GET', keys[op.key] .. ':o')
     if v then
       local f = decode(v)
       if f[3] == nil or f[3] > now then o = { limit = f[1], windowMs = f[2] } end
@@ -125,7 +131,17 @@ local function run(ops, keys)
   local admitted = true
   for i = 1, nops do
     local op = ops[i]
-    local p = effective(op, keys)
+    -- One round inside Redis for the state and its override (same slot).
+    local raw, ov = false, false
+    if op.key ~= nil then
+      if op.lookup then
+        local both = redis.call('MGET', keys[op.key], keys[op.key] .. ':o')
+        raw, ov = both[1], both[2]
+      else
+        raw = redis.call('GET', keys[op.key])
+      end
+    end
+    local p = effective(op, keys, ov)
     local done = false
     if op.blockKey ~= nil and op.mode ~= 'f' and op.mode ~= 'r' then
       local b = read(keys[op.blockKey])
@@ -141,7 +157,7 @@ local function run(ops, keys)
       done = true
     end
     if not done then
-      local state = read(keys[op.key])
+      local state = decode(raw)
       local mode = op.mode
       if op.blockOnly then mode = 'p' end
       local step = STEP[op.alg]
@@ -200,57 +216,83 @@ local function b2s(b) if b then return '1' end return '0' end
 
 local reply = { '-' }
 local keyBase = 0
+-- Rule parameters repeat across a batch: parse each distinct "alg,limit,windowMs,burst,buckets" once.
+local specs = {}
+local function spec(s)
+  local p = specs[s]
+  if p == nil then
+    local a, l, w, b, k = string.match(s, '^([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)$')
+    p = { alg = tonumber(a), limit = tonumber(l), windowMs = tonumber(w), burst = num(b), buckets = num(k) }
+    specs[s] = p
+  end
+  return p
+end
+-- Integral numbers go back as integer replies; others as exact strings.
+local function out(x)
+  if x == math.floor(x) and x > -9007199254740992 and x < 9007199254740992 then return x end
+  return fmt(x)
+end
 for t = 2, #ARGV do
-  local f, nf = {}, 0
-  for x in string.gmatch(ARGV[t], '[^,]+') do nf = nf + 1; f[nf] = x end
-  if f[1] == '-' then now = server_now() else now = tonumber(f[1]) end
-  local nkeys, nops = tonumber(f[2]), tonumber(f[3])
+  local a = ARGV[t]
+  local nowS, nkeysS, nopsS = string.match(a, '^([^,/]+),(%d+),(%d+)')
+  if nowS == '-' then now = server_now(); SLACK = 1000 else now = tonumber(nowS); SLACK = 60000 end
+  local nkeys, nops = tonumber(nkeysS), tonumber(nopsS)
   local keys = {}
   for k = 1, nkeys do keys[k] = KEYS[keyBase + k] end
   keyBase = keyBase + nkeys
   local ops = {}
-  local j = 3
-  for i = 1, nops do
-    local flags = tonumber(f[j + 10])
-    ops[i] = {
-      key = num(f[j + 1]),
-      blockKey = num(f[j + 2]),
-      alg = tonumber(f[j + 3]),
-      params = { limit = tonumber(f[j + 4]), windowMs = tonumber(f[j + 5]), burst = num(f[j + 6]), buckets = num(f[j + 7]) },
-      cost = tonumber(f[j + 8]),
-      mode = f[j + 9],
+  local i = 0
+  for st, dyn in string.gmatch(a, '/([^;]*);([^/]*)') do
+    i = i + 1
+    local p = spec(st)
+    local f, nf = {}, 0
+    for x in string.gmatch(dyn, '[^,]+') do nf = nf + 1; f[nf] = x end
+    local flags = tonumber(f[4])
+    local op = {
+      key = num(f[1]),
+      alg = p.alg,
+      params = p,
+      buckets = p.buckets,
+      cost = tonumber(f[2]),
+      mode = f[3],
       shadow = flags % 2 == 1,
       chargeRejected = math.floor(flags / 2) % 2 == 1,
       blockOnly = math.floor(flags / 4) % 2 == 1,
       lookup = math.floor(flags / 8) % 2 == 1,
-      blockMs = tonumber(f[j + 11]),
-      ovLimit = num(f[j + 12]),
-      ovWindow = num(f[j + 13]),
-      scaleKind = f[j + 14],
-      attrKey = num(f[j + 15]),
-      attrName = f[j + 16],
-      scaleValue = num(f[j + 17]),
+      blockMs = 0,
+      scaleKind = '-',
     }
-    ops[i].buckets = ops[i].params.buckets
-    j = j + 17
+    if nf > 4 then
+      op.blockKey = num(f[5])
+      op.blockMs = tonumber(f[6])
+      op.ovLimit = num(f[7])
+      op.ovWindow = num(f[8])
+      op.scaleKind = f[9]
+      op.attrKey = num(f[10])
+      op.attrName = f[11]
+      op.scaleValue = num(f[12])
+    end
+    ops[i] = op
   end
   local results = run(ops, keys)
-  local out = {}
+  local o, n = {}, 0
   for i = 1, nops do
     local r = results[i]
-    out[i] = b2s(r[1]) .. ',' .. b2s(r[2]) .. ',' .. fmt(r[3]) .. ',' .. fmt(r[4]) .. ',' .. fmt(r[5]) .. ',' .. fmt(r[6]) .. ',' .. fmt(r[7])
+    local a1, b1 = 0, 0
+    if r[1] then a1 = 1 end
+    if r[2] then b1 = 1 end
+    o[n + 1] = a1; o[n + 2] = b1; o[n + 3] = out(r[3]); o[n + 4] = out(r[4]); o[n + 5] = out(r[5]); o[n + 6] = out(r[6]); o[n + 7] = out(r[7])
+    n = n + 7
   end
-  local s = table.concat(out, ';')
   if debug then
-    local states = {}
     for i = 1, nops do
       local v = false
       if ops[i].key ~= nil then v = redis.call('GET', keys[ops[i].key]) end
-      states[i] = v or ''
+      n = n + 1
+      o[n] = v or ''
     end
-    s = s .. '|' .. table.concat(states, ';')
   end
-  reply[#reply + 1] = s
+  reply[#reply + 1] = o
 end
 if serverNow ~= nil then reply[1] = fmt(serverNow) end
 return reply

@@ -1,0 +1,145 @@
+// Redis benchmark: Sluice's Redis store vs rate-limiter-flexible's RateLimiterRedis, side by
+// side in one run on one redis-server started here (127.0.0.1, no persistence): decisions/s
+// and p99 latency at 1, 64 and 256 checks in flight over the same key space; plus the SQLite
+// store's decisions/s. Each case is bounded in time. Run alone: node bench/redis.mjs
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { Sluice, SqliteStore, connectRedisStore } from '../dist/index.js';
+
+const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 3000);
+const WARM_MS = 500;
+const KEYS = 10_000;
+const POLICY = `
+version: 1
+rules:
+  - name: per-account
+    key: [account]
+    limit: 1000000/1m
+    algorithm: fixed-window
+`;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (execFileSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG') break;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    port,
+    stop: async () => {
+      proc.kill('SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `inFlight` loops calling `fn(i)` for `ms`; returns decisions/s and latency percentiles. */
+async function drive(fn, inFlight, ms) {
+  const lat = [];
+  let n = 0;
+  let seq = 0;
+  const start = performance.now();
+  const end = start + ms;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await fn(seq++ % KEYS);
+        lat.push(performance.now() - t0);
+        n++;
+      }
+    }),
+  );
+  const secs = (performance.now() - start) / 1000;
+  lat.sort((a, b) => a - b);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
+  return { rate: n / secs, p50: pct(0.5), p99: pct(0.99) };
+}
+
+async function measure(fn, inFlight) {
+  await drive(fn, inFlight, WARM_MS);
+  globalThis.gc?.();
+  return drive(fn, inFlight, CASE_MS);
+}
+
+const fmt = (x) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
+const ms = (x) => `${x.toFixed(2)} ms`;
+
+export async function run(report = console.log) {
+  let redis;
+  try {
+    redis = await startRedis();
+  } catch (e) {
+    report(`!! redis-server not available, Redis benchmark skipped: ${e.message}`);
+    return;
+  }
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const rows = [];
+  try {
+    const store = await connectRedisStore(url, { requireConnection: true, timeoutMs: 2000 });
+    const sluice = await Sluice.open({ policy: POLICY, store });
+    const subjects = Array.from({ length: KEYS }, (_, i) => ({ account: `acct-${i}` }));
+    const client = new Redis({ port: redis.port, host: '127.0.0.1', enableOfflineQueue: true });
+    const rlf = new RateLimiterRedis({ storeClient: client, points: 1_000_000, duration: 60, keyPrefix: 'rlf' });
+    const rlfKeys = subjects.map((s) => s.account);
+
+    for (const inFlight of [1, 64, 256]) {
+      const s = await measure((i) => sluice.check(subjects[i]), inFlight);
+      const r = await measure((i) => rlf.consume(rlfKeys[i]).catch(() => undefined), inFlight);
+      rows.push({ inFlight, s, r });
+    }
+    const batch = store.batchStats;
+    await sluice.close();
+    client.disconnect();
+
+    report(`Redis 7 on 127.0.0.1, one Node process, ${KEYS.toLocaleString()} keys, fixed window, ${CASE_MS / 1000}s per case`);
+    report('| in flight | Sluice redis | p99 | RateLimiterRedis | p99 | throughput ratio | p99 ratio (RLF/Sluice) |');
+    report('|---:|---:|---:|---:|---:|---:|---:|');
+    for (const { inFlight, s, r } of rows) {
+      report(`| ${inFlight} | ${fmt(s.rate)}/s | ${ms(s.p99)} | ${fmt(r.rate)}/s | ${ms(r.p99)} | ${(s.rate / r.rate).toFixed(2)}× | ${(r.p99 / s.p99).toFixed(2)}× |`);
+    }
+    report(`Sluice batching: ${(batch.transactions / Math.max(1, batch.calls)).toFixed(1)} decisions per script call on average`);
+  } finally {
+    await redis.stop();
+  }
+
+  // SQLite (embedded, durable): synchronous, so in-flight count does not matter.
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-sqlite-'));
+  try {
+    const store = new SqliteStore(join(dir, 'sluice.db'));
+    const sluice = await Sluice.open({ policy: POLICY, store });
+    const subjects = Array.from({ length: KEYS }, (_, i) => ({ account: `acct-${i}` }));
+    const s = await measure((i) => sluice.check(subjects[i]), 1);
+    report(`SQLite store (WAL, synchronous=NORMAL): ${fmt(s.rate)} decisions/s, p99 ${ms(s.p99)}`);
+    await sluice.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await run();
