@@ -117,17 +117,7 @@ export class Decision {
   }
 
   get headers(): Record<string, string> {
-    if (!this.headerCache) {
-      const rules = this.rules.map((r, i) => ({
-        ...r,
-        policyItem: this.compiled[i].policyItem,
-        ruleLimit: this.compiled[i].params.limit,
-        ruleWindowMs: this.compiled[i].params.windowMs,
-        quotaUnit: this.compiled[i].quotaUnit,
-      }));
-      this.headerCache = rateLimitHeaders({ allowed: this.allowed, retryAfterMs: this.retryAfterMs, limit: this.limit, remaining: this.remaining, resetMs: this.resetMs, rules }, this.legacy);
-    }
-    return this.headerCache;
+    return (this.headerCache ??= rateLimitHeaders(this, this.compiled, this.results, this.legacy));
   }
 
   toJSON(): Record<string, unknown> {

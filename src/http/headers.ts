@@ -5,27 +5,47 @@
  *  - Retry-After (seconds) when denied;
  *  - the legacy X-RateLimit-Limit / -Remaining / -Reset when the policy asks for them.
  */
+/** What the headers are made of: the decision, and each matching rule with its result. */
 export interface HeaderSource {
   allowed: boolean;
   retryAfterMs: number;
   limit: number;
   remaining: number;
   resetMs: number;
-  rules: readonly { name: string; shadow: boolean; limit: number; windowMs: number; remaining: number; resetMs: number; policyItem: string; ruleLimit: number; ruleWindowMs: number; quotaUnit?: string }[];
 }
 
-export function rateLimitHeaders(d: HeaderSource, legacy: boolean): Record<string, string> {
+interface RuleView {
+  readonly name: string;
+  readonly shadow: boolean;
+  readonly params: { readonly limit: number; readonly windowMs: number };
+  readonly policyItem: string;
+  readonly quotaUnit?: string;
+}
+
+interface ResultView {
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly remaining: number;
+  readonly resetMs: number;
+}
+
+export function rateLimitHeaders(d: HeaderSource, rules: readonly RuleView[], results: readonly ResultView[], legacy: boolean): Record<string, string> {
   const headers: Record<string, string> = {};
-  const policy: string[] = [];
-  const state: string[] = [];
-  for (const r of d.rules) {
-    if (r.shadow) continue;
-    policy.push(r.limit === r.ruleLimit && r.windowMs === r.ruleWindowMs ? r.policyItem : policyItem(r.name, r.limit, r.windowMs, r.quotaUnit));
-    state.push(`"${r.name}";r=${Math.max(0, Math.floor(r.remaining))};t=${seconds(r.resetMs)}`);
+  let policy = '';
+  let state = '';
+  for (let i = 0; i < rules.length; i++) {
+    const c = rules[i];
+    if (c.shadow) continue;
+    const r = results[i];
+    // The precomputed item holds unless an override or a scale changed the limit.
+    const item = r.limit === c.params.limit && r.windowMs === c.params.windowMs ? c.policyItem : policyItem(c.name, r.limit, r.windowMs, c.quotaUnit);
+    const now = `"${c.name}";r=${Math.max(0, Math.floor(r.remaining))};t=${seconds(r.resetMs)}`;
+    policy = policy ? `${policy}, ${item}` : item;
+    state = state ? `${state}, ${now}` : now;
   }
-  if (policy.length) {
-    headers['RateLimit-Policy'] = policy.join(', ');
-    headers['RateLimit'] = state.join(', ');
+  if (policy) {
+    headers['RateLimit-Policy'] = policy;
+    headers['RateLimit'] = state;
   }
   if (!d.allowed) headers['Retry-After'] = String(Math.max(1, seconds(d.retryAfterMs)));
   if (legacy && Number.isFinite(d.limit)) {

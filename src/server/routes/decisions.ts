@@ -3,7 +3,6 @@ import type { Decision } from '../../engine/decision.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
-import { headersOf } from '../fast-headers.js';
 import { HttpError, JSON_TYPE, sendError, sendJson } from '../respond.js';
 import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody, type RecordBody } from '../validate.js';
 
@@ -103,7 +102,7 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
 function record(ctx: ServerContext, body: RecordBody, res: ServerResponse): void {
   ctx.sluice.record(body.subject, body.outcome).then(
     (d) => {
-      sendJson(res, 200, JSON.stringify(d), headersOf(d, ctx.sluice.policy), ctx.closing);
+      sendJson(res, 200, JSON.stringify(d), d.headers, ctx.closing);
     },
     (e) => answerError(ctx, res, e),
   );
@@ -132,7 +131,7 @@ function batch(ctx: ServerContext, checks: CheckBody[], res: ServerResponse): vo
 
 /** 200 with the decision when admitted or dropped; the binding rule's status and error body when refused. */
 function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subject: Subject): void {
-  const headers = headersOf(d, ctx.sluice.policy);
+  const headers = d.headers;
   if (d.allowed || d.action === 'drop') {
     sendJson(res, 200, JSON.stringify(d), headers, ctx.closing);
     return;
