@@ -3,8 +3,13 @@
  * they keep to the rate (plus the GCRA burst), measured from the jobs' start times.
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
+import { paceCommand } from '../../src/pace-command.js';
 import { bundle } from './support/bundle.js';
 
 const available = warnIfNoRedis('test/pacer/redis.test.ts (two processes pacing through one Redis)');
@@ -65,4 +70,20 @@ describe.skipIf(!available)('pacer over Redis, two processes', () => {
     expect(span).toBeGreaterThanOrEqual(minSpan - 50);
     expect(span).toBeLessThan(minSpan * 3 + 2000);
   }, 90_000);
+
+  it('sluice pace --store redis://… drains through the shared store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-pace-redis-'));
+    try {
+      const file = join(dir, 'jobs.jsonl');
+      writeFileSync(file, Array.from({ length: 20 }, (_, i) => JSON.stringify({ key: 'ch', n: i })).join('\n') + '\n');
+      let lines = 0;
+      const stdout = new Writable({ write: (c, _e, cb) => ((lines += String(c).split('\n').length - 1), cb()) });
+      const stderr = new Writable({ write: (_c, _e, cb) => cb() });
+      const r = await paceCommand({ file, rate: '100/s', store: redis.url, stdout, stderr, handleSigint: false });
+      expect(r).toMatchObject({ sent: 20, failed: 0, exitCode: 0 });
+      expect(lines).toBe(20);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
