@@ -55,9 +55,11 @@ describe.skipIf(!available)('pacer over Redis, two processes', () => {
     const firstHalf = all.slice(0, all.length / 2);
     for (const s of perWorker) expect(firstHalf.filter((t) => s.includes(t)).length).toBeGreaterThan(PER_WORKER / 4);
 
-    // In any window of W ms at most BURST + W * rate starts (+1 for the ms rounding of timestamps).
+    // In any window of W ms at most BURST + W * rate starts, plus 2: each process holds one
+    // reservation at a time, so a stalled event loop (loaded machine) can carry at most one
+    // job per process late into a later window.
     for (const W of [250, 1000]) {
-      const allowed = BURST + (W * RATE) / 1000 + 1;
+      const allowed = BURST + (W * RATE) / 1000 + 2;
       let j = 0;
       for (let i = 0; i < all.length; i++) {
         while (all[i] - all[j] >= W) j++;
