@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, parseDocument } from 'yaml';
-import { z } from 'zod';
+import { subjectSchema } from '../policy/schema.js';
 import type { SubjectConfig } from '../http/subject.js';
 
 /**
- * The policy file's `subject:` section: how the gateway and middleware turn a request
- * into a subject. Written in the policy's snake_case; `toSubjectConfig` maps it to the
- * programmatic SubjectConfig.
+ * The policy file's `subject:` section (its schema is in src/policy/schema.ts): how the
+ * gateway and middleware turn a request into a subject. Written in the policy's
+ * snake_case; `toSubjectConfig` maps it to the programmatic SubjectConfig.
  *
  *   subject:
  *     headers: { x-account-id: account, x-tenant-id: tenant }
@@ -23,39 +22,6 @@ import type { SubjectConfig } from '../http/subject.js';
  *       issuer: https://auth.example.com
  *     trusted_proxies: [10.0.0.0/8, "fd00::/8", loopback]
  */
-const attributeName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'an attribute name: letters, digits, _ . -');
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-export const subjectSchema = z.strictObject({
-  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name'), attributeName).optional(),
-  set: z.record(attributeName, scalar).optional(),
-  api_keys: z
-    .strictObject({
-      header: z.string().optional(),
-      required: z.boolean().optional(),
-      keys: z.record(z.string().min(8, 'API keys are at least 8 characters'), z.record(attributeName, scalar)),
-    })
-    .optional(),
-  jwt: z
-    .strictObject({
-      header: z.string().optional(),
-      claims: z.record(z.string().min(1), attributeName),
-      secret: z.string().min(16, 'an HS256 secret of at least 16 characters').optional(),
-      secret_env: z.string().optional(),
-      public_key: z.string().optional(),
-      public_key_file: z.string().optional(),
-      issuer: z.string().optional(),
-      audience: z.string().optional(),
-      leeway: z.number().min(0).max(3600).optional(),
-      required: z.boolean().optional(),
-      trust_unverified: z.boolean().optional(),
-    })
-    .optional(),
-  trusted_proxies: z.array(z.string()).optional(),
-  ip_attribute: attributeName.optional(),
-});
-
-export type SubjectDocument = z.infer<typeof subjectSchema>;
 
 /** Validates a `subject:` section and resolves env/file references into a SubjectConfig. */
 export function toSubjectConfig(doc: unknown, where = 'subject'): SubjectConfig {
@@ -92,44 +58,4 @@ export function toSubjectConfig(doc: unknown, where = 'subject'): SubjectConfig 
   if (d.trusted_proxies) out.trustedProxies = d.trusted_proxies;
   if (d.ip_attribute) out.ipAttribute = d.ip_attribute;
   return out;
-}
-
-/**
- * Splits a policy file into the policy proper and its `subject:` section. The section's
- * characters are blanked out (newlines kept), so the policy loader still reports every
- * error at its true line and column, and a policy schema that does not know `subject`
- * yet accepts the rest.
- */
-export function splitPolicyText(text: string): { policyText: string; subject?: unknown } {
-  const doc = parseDocument(text);
-  if (doc.errors.length || !isMap(doc.contents)) return { policyText: text };
-  const pair = doc.contents.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === 'subject');
-  if (!pair || !isPair(pair)) return { policyText: text };
-  const subject = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;
-  const start = (pair.key as { range?: [number, number, number] }).range?.[0];
-  const value = pair.value as { range?: [number, number, number] } | null;
-  const end = value?.range?.[2] ?? (pair.key as { range?: [number, number, number] }).range?.[2];
-  if (start === undefined || end === undefined) return { policyText: text, subject };
-  const blank = text.slice(start, end).replace(/[^\n]/g, ' ');
-  return { policyText: text.slice(0, start) + blank + text.slice(end), subject };
-}
-
-/**
- * Reads a policy source that may carry a `subject:` section: a file path or YAML text
- * (blanked as above) or a policy object (the key removed). Anything else passes through.
- */
-export function readPolicyWithSubject<T>(source: T): { policy: T | string | Record<string, unknown>; file?: string; subject?: SubjectConfig } {
-  if (typeof source === 'string') {
-    const looksLikePath = !source.includes('\n') && /\.(ya?ml|json)$/i.test(source.trim());
-    const file = looksLikePath ? source.trim() : undefined;
-    const text = file ? readFileSync(file, 'utf8') : source;
-    const { policyText, subject } = splitPolicyText(text);
-    if (subject === undefined) return { policy: source, file };
-    return { policy: policyText, file, subject: subject === null ? {} : toSubjectConfig(subject) };
-  }
-  if (source && typeof source === 'object' && !('ruleByName' in source) && 'subject' in source) {
-    const { subject, ...rest } = source as Record<string, unknown>;
-    return { policy: rest, subject: subject === null ? {} : toSubjectConfig(subject) };
-  }
-  return { policy: source };
 }

@@ -1,11 +1,10 @@
 import type { Decision } from '../engine/decision.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
-import { readPolicyWithSubject } from '../gateway/config.js';
+import { toSubjectConfig } from '../gateway/config.js';
 import { capPlan, checkContentLength, CapMeter, needsMeter, type CapPlan, type CapViolation } from '../http/caps.js';
 import { denialBody, dropBody, errorBody } from '../http/errors.js';
 import { compileSubject, SubjectError, type RequestInfo, type SubjectConfig, type SubjectDeriver } from '../http/subject.js';
 import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
-import { loadPolicyText } from '../policy/load.js';
 import type { PolicySource } from '../policy/load.js';
 import type { Store } from '../stores/store.js';
 
@@ -56,24 +55,23 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export class Enforcer {
   readonly sluice: Sluice;
-  private readonly subjectConfig: SubjectConfig;
+  /** Given in code; otherwise the policy's `subject:` section applies (and follows reloads). */
+  private readonly subjectOverride?: SubjectConfig;
   private readonly onError: (error: unknown) => void;
   private policyRef!: CompiledPolicy;
   private derive!: SubjectDeriver;
   private recordRules!: readonly CompiledRule[];
 
-  constructor(sluice: Sluice, subject: SubjectConfig = {}, onError?: (error: unknown) => void) {
+  constructor(sluice: Sluice, subject?: SubjectConfig, onError?: (error: unknown) => void) {
     this.sluice = sluice;
-    this.subjectConfig = subject;
+    this.subjectOverride = subject;
     this.onError = onError ?? ((e) => console.error('[sluice]', e));
     this.refresh();
   }
 
   /** Opens the engine from options; the policy file's `subject:` section is used unless `subject` is given. */
   static async create(opts: EnforcerOptions): Promise<Enforcer> {
-    if (opts.sluice) return new Enforcer(opts.sluice, opts.subject, opts.onError);
-    const { sluice, subject } = await openFromOptions(opts);
-    return new Enforcer(sluice, opts.subject ?? subject, opts.onError);
+    return new Enforcer(opts.sluice ?? (await openFromOptions(opts)), opts.subject, opts.onError);
   }
 
   /** Synchronous form for an engine already open (what the middleware factories use when given one). */
@@ -85,7 +83,8 @@ export class Enforcer {
   private refresh(): void {
     const policy = this.sluice.policy;
     this.policyRef = policy;
-    this.derive = compileSubject(this.subjectConfig, policy.routes, () => this.sluice.now());
+    const config = this.subjectOverride ?? (policy.subject ? toSubjectConfig(policy.subject) : {});
+    this.derive = compileSubject(config, policy.routes, () => this.sluice.now());
     this.recordRules = policy.rules.filter((r) => r.phase === 'outcome' || r.algorithm === 'concurrency');
   }
 
@@ -194,10 +193,7 @@ export class CapExceededError extends Error {
   }
 }
 
-async function openFromOptions(opts: EnforcerOptions): Promise<{ sluice: Sluice; subject?: SubjectConfig }> {
+async function openFromOptions(opts: EnforcerOptions): Promise<Sluice> {
   if (opts.policy === undefined) throw new TypeError('sluice: give `sluice` (an open engine) or `policy`');
-  const read = readPolicyWithSubject(opts.policy);
-  const policy = typeof read.policy === 'string' && read.subject !== undefined ? loadPolicyText(read.policy, read.file) : (read.policy as PolicySource | CompiledPolicy);
-  const sluice = await Sluice.open({ policy, store: opts.store, clock: opts.clock });
-  return { sluice, subject: read.subject };
+  return Sluice.open({ policy: opts.policy, store: opts.store, clock: opts.clock });
 }

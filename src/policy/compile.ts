@@ -80,7 +80,7 @@ export function compilePolicy(doc: PolicyDocument, opts: { file?: string; locate
       name: c.name,
       matches: compileMatch(c.match, groups, []),
       maxBodyBytes: maxBodyBytes ?? undefined,
-      maxItems: c.max_items?.map((m) => ({ path: m.path, segments: m.path.split('.').slice(1), max: m.max })),
+      maxItems: c.max_items?.map((m) => ({ path: m.path, segments: pathSegments(m.path), max: m.max })),
       maxRows: c.max_rows,
       maxFileBytes: maxFileBytes ?? undefined,
       response: c.response,
@@ -104,6 +104,7 @@ export function compilePolicy(doc: PolicyDocument, opts: { file?: string; locate
     caps,
     routes,
     legacyHeaders: defaults.legacy_headers ?? false,
+    subject: doc.subject,
     source: opts.file ?? '<inline>',
   };
 }
@@ -214,6 +215,11 @@ function compileCount(count: NonNullable<RuleDocument['count']>): (o: Outcome) =
     else exact.add(Number(c));
   }
   return (o) => o.status !== undefined && (exact.has(o.status) || classes.has(Math.floor(o.status / 100)));
+}
+
+/** "$.contacts[*].phones" → ["contacts", "*", "phones"] */
+function pathSegments(path: string): string[] {
+  return [...path.matchAll(/\.([A-Za-z0-9_-]+)|\[\*\]/g)].map((m) => m[1] ?? '*');
 }
 
 function readLimit(limit: RuleDocument['limit']): ParsedLimit {

@@ -1,4 +1,5 @@
 import type { AlgorithmName, Params } from '../algorithms/index.js';
+import type { SubjectDocument } from './schema.js';
 
 /** What a request is: its attributes (account, tenant, ip, api, route, contact, …). */
 export type Subject = Readonly<Record<string, string | number | boolean | null | undefined>>;
@@ -86,6 +87,8 @@ export interface CompiledPolicy {
   readonly caps: readonly CompiledCap[];
   readonly routes: readonly CompiledRoute[];
   readonly legacyHeaders: boolean;
+  /** How HTTP front doors derive the subject (the file's `subject:` section), if given. */
+  readonly subject?: SubjectDocument;
   /** Where the policy came from, for logs. */
   readonly source: string;
 }

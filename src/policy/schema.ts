@@ -76,6 +76,36 @@ export const routeSchema = z.strictObject({
   set: z.record(attributeName, scalar).optional(),
 });
 
+/** How the gateway and middleware derive a subject from an HTTP request (see src/gateway/config.ts). */
+export const subjectSchema = z.strictObject({
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name'), attributeName).optional(),
+  set: z.record(attributeName, scalar).optional(),
+  api_keys: z
+    .strictObject({
+      header: z.string().optional(),
+      required: z.boolean().optional(),
+      keys: z.record(z.string().min(8, 'API keys are at least 8 characters'), z.record(attributeName, scalar)),
+    })
+    .optional(),
+  jwt: z
+    .strictObject({
+      header: z.string().optional(),
+      claims: z.record(z.string().min(1), attributeName),
+      secret: z.string().min(16, 'an HS256 secret of at least 16 characters').optional(),
+      secret_env: z.string().optional(),
+      public_key: z.string().optional(),
+      public_key_file: z.string().optional(),
+      issuer: z.string().optional(),
+      audience: z.string().optional(),
+      leeway: z.number().min(0).max(3600).optional(),
+      required: z.boolean().optional(),
+      trust_unverified: z.boolean().optional(),
+    })
+    .optional(),
+  trusted_proxies: z.array(z.string()).optional(),
+  ip_attribute: attributeName.optional(),
+});
+
 export const policySchema = z.strictObject({
   version: z.literal(1).optional(),
   defaults: z
@@ -92,6 +122,7 @@ export const policySchema = z.strictObject({
   attributes: z.record(attributeName, z.record(z.string(), z.record(attributeName, z.number()))).optional(),
   caps: z.array(capSchema).optional(),
   routes: z.array(routeSchema).optional(),
+  subject: subjectSchema.optional(),
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
@@ -100,3 +131,4 @@ export type MatchValue = z.infer<typeof matchValueSchema>;
 export type CapDocument = z.infer<typeof capSchema>;
 export type OverrideDocument = z.infer<typeof overrideSchema>;
 export type ResponseDocument = z.infer<typeof responseSchema>;
+export type SubjectDocument = z.infer<typeof subjectSchema>;

@@ -141,6 +141,17 @@ overrides:
     expect(loadPolicy({ rules: [{ name: 'a', limit: '1/1s' }] }).rules[0].params).toMatchObject({ limit: 1, windowMs: 1000 });
   });
 
+  it('splits cap JSON paths into segments, arrays included', () => {
+    const p = loadPolicy({ rules: [{ name: 'a', limit: '1/1s' }], caps: [{ name: 'c', max_items: [{ path: '$.contacts[*].phones', max: 5 }] }] });
+    expect(p.caps[0].maxItems![0].segments).toEqual(['contacts', '*', 'phones']);
+  });
+
+  it('accepts a subject section for the HTTP front doors, and checks it', () => {
+    const p = loadPolicyText('rules: [{ name: a, limit: 1/1s }]\nsubject:\n  headers: { x-account: account }\n  trusted_proxies: [10.0.0.0/8]\n');
+    expect(p.subject).toEqual({ headers: { 'x-account': 'account' }, trusted_proxies: ['10.0.0.0/8'] });
+    expect(issues('rules: [{ name: a, limit: 1/1s }]\nsubject:\n  headerz: {}\n')[0]).toMatchObject({ path: 'subject.headerz', line: 3 });
+  });
+
   it('infers the byte cost and the rolling quota from a byte limit', () => {
     const p = loadPolicy({ rules: [{ name: 'egress', key: 'tenant', limit: '5GB/5d' }] });
     expect(p.rules[0]).toMatchObject({ cost: { kind: 'bytes' }, algorithm: 'rolling-quota', phase: 'outcome', quotaUnit: 'content-bytes' });
