@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paceCommand } from '../../src/pace-command.js';
+import { paceCommand, parseAdaptiveRange } from '../../src/pace-command.js';
 import { formatEta, formatProgress } from '../../src/pacer/progress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-pace-'));
@@ -135,5 +135,14 @@ describe('progress formatting', () => {
     expect(formatEta(3_700_000)).toBe('1h01m');
     const line = formatProgress({ total: 10_000, sent: 2000, failed: 0, queued: 8000, running: 4, ratePerSec: 80, elapsedMs: 25_000 }, { bar: true, targetRatePerSec: 80, width: 10 });
     expect(line).toBe('[##........]  20%  sent 2000  failed 0  queued 8000  running 4  rate 80.0/s  ETA 1m40s');
+  });
+});
+
+describe('parseAdaptiveRange', () => {
+  it('reads min..max and rejects nonsense', () => {
+    expect(parseAdaptiveRange('5/s..200/s')).toEqual({ min: '5/s', max: '200/s' });
+    expect(parseAdaptiveRange(' 1/1m .. 10/s ')).toEqual({ min: '1/1m', max: '10/s' });
+    expect(() => parseAdaptiveRange('200/s')).toThrow(/5\/s\.\.200\/s/);
+    expect(() => parseAdaptiveRange('20/s..5/s')).toThrow(/above the maximum/);
   });
 });
