@@ -22,7 +22,8 @@ export const concurrency: Algorithm = {
     return finish(fits, fits ? 0 : retryAfter());
 
     function retryAfter(): number {
-      const mustExpire = live.length + cost - p.limit;
+      // Whole leases must expire; a scaled limit may be fractional.
+      const mustExpire = Math.ceil(live.length + cost - p.limit);
       if (cost > p.limit || mustExpire > live.length) return p.windowMs;
       return live[mustExpire - 1] - now;
     }

@@ -31,7 +31,7 @@ local function concurrency(state, now, cost, p, mode)
   end
   local retry = 0
   if not fits then
-    local mustExpire = n + cost - p.limit
+    local mustExpire = math.ceil(n + cost - p.limit)
     if cost > p.limit or mustExpire > n then retry = p.windowMs
     else
       local t = live[mustExpire]
