@@ -255,11 +255,11 @@ export async function paceCommand(opts: PaceCommandOptions): Promise<PaceResult>
 }
 
 /**
- * `--adaptive 5/s..200/s` → { min, max } (the CLI's spelling of an adaptive range).
+ * `--adaptive 5/s..200/s` (or `5/s-200/s`) → { min, max }: the CLI's spelling of an adaptive range.
  * Throws a RangeError naming the expected form.
  */
 export function parseAdaptiveRange(text: string): AdaptiveOptions {
-  const m = /^\s*(.+?)\s*\.\.\s*(.+?)\s*$/.exec(text);
+  const m = /^\s*(.+?)\s*(?:\.\.|-)\s*(.+?)\s*$/.exec(text);
   if (!m) throw new RangeError(`--adaptive "${text}" is not a range (write it like 5/s..200/s)`);
   const range = { min: m[1], max: m[2] };
   parseRate(range.min);

@@ -142,6 +142,7 @@ describe('parseAdaptiveRange', () => {
   it('reads min..max and rejects nonsense', () => {
     expect(parseAdaptiveRange('5/s..200/s')).toEqual({ min: '5/s', max: '200/s' });
     expect(parseAdaptiveRange(' 1/1m .. 10/s ')).toEqual({ min: '1/1m', max: '10/s' });
+    expect(parseAdaptiveRange('1/s-50/s')).toEqual({ min: '1/s', max: '50/s' });
     expect(() => parseAdaptiveRange('200/s')).toThrow(/5\/s\.\.200\/s/);
     expect(() => parseAdaptiveRange('20/s..5/s')).toThrow(/above the maximum/);
   });
