@@ -110,18 +110,13 @@ program
   .option('--key <field>', 'field holding each job’s pacing key (dotted paths allowed)', 'key')
   .option('--store <spec>', 'where the rate is kept, shared with other pacers: memory | redis://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--url <base>', 'base URL for relative or missing job urls')
-  .option('--adaptive <min-max>', 'adapt each key’s rate to the receiver between two rates, e.g. 1/s-50/s (AIMD)')
+  .option('--adaptive <min..max>', 'adapt each key’s rate to the receiver between two rates, e.g. 1/s..50/s (AIMD)')
   .option('--retries <n>', 'retries for transport errors, timeouts, 408/429/5xx', wholeNumber, 2)
   .option('--unsent <file>', 'write jobs that were not sent here (JSON lines)')
   .action(async (file: string, opts: { rate: string; concurrency: number; key: string; store: string; url?: string; adaptive?: string; retries: number; unsent?: string }) => {
-    const { paceCommand } = await import('./pace-command.js');
-    let adaptive: { min: string; max: string } | undefined;
-    if (opts.adaptive) {
-      const m = /^(.+?)-(.+)$/.exec(opts.adaptive);
-      if (!m) fail('--adaptive takes two rates: min-max, e.g. 1/s-50/s');
-      adaptive = { min: m[1], max: m[2] };
-    }
+    const { paceCommand, parseAdaptiveRange } = await import('./pace-command.js');
     try {
+      const adaptive = opts.adaptive === undefined ? undefined : parseAdaptiveRange(opts.adaptive);
       const result = await paceCommand({ file, rate: opts.rate, concurrency: opts.concurrency, key: opts.key, store: opts.store, url: opts.url, adaptive, retries: opts.retries, unsentFile: opts.unsent });
       process.exitCode = result.exitCode;
     } catch (e) {

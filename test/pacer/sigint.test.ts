@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { PaceResult } from '../../src/pace-command.js';
-import { bundle } from './support/bundle.js';
+import { bundle } from '../helpers/bundle.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-pace-sigint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
-import { bundle } from './support/bundle.js';
+import { bundle } from '../helpers/bundle.js';
 
 interface Reply {
   admitted?: number;
@@ -52,7 +52,7 @@ describe.skipIf(!warnIfNoRedis('multi-process accuracy on Redis'))('multi-proces
   let server: RedisServer;
   let script: string;
   beforeAll(async () => {
-    [server, script] = await Promise.all([RedisServer.start(), bundle('./accuracy-child.ts')]);
+    [server, script] = await Promise.all([RedisServer.start(), bundle(new URL('./support/accuracy-child.ts', import.meta.url))]);
   }, 60_000);
   afterAll(async () => {
     await server?.destroy();

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
-import { bundle } from './support/bundle.js';
+import { bundle } from '../helpers/bundle.js';
 import { EXAMPLES } from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('state survives kill -9 mid-load', async () => {
-  const script = await bundle('./sqlite-load.ts');
+  const script = await bundle(new URL('./support/sqlite-load.ts', import.meta.url));
   const db = join(dir, 'data', 'sluice.db');
   const child = fork(script, [db, EXAMPLES], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let committed = 0;

@@ -1,13 +1,14 @@
 /**
- * Forked workers run plain JavaScript: bundle a TypeScript entry with rolldown (vitest's
- * own bundler) into node_modules/.cache, keeping packages external.
+ * Forked child processes run plain JavaScript: bundle a TypeScript entry with rolldown
+ * (vitest's own bundler) into node_modules/.cache, keeping packages external so they
+ * resolve from the repo's node_modules. One file even where the code imports lazily.
  */
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const OUT = join(ROOT, 'node_modules', '.cache', 'sluice-pacer-tests');
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT = join(ROOT, 'node_modules', '.cache', 'sluice-tests');
 
 export async function bundle(entry: URL): Promise<string> {
   const { build } = await import('rolldown');
@@ -17,7 +18,6 @@ export async function bundle(entry: URL): Promise<string> {
     input: fileURLToPath(entry),
     platform: 'node',
     external: [/^[^./]/],
-    // One file even where the code imports lazily (pace-command opens stores on demand).
     output: { file, format: 'esm', codeSplitting: false },
     logLevel: 'silent',
   });
