@@ -19,6 +19,7 @@ const here = fileURLToPath(import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const BODY = JSON.stringify({ subject: { account: 'acme', api: 'List of Conversations' }, cost: 1 });
 
 // A realistic rule (keyed per account, matched on an API group) with a limit the run never reaches,
@@ -65,6 +66,11 @@ async function child(kind, arg) {
     const h = await serve({ config: arg, port: 0, host: '127.0.0.1', store: kind === 'sluice-redis' ? process.env.BENCH_STORE : 'memory', logger: pino({ level: 'warn' }), watch: false });
     port = h.port;
   }
+  // The driver asks for this process's CPU time around each measured run: CPU per request is
+  // the efficiency figure that holds even when other work shares the machine.
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
+  });
   process.stdout.write(`READY ${port}\n`);
 }
 
@@ -79,7 +85,7 @@ async function freePort() {
 }
 
 async function startChild(kind, arg, env = {}) {
-  const p = spawn(process.execPath, [here, '--child', kind, arg ?? ''], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const p = spawn(process.execPath, [here, '--child', kind, arg ?? ''], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   let buf = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind}: not ready within 15 s`)), 15_000);
@@ -93,19 +99,26 @@ async function startChild(kind, arg, env = {}) {
     });
     p.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
   });
-  return { port, stop: async () => { p.kill('SIGKILL'); if (p.exitCode === null && p.signalCode === null) await once(p, 'exit'); } };
+  const cpu = () =>
+    new Promise((resolve) => {
+      p.once('message', (m) => resolve(m.cpu.user + m.cpu.system));
+      p.send('cpu');
+    });
+  return { port, cpu, stop: async () => { p.kill('SIGKILL'); if (p.exitCode === null && p.signalCode === null) await once(p, 'exit'); } };
 }
 
-async function drive(autocannon, port, duration) {
+async function drive(autocannon, c, duration) {
+  const cpu0 = await c.cpu();
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}/v1/check`,
+    url: `http://127.0.0.1:${c.port}/v1/check`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: BODY,
     connections: CONNECTIONS,
     duration,
   });
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+  const cpu1 = await c.cpu();
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx, cpuUs: (cpu1 - cpu0) / Math.max(1, result.requests.total) };
 }
 
 async function startRedis() {
@@ -143,15 +156,20 @@ export async function run() {
     console.log('(dist/stores/open.js missing: skipping sluice on redis)');
   }
 
+  // Rounds alternate the targets, so a burst of other work on the machine hits them alike;
+  // each target's best round is reported.
   const rows = {};
   try {
-    for (const [kind, arg, env] of targets) {
-      const c = await startChild(kind, arg, env);
-      try {
-        await drive(autocannon, c.port, 1); // warm-up: JIT, connection setup
-        rows[kind] = await drive(autocannon, c.port, DURATION);
-      } finally {
-        await c.stop();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [kind, arg, env] of targets) {
+        const c = await startChild(kind, arg, env);
+        try {
+          await drive(autocannon, c, 1); // warm-up: JIT, connection setup
+          const r = await drive(autocannon, c, DURATION);
+          if (!rows[kind] || r.rps > rows[kind].rps) rows[kind] = r;
+        } finally {
+          await c.stop();
+        }
       }
     }
   } finally {
@@ -161,17 +179,18 @@ export async function run() {
 
   const bare = rows.bare.rps;
   const fast = rows.fastify.rps;
-  console.log(`\nPOST /v1/check, ${CONNECTIONS} connections, ${DURATION} s each (node ${process.version})`);
-  console.log('target                          req/s     p99 ms   vs bare   vs fastify+rate-limit   errors/non-2xx');
+  console.log(`\nPOST /v1/check, ${CONNECTIONS} connections, ${DURATION} s each, best of ${ROUNDS} (node ${process.version})`);
+  console.log('target                          req/s     p99 ms   vs bare   vs fastify+rate-limit   server CPU µs/req   errors/non-2xx');
   for (const [kind, r] of Object.entries(rows)) {
     const label = { bare: 'bare node:http', fastify: 'fastify + @fastify/rate-limit', sluice: 'sluice (memory store)', 'sluice-redis': 'sluice (redis store)' }[kind];
     console.log(
-      `${label.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} ${String(r.p99).padStart(9)} ${(r.rps / bare * 100).toFixed(1).padStart(8)}% ${(r.rps / fast).toFixed(2).padStart(12)}x ${String(r.errors).padStart(13)}/${r.non2xx}`,
+      `${label.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} ${String(r.p99).padStart(9)} ${(r.rps / bare * 100).toFixed(1).padStart(8)}% ${(r.rps / fast).toFixed(2).padStart(12)}x ${r.cpuUs.toFixed(1).padStart(20)} ${String(r.errors).padStart(13)}/${r.non2xx}`,
     );
   }
   const s = rows.sluice;
   const verdict = s.rps >= 0.8 * bare && s.p99 < 5;
   console.log(`\nsluice (memory): ${(s.rps / bare * 100).toFixed(1)}% of bare (target ≥ 80%), p99 ${s.p99} ms (target < 5 ms): ${verdict ? 'PASS' : 'FAIL'}`);
+  console.log(`server CPU per request: sluice ${s.cpuUs.toFixed(1)} µs vs bare ${rows.bare.cpuUs.toFixed(1)} µs (bare/sluice ${(rows.bare.cpuUs / s.cpuUs * 100).toFixed(1)}%)`);
   return rows;
 }
 

@@ -3,6 +3,7 @@ import type { Decision } from '../../engine/decision.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
+import { decisionJson } from '../decision-json.js';
 import { HttpError, JSON_TYPE, sendError, sendJson } from '../respond.js';
 import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody, type RecordBody } from '../validate.js';
 
@@ -90,22 +91,20 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
     sendDecision(ctx, res, d, body.subject);
     return;
   }
-  ctx.sluice.check(body.subject, body).then(
-    (d) => {
+  ctx.sluice
+    .check(body.subject, body)
+    .then((d) => {
       ctx.metrics.decision(d, performance.now() - t0);
       sendDecision(ctx, res, d, body.subject);
-    },
-    (e) => answerError(ctx, res, e),
-  );
+    })
+    .catch((e) => answerError(ctx, res, e));
 }
 
 function record(ctx: ServerContext, body: RecordBody, res: ServerResponse): void {
-  ctx.sluice.record(body.subject, body.outcome).then(
-    (d) => {
-      sendJson(res, 200, JSON.stringify(d), d.headers, ctx.closing);
-    },
-    (e) => answerError(ctx, res, e),
-  );
+  ctx.sluice
+    .record(body.subject, body.outcome)
+    .then((d) => sendJson(res, 200, decisionJson(d), d.headers, ctx.closing))
+    .catch((e) => answerError(ctx, res, e));
 }
 
 async function decideAll(ctx: ServerContext, checks: CheckBody[]): Promise<Decision[]> {
@@ -120,20 +119,19 @@ async function decideAll(ctx: ServerContext, checks: CheckBody[]): Promise<Decis
 }
 
 function batch(ctx: ServerContext, checks: CheckBody[], res: ServerResponse): void {
-  decideAll(ctx, checks).then(
-    (ds) => {
+  decideAll(ctx, checks)
+    .then((ds) => {
       const results = ds.map((d) => (d.allowed || d.action === 'drop' ? d.toJSON() : { ...d.toJSON(), error: denialBody(d).error }));
       sendJson(res, 200, JSON.stringify({ results, allowed: ds.every((d) => d.allowed) }), undefined, ctx.closing);
-    },
-    (e) => answerError(ctx, res, e),
-  );
+    })
+    .catch((e) => answerError(ctx, res, e));
 }
 
 /** 200 with the decision when admitted or dropped; the binding rule's status and error body when refused. */
 function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subject: Subject): void {
   const headers = d.headers;
   if (d.allowed || d.action === 'drop') {
-    sendJson(res, 200, JSON.stringify(d), headers, ctx.closing);
+    sendJson(res, 200, decisionJson(d), headers, ctx.closing);
     return;
   }
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rule: d.rule, status: d.status, retryAfterMs: d.retryAfterMs, subject }, 'denied');
