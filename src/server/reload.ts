@@ -51,6 +51,7 @@ export class PolicyReloader {
    */
   reload(trigger: ReloadTrigger, who: string, force = true): ReloadResult {
     const { sluice, log, metrics } = this.deps;
+    if (!this.file && this.deps.envoy) return this.reloadEnvoyOnly(trigger, who);
     if (!this.file) {
       return { ok: false, source: sluice.policy.source, issues: [{ path: '', message: 'the service was started with an inline policy, not a file; there is nothing to reload' }], message: 'no policy file to reload' };
     }
@@ -82,6 +83,10 @@ export class PolicyReloader {
     }
   }
 
+  get hasEnvoy(): boolean {
+    return this.deps.envoy !== undefined;
+  }
+
   /** Watches the policy file and reloads (debounced) when it changes. */
   watch(): void {
     if (!this.file || this.watcher) return;
@@ -105,10 +110,23 @@ export class PolicyReloader {
     this.watcher = undefined;
   }
 
+  private reloadEnvoyOnly(trigger: ReloadTrigger, who: string): ReloadResult {
+    const envoy = this.deps.envoy!;
+    try {
+      envoy.limiter.setConfig(loadEnvoyConfig(envoy.source));
+    } catch (e) {
+      if (e instanceof PolicyError) return this.refuse(trigger, who, e);
+      throw e;
+    }
+    this.deps.metrics.reload(true);
+    this.deps.log.info({ who, trigger, envoyConfig: envoy.source, changed: true }, 'envoy config reloaded');
+    return { ok: true, changed: true, source: envoy.source, rules: 0 };
+  }
+
   private refuse(trigger: ReloadTrigger, who: string, e: PolicyError): ReloadResult {
     this.deps.metrics.reload(false);
     this.deps.log.error({ who, trigger, source: this.file, issues: e.issues }, `policy reload refused; the previous policy keeps serving:\n${e.message}`);
-    return { ok: false, source: this.file ?? '', issues: e.issues, message: e.message };
+    return { ok: false, source: this.file ?? this.deps.envoy?.source ?? '', issues: e.issues, message: e.message };
   }
 }
 

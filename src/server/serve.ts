@@ -90,8 +90,11 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     policy = loadPolicyText(text, file);
   } else if (options.policy !== undefined) {
     policy = isCompiled(options.policy) ? options.policy : loadPolicy(options.policy);
+  } else if (options.envoyConfig !== undefined) {
+    // Envoy-only: the decision API answers "allow" (no rules); envoy's protocol does the work.
+    policy = emptyPolicy('<none: envoy config only>');
   } else {
-    throw new Error('serve needs a policy: give --config <file> (or SLUICE_CONFIG)');
+    throw new Error('serve needs a policy: give --config <file> (or SLUICE_CONFIG), or --envoy-config');
   }
 
   const opened = await resolveStore(options.store, { maxKeys: options.maxKeys });
@@ -217,4 +220,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
 
 function isCompiled(p: PolicySource | CompiledPolicy): p is CompiledPolicy {
   return typeof p === 'object' && p !== null && 'ruleByName' in p && p.ruleByName instanceof Map;
+}
+
+function emptyPolicy(source: string): CompiledPolicy {
+  return { rules: [], ruleByName: new Map(), groups: new Map(), overrides: [], attributes: new Map(), caps: [], routes: [], legacyHeaders: false, source };
 }

@@ -157,3 +157,15 @@ it('mounts envoy POST /json when an envoy config is given', async () => {
   const none = await start({ config: EXAMPLES + 'smartassist.yaml' });
   expect((await none.post('/json', body)).status).toBe(404);
 });
+
+it('serves envoy alone (--envoy-config without a policy): /json limits, /v1/check allows, reload re-reads the envoy config', async () => {
+  const s = await start({ envoyConfig: EXAMPLES + 'envoy/config.yaml', adminToken: 'admin-secret' });
+  const body = { domain: 'messaging', descriptors: [{ entries: [{ key: 'message_type', value: 'marketing' }, { key: 'to_number', value: '2061111111' }] }] };
+  for (let i = 0; i < 5; i++) expect((await s.post('/json', body)).status).toBe(200);
+  expect((await s.post('/json', body)).status).toBe(429);
+  expect((await s.post('/v1/check', { subject: { account: 'a' } })).body).toMatchObject({ allowed: true, rules: [] });
+  expect((await s.get('/readyz')).status).toBe(200);
+  const r = await s.post('/v1/admin/reload', undefined, { authorization: 'Bearer admin-secret' });
+  expect(r.status).toBe(200);
+  expect(r.body.source).toContain('envoy/config.yaml');
+});

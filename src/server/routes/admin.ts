@@ -137,7 +137,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
     const p = who(req, true);
     const r = reloader.reload('api', p.name);
     if (r.ok) return { reloaded: true, source: r.source, rules: r.rules };
-    const noFile = !reloader.file;
+    const noFile = !reloader.file && !reloader.hasEnvoy;
     reply.code(noFile ? 409 : 422);
     return { error: { code: noFile ? 'no_policy_file' : 'invalid_policy', message: noFile ? r.issues[0].message : `the policy file is invalid; the previous policy keeps serving:\n${r.message}`, issues: r.issues } };
   });

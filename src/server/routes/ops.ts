@@ -34,10 +34,6 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
       reply.code(503);
       return { error: { code: 'shutting_down', message: 'the service is shutting down' } };
     }
-    if (policy.rules.length === 0) {
-      reply.code(503);
-      return { error: { code: 'not_ready', message: 'no policy is loaded' } };
-    }
     return { status: 'ready', store, policy: { source: policy.source, rules: policy.rules.length } };
   });
 
