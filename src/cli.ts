@@ -114,7 +114,7 @@ program
   .option('--retries <n>', 'retries for transport errors, timeouts, 408/429/5xx', wholeNumber, 2)
   .option('--unsent <file>', 'write jobs that were not sent here (JSON lines)')
   .action(async (file: string, opts: { rate: string; concurrency: number; key: string; store: string; url?: string; adaptive?: string; retries: number; unsent?: string }) => {
-    const { paceCommand, parseAdaptiveRange } = await import('./pace-command.js');
+    const { paceCommand, parseAdaptiveRange } = await import('./pacer/command.js');
     try {
       const adaptive = opts.adaptive === undefined ? undefined : parseAdaptiveRange(opts.adaptive);
       const result = await paceCommand({ file, rate: opts.rate, concurrency: opts.concurrency, key: opts.key, store: opts.store, url: opts.url, adaptive, retries: opts.retries, unsentFile: opts.unsent });

@@ -16,12 +16,12 @@
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { systemClock, type Clock } from './client/clock.js';
-import { createPacer, PacerStoppedError, type AdaptiveOptions, type Job, type RateSpec } from './pacer/index.js';
-import { formatEta, formatProgress } from './pacer/progress.js';
-import { formatRate, parseRate, perSecond } from './pacer/rate.js';
-import { isResponseLike } from './pacer/outcome.js';
-import type { Store } from './stores/store.js';
+import { systemClock, type Clock } from '../client/clock.js';
+import { createPacer, PacerStoppedError, type AdaptiveOptions, type Job, type RateSpec } from './index.js';
+import { formatEta, formatProgress } from './progress.js';
+import { formatRate, parseRate, perSecond } from './rate.js';
+import { isResponseLike } from './outcome.js';
+import type { Store } from '../stores/store.js';
 
 export interface PaceCommandOptions {
   /** Path of the JSON-lines file, or '-' for stdin. */
@@ -99,7 +99,7 @@ export async function paceCommand(opts: PaceCommandOptions): Promise<PaceResult>
   let store: Store | undefined;
   let ownStore = false;
   if (typeof opts.store === 'string' && opts.store !== 'memory') {
-    const { openStore } = await import('./stores/open.js');
+    const { openStore } = await import('../stores/open.js');
     store = await openStore(opts.store, { requireConnection: true });
     ownStore = true;
   } else if (typeof opts.store === 'object') store = opts.store;

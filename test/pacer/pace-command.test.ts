@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paceCommand, parseAdaptiveRange } from '../../src/pace-command.js';
+import { paceCommand, parseAdaptiveRange } from '../../src/pacer/command.js';
 import { formatEta, formatProgress } from '../../src/pacer/progress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-pace-'));

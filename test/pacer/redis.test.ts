@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
-import { paceCommand } from '../../src/pace-command.js';
+import { paceCommand } from '../../src/pacer/command.js';
 import { bundle } from '../helpers/bundle.js';
 
 const available = warnIfNoRedis('test/pacer/redis.test.ts (two processes pacing through one Redis)');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import type { PaceResult } from '../../src/pace-command.js';
+import type { PaceResult } from '../../src/pacer/command.js';
 import { bundle } from '../helpers/bundle.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-pace-sigint-'));
