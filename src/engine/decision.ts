@@ -11,16 +11,9 @@ export interface StoreFailure {
 }
 
 /** How one matching rule saw the request. */
-export interface RuleResult {
+export interface RuleResult extends OpResult {
   name: string;
-  allowed: boolean;
   shadow: boolean;
-  blocked: boolean;
-  limit: number;
-  windowMs: number;
-  remaining: number;
-  resetMs: number;
-  retryAfterMs: number;
   /** Decided by the local stand-in because the store failed. */
   fallback?: boolean;
 }

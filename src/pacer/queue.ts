@@ -55,14 +55,8 @@ export class PriorityLanes<T extends Queued> {
   /** Removes and returns the next item to run. */
   shift(): T | undefined {
     for (const lane of this.lanes) {
-      if (lane.live === 0) continue;
-      while (lane.head < lane.items.length) {
-        const item = lane.items[lane.head];
-        lane.items[lane.head++] = undefined as unknown as T;
-        if (!item.live) continue;
-        item.live = false;
-        lane.live--;
-        this.count--;
+      const item = this.takeOldest(lane);
+      if (item) {
         lane.compact();
         return item;
       }
@@ -73,17 +67,23 @@ export class PriorityLanes<T extends Queued> {
   /** Removes and returns the longest-waiting item of the lowest priority (the 'drop-oldest' victim). */
   shiftLowest(): T | undefined {
     for (let i = this.lanes.length - 1; i >= 0; i--) {
-      const lane = this.lanes[i];
-      if (lane.live === 0) continue;
-      while (lane.head < lane.items.length) {
-        const item = lane.items[lane.head];
-        lane.items[lane.head++] = undefined as unknown as T;
-        if (!item.live) continue;
-        item.live = false;
-        lane.live--;
-        this.count--;
-        return item;
-      }
+      const item = this.takeOldest(this.lanes[i]);
+      if (item) return item;
+    }
+    return undefined;
+  }
+
+  /** Takes a lane's oldest live item, skipping the ones removed in place. */
+  private takeOldest(lane: Lane<T>): T | undefined {
+    if (lane.live === 0) return undefined;
+    while (lane.head < lane.items.length) {
+      const item = lane.items[lane.head];
+      lane.items[lane.head++] = undefined as unknown as T;
+      if (!item.live) continue;
+      item.live = false;
+      lane.live--;
+      this.count--;
+      return item;
     }
     return undefined;
   }
