@@ -39,6 +39,7 @@ export class Decision {
   private readonly failure?: StoreFailure;
   private readonly legacy: boolean;
   private rulesCache?: RuleResult[];
+  private shadowCache?: string[];
   private headerCache?: Record<string, string>;
 
   constructor(compiled: readonly CompiledRule[], results: readonly OpResult[], legacyHeaders: boolean, storeFailure?: StoreFailure) {
@@ -106,7 +107,7 @@ export class Decision {
 
   /** Rules in shadow mode that would have refused. */
   get shadowDenied(): string[] {
-    return this.compiled.filter((c, i) => c.shadow && !this.results[i].allowed).map((c) => c.name);
+    return (this.shadowCache ??= this.compiled.filter((c, i) => c.shadow && !this.results[i].allowed).map((c) => c.name));
   }
 
   get headers(): Record<string, string> {
@@ -126,7 +127,7 @@ export class Decision {
       resetMs: this.resetMs,
       retryAfterMs: this.retryAfterMs,
       rules: this.rules,
-      ...(this.compiled.some((c) => c.shadow) && this.shadowDenied.length ? { shadowDenied: this.shadowDenied } : {}),
+      ...(this.shadowDenied.length ? { shadowDenied: this.shadowDenied } : {}),
     };
   }
 }

@@ -22,9 +22,10 @@ export function decisionJson(d: Decision): string {
     out += '}';
   }
   out += ']';
-  if (d.shadowDenied.length) {
+  const shadowDenied = d.shadowDenied;
+  if (shadowDenied.length) {
     out += ',"shadowDenied":[';
-    for (let i = 0; i < d.shadowDenied.length; i++) out += (i > 0 ? ',' : '') + str(d.shadowDenied[i]);
+    for (let i = 0; i < shadowDenied.length; i++) out += (i > 0 ? ',' : '') + str(shadowDenied[i]);
     out += ']';
   }
   return out + '}';
