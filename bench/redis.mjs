@@ -1,7 +1,9 @@
 // Redis benchmark: Sluice's Redis store vs rate-limiter-flexible's RateLimiterRedis, side by
 // side in one run on one redis-server started here (127.0.0.1, no persistence): decisions/s
 // and p99 latency at 1, 64 and 256 checks in flight over the same key space; plus the SQLite
-// store's decisions/s. Each case is bounded in time. Run alone: node bench/redis.mjs
+// store's decisions/s, and each side's Lua cost per decision inside Redis (INFO commandstats:
+// usec of EVALSHA over decisions, which stays meaningful on a loaded machine). Each case is
+// bounded in time. Run alone: node bench/redis.mjs
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -87,6 +89,16 @@ async function measure(fn, inFlight) {
   return drive(fn, inFlight, CASE_MS);
 }
 
+/** Runs one case with Redis's command stats reset first; returns the case plus µs of EVALSHA per decision. */
+async function measureScript(admin, fn, inFlight, decisions) {
+  await admin.config('RESETSTAT');
+  const before = decisions();
+  const res = await measure(fn, inFlight);
+  const info = await admin.info('commandstats');
+  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(info);
+  return { ...res, scriptUs: m ? Number(m[2]) / Math.max(1, decisions() - before) : NaN };
+}
+
 const fmt = (x) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
 const ms = (x) => `${x.toFixed(2)} ms`;
 
@@ -108,9 +120,12 @@ export async function run(report = console.log) {
     const rlf = new RateLimiterRedis({ storeClient: client, points: 1_000_000, duration: 60, keyPrefix: 'rlf' });
     const rlfKeys = subjects.map((s) => s.account);
 
+    // RLF makes one script call per decision; Sluice's batcher counts its own.
+    let rlfDecisions = 0;
+    const rlfCheck = (i) => (rlfDecisions++, rlf.consume(rlfKeys[i]).catch(() => undefined));
     for (const inFlight of [1, 64, 256]) {
-      const s = await measure((i) => sluice.check(subjects[i]), inFlight);
-      const r = await measure((i) => rlf.consume(rlfKeys[i]).catch(() => undefined), inFlight);
+      const s = await measureScript(client, (i) => sluice.check(subjects[i]), inFlight, () => store.batchStats.transactions);
+      const r = await measureScript(client, rlfCheck, inFlight, () => rlfDecisions);
       rows.push({ inFlight, s, r });
     }
     const batch = store.batchStats;
@@ -118,10 +133,10 @@ export async function run(report = console.log) {
     client.disconnect();
 
     report(`Redis 7 on 127.0.0.1, one Node process, ${KEYS.toLocaleString()} keys, fixed window, ${CASE_MS / 1000}s per case`);
-    report('| in flight | Sluice redis | p99 | RateLimiterRedis | p99 | throughput ratio | p99 ratio (RLF/Sluice) |');
-    report('|---:|---:|---:|---:|---:|---:|---:|');
+    report('| in flight | Sluice redis | p99 | RateLimiterRedis | p99 | throughput ratio | p99 ratio (RLF/Sluice) | script µs/decision (Sluice / RLF) |');
+    report('|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const { inFlight, s, r } of rows) {
-      report(`| ${inFlight} | ${fmt(s.rate)}/s | ${ms(s.p99)} | ${fmt(r.rate)}/s | ${ms(r.p99)} | ${(s.rate / r.rate).toFixed(2)}× | ${(r.p99 / s.p99).toFixed(2)}× |`);
+      report(`| ${inFlight} | ${fmt(s.rate)}/s | ${ms(s.p99)} | ${fmt(r.rate)}/s | ${ms(r.p99)} | ${(s.rate / r.rate).toFixed(2)}× | ${(r.p99 / s.p99).toFixed(2)}× | ${s.scriptUs.toFixed(2)} / ${r.scriptUs.toFixed(2)} |`);
     }
     report(`Sluice batching: ${(batch.transactions / Math.max(1, batch.calls)).toFixed(1)} decisions per script call on average`);
   } finally {
