@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
 import { connectRedisStore } from '../../src/stores/redis/connection.js';
+import { KeySpace } from '../../src/stores/redis/keys.js';
 import type { RedisStore } from '../../src/stores/redis/redis.js';
 import { RedisCluster, RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
 
@@ -99,7 +100,7 @@ describe.skipIf(!warnIfNoRedis('Redis fault handling'))('redis faults', () => {
       expect(sluice.counters.storeErrors).toBeGreaterThan(0);
       expect(errors.length).toBe(sluice.counters.storeErrors);
       expect(unhandled).toEqual([]);
-      expect(await server.cli('EXISTS', 'fault:{a1}:open-rule|a1').trim()).toBe('1');
+      expect(await server.cli('EXISTS', new KeySpace('fault:').state('open-rule|a1')).trim()).toBe('1');
     } finally {
       await sluice?.close();
       await server.destroy();

@@ -10,6 +10,7 @@ import { MemoryStore } from '../../src/stores/memory.js';
 import { openStore } from '../../src/stores/open.js';
 import { connectRedisStore, parseRedisUrl, redact } from '../../src/stores/redis/connection.js';
 import { keySlot } from '../../src/stores/redis/slot.js';
+import { decodeState } from '../../src/stores/redis/state-codec.js';
 import type { RedisStore } from '../../src/stores/redis/redis.js';
 import type { TxOp } from '../../src/stores/store.js';
 import { RedisCluster, RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
@@ -129,9 +130,8 @@ async function differential(redis: RedisStore, exactStates: boolean): Promise<vo
         if (exactStates) {
           const keys = [...new Set(ops.flatMap((o) => [o.key, ...(o.blockKey ? [o.blockKey] : [])]))];
           for (const k of keys) {
-            const raw = await redis.client.get(redis.keys.state(k));
             const want = mem.read({ key: k });
-            const got = raw === null ? null : raw.split(',').map(Number);
+            const got = decodeState(await redis.client.getBuffer(redis.keys.state(k)));
             // The memory store drops expired states eagerly; Redis keeps them until just past
             // their window. Either way they decide nothing (later results are compared exactly).
             if (want === null && got !== null) {

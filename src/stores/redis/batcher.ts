@@ -99,10 +99,11 @@ export class Batcher {
     p.then(
       (reply) => {
         this.inFlight--;
-        const serverNow = reply[0] === '-' ? undefined : Number(reply[0]);
+        const head = String(reply[0]);
+        const serverNow = head === '-' ? undefined : Number(head);
         for (let i = 0; i < batch.length; i++) {
           const text = reply[i + 1];
-          if (Array.isArray(text)) batch[i].resolve({ text, serverNow });
+          if (text !== undefined && text !== null) batch[i].resolve({ text, serverNow });
           else batch[i].reject(new Error('sluice redis store: short reply from the transaction script'));
         }
         if (this.queued > 0) this.flush();

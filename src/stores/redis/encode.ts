@@ -2,6 +2,7 @@ import type { Params } from '../../algorithms/index.js';
 import type { OpResult, TxOp } from '../store.js';
 import { ALG_CODE } from './lua/transaction.js';
 import type { KeySpace } from './keys.js';
+import { decodeState } from './state-codec.js';
 
 /**
  * One op as sent to a script call. In the common case it is a TxOp as is; when a
@@ -47,24 +48,21 @@ function num(x: number): string {
 
 const SAFE_NAME = /^[^,;/\s-][^,;/\s]*$/;
 
+/** The 1-based index of `k` among the transaction's keys, adding it when new (a transaction has a handful). */
+function add(keys: string[], k: string): number {
+  const i = keys.indexOf(k);
+  return i >= 0 ? i + 1 : keys.push(k);
+}
+
 /** Encodes a transaction for the script (see lua/transaction.ts for the wire format). */
 export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: KeySpace): EncodedTx {
   const keys: string[] = [];
-  const index = new Map<string, number>();
-  const add = (k: string): number => {
-    let i = index.get(k);
-    if (i === undefined) {
-      keys.push(k);
-      i = keys.length;
-      index.set(k, i);
-    }
-    return i;
-  };
   let body = '';
-  for (const w of ops) {
+  for (let i = 0; i < ops.length; i++) {
+    const w = ops[i];
     const op = w.op;
-    const keyIdx = w.withKey ? add(ks.state(op.key, op.tag)) : '-';
-    const blockIdx = w.withBlock && op.blockKey !== undefined ? add(ks.state(op.blockKey)) : '-';
+    const keyIdx = w.withKey ? add(keys, ks.base(op.key, op.tag)) : '-';
+    const blockIdx = w.withBlock && op.blockKey !== undefined ? add(keys, ks.base(op.blockKey)) : '-';
     const mode = w.mode ?? op.mode;
     const flags = (op.shadow ? 1 : 0) | (op.chargeRejected ? 2 : 0) | (op.blockOnly ? 4 : 0) | (w.withKey ? 8 : 0);
     body += `/${staticPart(op.algorithm, op.params)};${keyIdx},${num(op.cost)},${MODE[mode]},${flags}`;
@@ -72,7 +70,7 @@ export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: Ke
     let scale = '-,-,-,-';
     if (op.scale) {
       if (w.factor !== undefined) scale = `v,-,-,${num(w.factor)}`;
-      else if (SAFE_NAME.test(op.scale.attribute)) scale = `a,${add(ks.attributes(op.scale.entity))},${op.scale.attribute},${num(op.scale.fallback)}`;
+      else if (SAFE_NAME.test(op.scale.attribute)) scale = `a,${add(keys, ks.attributes(op.scale.entity))},${op.scale.attribute},${num(op.scale.fallback)}`;
       else throw new RangeError(`sluice redis store: attribute name ${JSON.stringify(op.scale.attribute)} must be read by the caller`);
     }
     const ov = op.override ? `${num(op.override.limit)},${num(op.override.windowMs)}` : '-,-';
@@ -86,23 +84,34 @@ export function scaleReadableInScript(op: TxOp): boolean {
   return op.scale === undefined || SAFE_NAME.test(op.scale.attribute);
 }
 
-/** Decodes one transaction's reply: 7 values per op (numbers, or exact strings), then, in debug mode, each op's state. */
+/** Values per op in a transaction's reply: allowed, blocked, limit, windowMs, remaining, resetMs, retryAfterMs. */
+const RESULT_DOUBLES = 7;
+
+/**
+ * Decodes one transaction's reply: per op 7 little-endian doubles, then, in debug mode, per op
+ * a count and that many doubles of its stored state. `+ 0` turns -0 into 0, as integer replies did.
+ */
 export function decodeTx(reply: unknown, nops: number): { results: OpResult[]; states?: (number[] | null)[] } {
-  if (!Array.isArray(reply) || reply.length < nops * 7) throw new Error(`sluice redis store: expected ${nops} results from the transaction script`);
-  const v = reply as (number | string)[];
+  if (!Buffer.isBuffer(reply) || reply.length < nops * RESULT_DOUBLES * 8) throw new Error(`sluice redis store: expected ${nops} results from the transaction script`);
   const results: OpResult[] = new Array(nops);
-  for (let i = 0, j = 0; i < nops; i++, j += 7) {
+  let o = 0;
+  for (let i = 0; i < nops; i++, o += RESULT_DOUBLES * 8) {
     results[i] = {
-      allowed: v[j] === 1,
-      blocked: v[j + 1] === 1,
-      limit: +v[j + 2],
-      windowMs: +v[j + 3],
-      remaining: +v[j + 4],
-      resetMs: +v[j + 5],
-      retryAfterMs: +v[j + 6],
+      allowed: reply.readDoubleLE(o) === 1,
+      blocked: reply.readDoubleLE(o + 8) === 1,
+      limit: reply.readDoubleLE(o + 16) + 0,
+      windowMs: reply.readDoubleLE(o + 24) + 0,
+      remaining: reply.readDoubleLE(o + 32) + 0,
+      resetMs: reply.readDoubleLE(o + 40) + 0,
+      retryAfterMs: reply.readDoubleLE(o + 48) + 0,
     };
   }
-  if (v.length === nops * 7) return { results };
-  const states = v.slice(nops * 7).map((s) => (s === '' ? null : String(s).split(',').map(Number)));
+  if (o === reply.length) return { results };
+  const states: (number[] | null)[] = [];
+  for (let i = 0; i < nops; i++) {
+    const n = reply.readDoubleLE(o);
+    states.push(decodeState(reply.subarray(o + 8, o + 8 + n * 8)));
+    o += 8 + n * 8;
+  }
   return { results, states };
 }

@@ -1,25 +1,39 @@
 import { keyTag } from '../../engine/keys.js';
 
 /**
+ * The suffix of a state key: the format its value is in. Format 2 is packed little-endian
+ * doubles (state-codec.ts); format 1 was %.17g text at the bare name, which is never read
+ * again (it expires within its window), so a text state cannot be misread as binary.
+ */
+export const STATE_SUFFIX = ':v2';
+
+/**
  * Where Sluice keeps things in Redis. Every key carries a hash tag, so keys of rules
  * keyed on the same values ("acme") land in one Cluster slot and one script call:
  *
- *   <prefix>{<tag>}:<stateKey>        algorithm state ("rule|acme"), and block penalties ("rule!b|acme")
+ *   <prefix>{<tag>}:<stateKey>:v2     algorithm state ("rule|acme"), and block penalties ("rule!b|acme")
  *   <prefix>{<tag>}:<stateKey>:o      a run-time override of that key's limit (same slot as the state)
  *   <prefix>{<value>}:@<entity>       attributes of an entity such as "tenant:acme" (hash), tagged with
  *                                     the entity's value so a rule keyed on [tenant] reads it in-slot
  *   <prefix>overrides                 every run-time override as JSON, for listing (hash)
+ *
+ * The script is handed the base name "<prefix>{<tag>}:<stateKey>" and appends the suffixes itself.
  */
 export class KeySpace {
   constructor(readonly prefix: string) {}
 
-  /** The physical key for a state key, under a hash tag (the engine's TxOp.tag, which is keyTag(key)). */
-  state(key: string, tag: string = keyTag(key)): string {
+  /** The name a state key and its override key derive from (the engine's TxOp.tag is keyTag(key)). */
+  base(key: string, tag: string = keyTag(key)): string {
     return `${this.prefix}{${tag}}:${key}`;
   }
 
+  /** The physical key holding a state. */
+  state(key: string, tag?: string): string {
+    return this.base(key, tag) + STATE_SUFFIX;
+  }
+
   override(key: string): string {
-    return `${this.state(key)}:o`;
+    return `${this.base(key)}:o`;
   }
 
   attributes(entity: string): string {

@@ -2,9 +2,10 @@ import { Cluster, type Redis } from 'ioredis';
 import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
 import { Batcher } from './batcher.js';
 import { decodeTx, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
-import { KeySpace } from './keys.js';
+import { KeySpace, STATE_SUFFIX } from './keys.js';
 import { stepLua, transactionLua } from './lua/transaction.js';
 import { keySlot } from './slot.js';
+import { encodeState } from './state-codec.js';
 
 export interface RedisStoreOptions {
   /** Prefix of every key Sluice writes. Default "sluice:". */
@@ -33,7 +34,8 @@ export interface RedisStoreOptions {
 
 type Client = Redis | Cluster;
 type ScriptClient = Client & {
-  sluiceTx(...args: (string | number)[]): Promise<unknown[]>;
+  /** Buffer replies: each transaction's results come back as one binary string. */
+  sluiceTxBuffer(...args: (string | number)[]): Promise<unknown[]>;
   sluiceStep(...args: (string | number)[]): Promise<string>;
 };
 
@@ -97,7 +99,7 @@ export class RedisStore implements Store {
     this.batcher = new Batcher(
       (_slot, keys, args) => {
         if (this.closed) return Promise.reject(new Error('sluice redis store: closed'));
-        return sc.sluiceTx(keys.length, ...keys, debugFlag, ...args);
+        return sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args);
       },
       { maxInFlight: opts.maxInFlight ?? 8, maxBatch: opts.maxBatch ?? 128, timeoutMs: this.timeoutMs },
     );
@@ -167,10 +169,10 @@ export class RedisStore implements Store {
     let slot = -1;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
-      const s = keySlot(this.keys.state(op.key, op.tag));
+      const s = keySlot(this.keys.base(op.key, op.tag));
       if (slot === -1) slot = s;
       else if (s !== slot) return -1;
-      if (op.blockKey !== undefined && keySlot(this.keys.state(op.blockKey)) !== slot) return -1;
+      if (op.blockKey !== undefined && keySlot(this.keys.base(op.blockKey)) !== slot) return -1;
       if (op.scale && (!scaleReadableInScript(op) || keySlot(this.keys.attributes(op.scale.entity)) !== slot)) return -1;
     }
     return slot;
@@ -207,7 +209,7 @@ export class RedisStore implements Store {
       const reads: Promise<void>[] = [];
       for (let i = 0; i < n; i++) {
         const op = ops[i];
-        mainSlot[i] = slotOf(ks.state(op.key, op.tag));
+        mainSlot[i] = slotOf(ks.base(op.key, op.tag));
         if (op.scale && (!scaleReadableInScript(op) || slotOf(ks.attributes(op.scale.entity)) !== mainSlot[i])) {
           const scale = op.scale;
           reads.push(
@@ -230,7 +232,7 @@ export class RedisStore implements Store {
       const foreignBlock = new Array<boolean>(n).fill(false);
       for (let i = 0; i < n; i++) {
         const op = ops[i];
-        const bslot = op.blockKey === undefined ? mainSlot[i] : slotOf(ks.state(op.blockKey));
+        const bslot = op.blockKey === undefined ? mainSlot[i] : slotOf(ks.base(op.blockKey));
         foreignBlock[i] = bslot !== mainSlot[i];
         const g = group(mainSlot[i]);
         g.wire.push({ op, withKey: true, withBlock: !foreignBlock[i], factor: factors[i] });
@@ -291,7 +293,7 @@ export class RedisStore implements Store {
         const mode = op.blockOnly ? 'peek' : op.mode;
         if (foreignBlock[i] && !blockedElsewhere[i] && !m.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
           const until = groupNow.get(mainSlot[i])! + op.blockMs;
-          later.push(this.client.set(ks.state(op.blockKey), String(until), 'PX', op.blockMs + (at === undefined ? SLACK : CLIENT_CLOCK_SLACK)));
+          later.push(this.client.set(ks.state(op.blockKey), encodeState([until]), 'PX', op.blockMs + (at === undefined ? SLACK : CLIENT_CLOCK_SLACK)));
           final[i].blocked = true;
           final[i].resetMs = final[i].retryAfterMs = op.blockMs;
         }
@@ -377,7 +379,8 @@ export class RedisStore implements Store {
       do {
         const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
         cursor = next;
-        for (const k of batch) if (!k.endsWith(':o') && !k.includes('}:@')) n++;
+        // Only states in the current format: text states of format 1 are never read again.
+        for (const k of batch) if (k.endsWith(STATE_SUFFIX) && !k.includes('}:@')) n++;
       } while (cursor !== '0');
     }
     return n;

@@ -5,6 +5,8 @@ import { gcraLua } from './gcra.js';
 import { rollingQuotaLua } from './rolling-quota.js';
 import { slidingLogLua } from './sliding-log.js';
 import { slidingWindowLua } from './sliding-window.js';
+import { stateCodecLua } from './state-codec.js';
+import { STATE_SUFFIX } from '../keys.js';
 
 /** Algorithm codes shared by the encoder (../encode.ts) and the scripts. */
 export const ALG_CODE = {
@@ -17,7 +19,7 @@ export const ALG_CODE = {
   block: 7,
 } as const;
 
-/** Every algorithm twin plus the shared state codec and dispatch tables. */
+/** Every algorithm twin plus the state codec and dispatch tables. */
 export const libraryLua = `
 ${slidingLogLua}
 ${slidingWindowLua}
@@ -26,24 +28,10 @@ ${gcraLua}
 ${rollingQuotaLua}
 ${concurrencyLua}
 ${blockLua}
+${stateCodecLua}
 local STEP = { sliding_log, sliding_window, fixed_window, gcra, rolling_quota, concurrency, block }
 local EXPIRES = { sliding_log_expires, sliding_window_expires, fixed_window_expires, gcra_expires, rolling_quota_expires, concurrency_expires, block_expires }
-
--- States are stored as comma-separated numbers printed with 17 significant digits,
--- which read back as the very same doubles (in Lua and in JavaScript).
 local function fmt(x) return string.format('%.17g', x) end
-local function decode(s)
-  if not s then return nil end
-  local t, n = {}, 0
-  for f in string.gmatch(s, '[^,]+') do n = n + 1; t[n] = tonumber(f) end
-  if n == 0 then return nil end
-  return t
-end
-local function encode(t)
-  local parts = {}
-  for i = 1, #t do parts[i] = fmt(t[i]) end
-  return table.concat(parts, ',')
-end
 `;
 
 /**
@@ -51,6 +39,9 @@ end
  * line by line, for a batch of independent transactions decided one after another in
  * one call (so the batch, and each transaction in it, is atomic).
  *
+ * KEYS     each transaction's keys in turn, as base names: the script reads and writes the
+ *          state at KEYS[i] .. '${STATE_SUFFIX}' (packed doubles) and the run-time override at
+ *          KEYS[i] .. ':o' ("limit,windowMs[,expiresAt]", same hash slot)
  * ARGV[1]  '1' to append each op's stored state to the reply (tests)
  * ARGV[2…] one string per transaction: "now,nkeys,nops" then, per op, "/spec;fields" where
  *   spec = "alg,limit,windowMs,burst,buckets" (the rule's parameters, parsed once per call) and
@@ -62,15 +53,15 @@ end
  *    flags: 1 shadow, 2 chargeRejected, 4 blockOnly, 8 look up a run-time override;
  *    scaleKind: '-' none, 'a' read attribute attrName of hash attrKeyIdx (scaleValue is the
  *    fallback), 'v' scaleValue is the factor, read by the caller)
- * Run-time overrides live at KEYS[keyIdx] .. ':o' (same hash slot): "limit,windowMs[,expiresAt]".
  *
- * Reply: { serverNow (or '-'), tx1, tx2, … }, txN = { allowed, blocked, limit, windowMs,
- * remaining, resetMs, retryAfterMs, … per op (integers, or exact strings when not integral),
- * then in debug mode each op's stored state }. where txN is "allowed,blocked,limit,windowMs,remaining,resetMs,retryAfterMs"
- * per op, joined by ';' (and, in debug mode, '|' and each op's state).
+ * Reply: { serverNow (or '-'), tx1, tx2, … }; txN is one binary string: per op 7 little-endian
+ * doubles (allowed, blocked, limit, windowMs, remaining, resetMs, retryAfterMs), then in debug
+ * mode, per op, a double n and the n doubles of its stored state. One bulk string per
+ * transaction costs the client one decode where 7 integers per op cost seven.
  */
 export const transactionLua = `
 ${libraryLua}
+local SUFFIX = '${STATE_SUFFIX}'
 -- Keys live this long past their window: 1 s on the server clock; a minute when the caller
 -- supplies the clock (it may run ahead of real time, or be an injected test clock).
 local SLACK = 1000
@@ -86,15 +77,24 @@ local now = 0
 local debug = ARGV[1] == '1'
 
 local function read(k)
-  return decode(redis.call('GET', k))
+  return unpack_state(redis.call('GET', k .. SUFFIX))
 end
+-- Redis prints a number argument with %.17g (a third of a SET's cost); a batch repeats a few
+-- TTLs, so each is printed once per call.
+local pxText = {}
 local function write(k, st, expiresAt)
   if st == nil or #st == 0 then
-    redis.call('DEL', k)
+    redis.call('DEL', k .. SUFFIX)
   else
     -- Every key expires just past its window, so key cardinality stays bounded.
     local ttl = math.max(1, math.ceil(expiresAt - now)) + SLACK
-    redis.call('SET', k, encode(st), 'PX', ttl)
+    local px = pxText[ttl]
+    if px == nil then
+      px = ttl
+      if ttl < 1e15 then px = string.format('%d', ttl) end
+      pxText[ttl] = px
+    end
+    redis.call('SET', k .. SUFFIX, pack_state(st), 'PX', px)
   end
 end
 local function num(s)
@@ -102,17 +102,21 @@ local function num(s)
   return tonumber(s)
 end
 
--- v: the op's run-time override (read together with its state), or false.
+-- A run-time override value, as setOverride writes it: its parameters while in force, else nil.
+local function override_params(v, buckets)
+  local l, w, e = string.match(v, '^([^,]+),([^,]+),?([^,]*)$')
+  local untl = tonumber(e)
+  if untl == nil or untl > now then return { limit = tonumber(l), windowMs = tonumber(w), burst = nil, buckets = buckets } end
+  return nil
+end
+
+-- effectiveParams. v: the op's run-time override (read together with its state), or false.
 local function effective(op, keys, v)
-  local o = nil
-  if op.lookup then
-    if v then
-      local f = decode(v)
-      if f[3] == nil or f[3] > now then o = { limit = f[1], windowMs = f[2] } end
-    end
+  if op.lookup and v then
+    local o = override_params(v, op.buckets)
+    if o then return o end
   end
-  if o == nil and op.ovLimit ~= nil then o = { limit = op.ovLimit, windowMs = op.ovWindow } end
-  if o then return { limit = o.limit, windowMs = o.windowMs, burst = nil, buckets = op.buckets } end
+  if op.ovLimit ~= nil then return { limit = op.ovLimit, windowMs = op.ovWindow, burst = nil, buckets = op.buckets } end
   if op.scaleKind == '-' then return op.params end
   local factor
   if op.scaleKind == 'v' then factor = op.scaleValue
@@ -125,6 +129,12 @@ local function effective(op, keys, v)
   return { limit = op.params.limit * factor, windowMs = op.params.windowMs, burst = burst, buckets = op.params.buckets }
 end
 
+-- The parameters a written state expires by: the rule's, with the effective limit and window.
+local function expiry_params(params, limit, windowMs)
+  if limit == params.limit and windowMs == params.windowMs then return params end
+  return { limit = limit, windowMs = windowMs, burst = params.burst, buckets = params.buckets }
+end
+
 local function run(ops, keys)
   local nops = #ops
   local results, nxt, hasNext, rej, hasRej = {}, {}, {}, {}, {}
@@ -135,10 +145,11 @@ local function run(ops, keys)
     local raw, ov = false, false
     if op.key ~= nil then
       if op.lookup then
-        local both = redis.call('MGET', keys[op.key], keys[op.key] .. ':o')
+        local k = keys[op.key]
+        local both = redis.call('MGET', k .. SUFFIX, k .. ':o')
         raw, ov = both[1], both[2]
       else
-        raw = redis.call('GET', keys[op.key])
+        raw = redis.call('GET', keys[op.key] .. SUFFIX)
       end
     end
     local p = effective(op, keys, ov)
@@ -157,7 +168,7 @@ local function run(ops, keys)
       done = true
     end
     if not done then
-      local state = decode(raw)
+      local state = unpack_state(raw)
       local mode = op.mode
       if op.blockOnly then mode = 'p' end
       local step = STEP[op.alg]
@@ -195,9 +206,7 @@ local function run(ops, keys)
       end
       if doWrite then
         local expiresAt = 0
-        if st ~= nil then
-          expiresAt = EXPIRES[op.alg](st, { limit = r[3], windowMs = r[4], burst = op.params.burst, buckets = op.params.buckets })
-        end
+        if st ~= nil then expiresAt = EXPIRES[op.alg](st, expiry_params(op.params, r[3], r[4])) end
         write(keys[op.key], st, expiresAt)
       end
       -- A refusal (or, for outcome rules, an event past the limit) trips the block.
@@ -212,10 +221,45 @@ local function run(ops, keys)
   return results
 end
 
-local function b2s(b) if b then return '1' end return '0' end
+local RESULT = '<ddddddd'
+local function pack_result(allowed, blocked, limit, windowMs, remaining, reset, retry)
+  local a, b = 0, 0
+  if allowed then a = 1 end
+  if blocked then b = 1 end
+  return struct.pack(RESULT, a, b, limit, windowMs, remaining, reset, retry)
+end
 
-local reply = { '-' }
-local keyBase = 0
+-- run() for the common check: one op with no block key, no policy override and no scale, and a
+-- state key whose override is looked up. The same steps with the branches that cannot apply
+-- left out, and no tables for them. Returns the packed result.
+local function run_one(k, params, cost, mode, shadow, chargeRejected, blockOnly)
+  local both = redis.call('MGET', k .. SUFFIX, k .. ':o')
+  local p = params
+  if both[2] then p = override_params(both[2], params.buckets) or params end
+  local state = unpack_state(both[1])
+  local m = mode
+  if blockOnly then m = 'p' end
+  local step = STEP[params.alg]
+  local ok, remaining, reset, retry, st = step(state, now, cost, p, m)
+  local allowed = ok or blockOnly
+  local ra = retry
+  if allowed then ra = 0 end
+  -- Admitted unless this op refused and is not a shadow; 'take' charges when admitted and
+  -- allowed, or (refused) when it charges rejected calls; 'force' and 'refund' always apply.
+  local doWrite = m == 'f' or m == 'r' or (m == 't' and allowed)
+  if m == 't' and not allowed and not shadow and chargeRejected then
+    local _a, _b, _c, _d, fst = step(state, now, cost, p, 'f')
+    st = fst
+    doWrite = true
+  end
+  if doWrite then
+    local expiresAt = 0
+    if st ~= nil then expiresAt = EXPIRES[params.alg](st, expiry_params(params, p.limit, p.windowMs)) end
+    write(k, st, expiresAt)
+  end
+  return pack_result(allowed, false, p.limit, p.windowMs, remaining, reset, ra)
+end
+
 -- Rule parameters repeat across a batch: parse each distinct "alg,limit,windowMs,burst,buckets" once.
 local specs = {}
 local function spec(s)
@@ -227,72 +271,88 @@ local function spec(s)
   end
   return p
 end
--- Integral numbers go back as integer replies; others as exact strings.
-local function out(x)
-  if x == math.floor(x) and x > -9007199254740992 and x < 9007199254740992 then return x end
-  return fmt(x)
+local function set_now(s)
+  if s == '-' then now = server_now(); SLACK = 1000 else now = tonumber(s); SLACK = 60000 end
 end
+-- In debug mode: each op's stored state after the transaction, as a count and the doubles.
+local function debug_states(keyOf, n)
+  local parts = {}
+  for i = 1, n do
+    local k = keyOf(i)
+    local v = false
+    if k ~= nil then v = redis.call('GET', k .. SUFFIX) end
+    v = v or ''
+    parts[i] = struct.pack('<d', #v / 8) .. v
+  end
+  return table.concat(parts)
+end
+
+local ONE_OP = '^([^,/]+),1,1/([^;]+);1,([^,]+),(%a),(%d+)$'
+local reply = { '-' }
+local keyBase = 0
 for t = 2, #ARGV do
   local a = ARGV[t]
-  local nowS, nkeysS, nopsS = string.match(a, '^([^,/]+),(%d+),(%d+)')
-  if nowS == '-' then now = server_now(); SLACK = 1000 else now = tonumber(nowS); SLACK = 60000 end
-  local nkeys, nops = tonumber(nkeysS), tonumber(nopsS)
-  local keys = {}
-  for k = 1, nkeys do keys[k] = KEYS[keyBase + k] end
-  keyBase = keyBase + nkeys
-  local ops = {}
-  local i = 0
-  for st, dyn in string.gmatch(a, '/([^;]*);([^/]*)') do
-    i = i + 1
-    local p = spec(st)
-    local f, nf = {}, 0
-    for x in string.gmatch(dyn, '[^,]+') do nf = nf + 1; f[nf] = x end
-    local flags = tonumber(f[4])
-    local op = {
-      key = num(f[1]),
-      alg = p.alg,
-      params = p,
-      buckets = p.buckets,
-      cost = tonumber(f[2]),
-      mode = f[3],
-      shadow = flags % 2 == 1,
-      chargeRejected = math.floor(flags / 2) % 2 == 1,
-      blockOnly = math.floor(flags / 4) % 2 == 1,
-      lookup = math.floor(flags / 8) % 2 == 1,
-      blockMs = 0,
-      scaleKind = '-',
-    }
-    if nf > 4 then
-      op.blockKey = num(f[5])
-      op.blockMs = tonumber(f[6])
-      op.ovLimit = num(f[7])
-      op.ovWindow = num(f[8])
-      op.scaleKind = f[9]
-      op.attrKey = num(f[10])
-      op.attrName = f[11]
-      op.scaleValue = num(f[12])
+  local nowS, specS, costS, mode, flagsS = string.match(a, ONE_OP)
+  local flags = tonumber(flagsS)
+  if nowS ~= nil and flags >= 8 then
+    set_now(nowS)
+    local k = KEYS[keyBase + 1]
+    keyBase = keyBase + 1
+    local o = run_one(k, spec(specS), tonumber(costS), mode, flags % 2 == 1, math.floor(flags / 2) % 2 == 1, math.floor(flags / 4) % 2 == 1)
+    if debug then o = o .. debug_states(function() return k end, 1) end
+    reply[t] = o
+  else
+    local nkeysS, nopsS
+    nowS, nkeysS, nopsS = string.match(a, '^([^,/]+),(%d+),(%d+)')
+    set_now(nowS)
+    local nkeys, nops = tonumber(nkeysS), tonumber(nopsS)
+    local keys = {}
+    for k = 1, nkeys do keys[k] = KEYS[keyBase + k] end
+    keyBase = keyBase + nkeys
+    local ops = {}
+    local i = 0
+    for st, dyn in string.gmatch(a, '/([^;]*);([^/]*)') do
+      i = i + 1
+      local p = spec(st)
+      local f, nf = {}, 0
+      for x in string.gmatch(dyn, '[^,]+') do nf = nf + 1; f[nf] = x end
+      local fl = tonumber(f[4])
+      local op = {
+        key = num(f[1]),
+        alg = p.alg,
+        params = p,
+        buckets = p.buckets,
+        cost = tonumber(f[2]),
+        mode = f[3],
+        shadow = fl % 2 == 1,
+        chargeRejected = math.floor(fl / 2) % 2 == 1,
+        blockOnly = math.floor(fl / 4) % 2 == 1,
+        lookup = math.floor(fl / 8) % 2 == 1,
+        blockMs = 0,
+        scaleKind = '-',
+      }
+      if nf > 4 then
+        op.blockKey = num(f[5])
+        op.blockMs = tonumber(f[6])
+        op.ovLimit = num(f[7])
+        op.ovWindow = num(f[8])
+        op.scaleKind = f[9]
+        op.attrKey = num(f[10])
+        op.attrName = f[11]
+        op.scaleValue = num(f[12])
+      end
+      ops[i] = op
     end
-    ops[i] = op
-  end
-  local results = run(ops, keys)
-  local o, n = {}, 0
-  for i = 1, nops do
-    local r = results[i]
-    local a1, b1 = 0, 0
-    if r[1] then a1 = 1 end
-    if r[2] then b1 = 1 end
-    o[n + 1] = a1; o[n + 2] = b1; o[n + 3] = out(r[3]); o[n + 4] = out(r[4]); o[n + 5] = out(r[5]); o[n + 6] = out(r[6]); o[n + 7] = out(r[7])
-    n = n + 7
-  end
-  if debug then
-    for i = 1, nops do
-      local v = false
-      if ops[i].key ~= nil then v = redis.call('GET', keys[ops[i].key]) end
-      n = n + 1
-      o[n] = v or ''
+    local results = run(ops, keys)
+    local parts = {}
+    for j = 1, nops do
+      local r = results[j]
+      parts[j] = pack_result(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
     end
+    local o = table.concat(parts)
+    if debug then o = o .. debug_states(function(j) return keys[ops[j].key] end, nops) end
+    reply[t] = o
   end
-  reply[#reply + 1] = o
 end
 if serverNow ~= nil then reply[1] = fmt(serverNow) end
 return reply
@@ -312,11 +372,20 @@ end
 local alg = tonumber(ARGV[1])
 local p = { limit = tonumber(ARGV[5]), windowMs = tonumber(ARGV[6]), burst = num(ARGV[7]), buckets = num(ARGV[8]) }
 local state = nil
-if ARGV[9] ~= '' then state = decode(ARGV[9]) end
+if ARGV[9] ~= '' then
+  state = {}
+  for f in string.gmatch(ARGV[9], '[^,]+') do state[#state + 1] = tonumber(f) end
+end
 local ok, remaining, reset, retry, st = STEP[alg](state, tonumber(ARGV[2]), tonumber(ARGV[3]), p, ARGV[4])
 local a = '0'
 if ok then a = '1' end
 local s, e = '', ''
-if st ~= nil then s = encode(st); e = fmt(EXPIRES[alg](st, p)) end
+if st ~= nil then
+  -- Through the stored format and back, so the codec is checked double for double too.
+  local parts = {}
+  for i, x in ipairs(unpack_state(pack_state(st))) do parts[i] = fmt(x) end
+  s = table.concat(parts, ',')
+  e = fmt(EXPIRES[alg](st, p))
+end
 return a .. ',' .. fmt(remaining) .. ',' .. fmt(reset) .. ',' .. fmt(retry) .. '|' .. s .. '|' .. e
 `;
