@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Redis-backed suites start their own servers; keep file-level parallelism modest on 2 cores.
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
