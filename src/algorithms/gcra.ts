@@ -1,4 +1,4 @@
-import type { Algorithm, Params, StepResult } from './types.js';
+import type { Algorithm, StepResult } from './types.js';
 
 /**
  * GCRA (generic cell rate algorithm): a token bucket kept as one number, the
@@ -47,10 +47,6 @@ function result(
 ): StepResult {
   const remaining = Math.max(0, Math.floor((tolerance - (tat - now)) / interval + 1e-9));
   return { allowed, remaining, resetMs: Math.max(0, Math.ceil(tat - now)), retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)), state };
-}
-
-export function gcraInterval(p: Params): number {
-  return p.windowMs / p.limit;
 }
 
 
