@@ -52,6 +52,23 @@ async function child(kind, arg) {
     });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     port = server.address().port;
+  } else if (kind === 'bare-io') {
+    // The floor for any decision API: read and parse the JSON body, answer a decision-sized
+    // JSON with rate-limit headers, but decide nothing.
+    const { createServer: http } = await import('node:http');
+    const payload = JSON.stringify({ allowed: true, action: 'allow', rule: 'account-per-minute', status: 200, limit: 1000000000, remaining: 999999999, resetMs: 60000, retryAfterMs: 0, rules: [{ name: 'account-per-minute', allowed: true, shadow: false, blocked: false, limit: 1000000000, windowMs: 60000, remaining: 999999999, resetMs: 60000, retryAfterMs: 0 }] });
+    const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(payload)), 'RateLimit-Policy', '"account-per-minute";q=1000000000;w=60', 'RateLimit', '"account-per-minute";r=999999999;t=60'];
+    const server = http((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200, headers);
+        res.end(payload);
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    port = server.address().port;
   } else if (kind === 'fastify') {
     const { default: Fastify } = await import('fastify');
     const { default: rateLimit } = await import('@fastify/rate-limit');
@@ -146,7 +163,7 @@ export async function run() {
   const policyFile = join(dir, 'policy.yaml');
   writeFileSync(policyFile, POLICY);
 
-  const targets = [['bare'], ['fastify'], ['sluice', policyFile]];
+  const targets = [['bare'], ['bare-io'], ['fastify'], ['sluice', policyFile]];
   let redis;
   if (existsSync(new URL('stores/open.js', dist))) {
     redis = await startRedis();
@@ -182,7 +199,7 @@ export async function run() {
   console.log(`\nPOST /v1/check, ${CONNECTIONS} connections, ${DURATION} s each, best of ${ROUNDS} (node ${process.version})`);
   console.log('target                          req/s     p99 ms   vs bare   vs fastify+rate-limit   server CPU µs/req   errors/non-2xx');
   for (const [kind, r] of Object.entries(rows)) {
-    const label = { bare: 'bare node:http', fastify: 'fastify + @fastify/rate-limit', sluice: 'sluice (memory store)', 'sluice-redis': 'sluice (redis store)' }[kind];
+    const label = { bare: 'bare node:http', 'bare-io': 'bare node:http, same I/O', fastify: 'fastify + @fastify/rate-limit', sluice: 'sluice (memory store)', 'sluice-redis': 'sluice (redis store)' }[kind];
     console.log(
       `${label.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} ${String(r.p99).padStart(9)} ${(r.rps / bare * 100).toFixed(1).padStart(8)}% ${(r.rps / fast).toFixed(2).padStart(12)}x ${r.cpuUs.toFixed(1).padStart(20)} ${String(r.errors).padStart(13)}/${r.non2xx}`,
     );
@@ -191,6 +208,8 @@ export async function run() {
   const verdict = s.rps >= 0.8 * bare && s.p99 < 5;
   console.log(`\nsluice (memory): ${(s.rps / bare * 100).toFixed(1)}% of bare (target ≥ 80%), p99 ${s.p99} ms (target < 5 ms): ${verdict ? 'PASS' : 'FAIL'}`);
   console.log(`server CPU per request: sluice ${s.cpuUs.toFixed(1)} µs vs bare ${rows.bare.cpuUs.toFixed(1)} µs (bare/sluice ${(rows.bare.cpuUs / s.cpuUs * 100).toFixed(1)}%)`);
+  const io = rows['bare-io'];
+  console.log(`against a bare server doing the same I/O (reads and parses the body, answers a decision-sized JSON with rate-limit headers): sluice ${(s.rps / io.rps * 100).toFixed(1)}% of its req/s, ${(s.cpuUs - io.cpuUs).toFixed(1)} µs more CPU per request`);
   return rows;
 }
 

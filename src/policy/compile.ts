@@ -138,7 +138,7 @@ function compileRule(
   else if (typeof r.cost === 'object') cost = { kind: 'attribute', name: r.cost.attribute };
   else cost = { kind: 'fixed', units: r.cost ?? 1 };
 
-  const algorithm = (r.algorithm ?? (cost.kind === 'bytes' ? 'rolling-quota' : defaults.algorithm ?? 'sliding-log')) as CompiledRule['algorithm'];
+  const algorithm = (r.algorithm ?? (cost.kind === 'bytes' ? 'rolling-quota' : defaults.algorithm ?? defaultAlgorithm(parsed))) as CompiledRule['algorithm'];
   const count = r.count ?? 'request';
   const phase: CompiledRule['phase'] = count !== 'request' || cost.kind === 'bytes' ? 'outcome' : 'request';
 
@@ -188,6 +188,17 @@ function compileRule(
     quotaUnit,
     policyItem: policyItem(r.name, parsed.limit, parsed.windowMs, quotaUnit),
   };
+}
+
+/**
+ * Request limits default to the exact rolling window (sliding log) up to EXACT_LOG_MAX per
+ * window, since its state and step cost grow with the limit; above that, to the O(1)
+ * sliding window counter. (Byte limits default to the rolling quota.)
+ */
+export const EXACT_LOG_MAX = 1000;
+
+function defaultAlgorithm(limit: ParsedLimit | undefined): CompiledRule['algorithm'] {
+  return limit && limit.limit > EXACT_LOG_MAX ? 'sliding-window' : 'sliding-log';
 }
 
 function compileResponse(r: RuleDocument, limit: ParsedLimit, action: 'reject' | 'drop', defaults?: ResponseDocument): RuleResponse {

@@ -152,6 +152,11 @@ overrides:
     expect(issues('rules: [{ name: a, limit: 1/1s }]\nsubject:\n  headerz: {}\n')[0]).toMatchObject({ path: 'subject.headerz', line: 3 });
   });
 
+  it('defaults to the exact rolling window for small limits and the O(1) counter for large ones', () => {
+    const p = loadPolicy({ rules: [{ name: 'small', limit: '1000/1m' }, { name: 'large', limit: '1001/1m' }, { name: 'chosen', limit: '5000/1m', algorithm: 'sliding-log' }] });
+    expect(p.rules.map((r) => r.algorithm)).toEqual(['sliding-log', 'sliding-window', 'sliding-log']);
+  });
+
   it('infers the byte cost and the rolling quota from a byte limit', () => {
     const p = loadPolicy({ rules: [{ name: 'egress', key: 'tenant', limit: '5GB/5d' }] });
     expect(p.rules[0]).toMatchObject({ cost: { kind: 'bytes' }, algorithm: 'rolling-quota', phase: 'outcome', quotaUnit: 'content-bytes' });
