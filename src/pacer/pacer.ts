@@ -66,10 +66,8 @@ export interface ScheduleOptions {
   signal?: AbortSignal;
 }
 
-export interface PacerStats {
-  /** Waiting to start (including failed jobs waiting to retry). */
-  queued: number;
-  running: number;
+/** What happened to jobs so far. */
+export interface PacerCounts {
   /** Finished and not failed. */
   sent: number;
   /** Finished as failures: threw, or returned a Response with status >= 400 (after retries). */
@@ -82,6 +80,12 @@ export interface PacerStats {
   cancelled: number;
   /** Retries made. */
   retried: number;
+}
+
+export interface PacerStats extends PacerCounts {
+  /** Waiting to start (including failed jobs waiting to retry). */
+  queued: number;
+  running: number;
   /** The rate in force now, in jobs per second (summed over keys with work when no key is given). */
   ratePerSec: number;
   /** Jobs started per second, measured over the last few seconds. */
@@ -140,22 +144,13 @@ interface KeyState {
   wake?: AbortController;
   /** Resolves the pump's wait for a running job of this key to finish. */
   kick?: () => void;
-  counts: Counts;
+  counts: PacerCounts;
   meter: Meter;
   /** Consecutive store failures, for the backoff. */
   storeFailures?: number;
 }
 
-interface Counts {
-  sent: number;
-  failed: number;
-  dropped: number;
-  rejected: number;
-  cancelled: number;
-  retried: number;
-}
-
-const zeroCounts = (): Counts => ({ sent: 0, failed: 0, dropped: 0, rejected: 0, cancelled: 0, retried: 0 });
+const zeroCounts = (): PacerCounts => ({ sent: 0, failed: 0, dropped: 0, rejected: 0, cancelled: 0, retried: 0 });
 
 /** Starts per second over the last METER_SECONDS whole seconds (plus the current one). */
 const METER_SECONDS = 5;
@@ -256,7 +251,7 @@ export class Pacer extends EventEmitter {
   private readonly random: () => number;
   private readonly slots: Slots;
   private readonly keyStates = new Map<string, KeyState>();
-  private readonly totals: Counts = zeroCounts();
+  private readonly totals: PacerCounts = zeroCounts();
   private readonly meter = new Meter();
   private readonly runningJobs = new Set<AbortController>();
   /** Aborted at a hard stop: cuts retry delays short. */
