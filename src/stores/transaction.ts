@@ -17,9 +17,15 @@ export interface StateAccess {
  *  3. if admitted, every 'take' op is charged; if refused, none is, except ops
  *     that charge rejected calls; 'force' and 'refund' ops always apply;
  *  4. any non-shadow op that refused trips its block penalty.
- * The Redis Lua script mirrors this function line by line.
+ * The Redis Lua script mirrors runGeneralTransaction line by line.
  */
 export function runTransaction(ops: readonly TxOp[], now: number, s: StateAccess): OpResult[] {
+  // Most checks match one rule; runOneOp decides such a transaction without the scratch bookkeeping.
+  return ops.length === 1 ? [runOneOp(ops[0], now, s)] : runGeneralTransaction(ops, now, s);
+}
+
+/** runTransaction for any number of ops (exported so tests can hold runOneOp to it). */
+export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: StateAccess): OpResult[] {
   const results: OpResult[] = new Array(ops.length);
   // Scratch space: the function is synchronous and never re-entered, so it can be shared.
   const next = scratchNext;
@@ -70,6 +76,43 @@ export function runTransaction(ops: readonly TxOp[], now: number, s: StateAccess
     next[i] = rejectedState[i] = undefined;
   }
   return results;
+}
+
+/**
+ * A transaction of one op, decided exactly as runGeneralTransaction([op]) decides it
+ * (test/engine/one-op.test.ts checks this on random ops): alone, the op admits the
+ * transaction unless it refuses outside shadow mode.
+ */
+export function runOneOp(op: TxOp, now: number, s: StateAccess): OpResult {
+  const p = effectiveParams(op, now, s);
+  if (op.blockKey !== undefined && op.mode !== 'force' && op.mode !== 'refund') {
+    const b = s.read({ key: op.blockKey });
+    if (b && b[0] > now) return { allowed: false, blocked: true, limit: p.limit, windowMs: p.windowMs, remaining: 0, resetMs: b[0] - now, retryAfterMs: b[0] - now };
+  }
+  const alg = algorithms[op.algorithm];
+  const state = s.read(op);
+  const mode = op.blockOnly ? 'peek' : op.mode;
+  const r = alg.step(state, now, op.cost, p, mode);
+  const allowed = op.blockOnly ? true : r.allowed;
+  const result: OpResult = { allowed, blocked: false, limit: p.limit, windowMs: p.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: allowed ? 0 : r.retryAfterMs };
+  let write: number[] | null | undefined;
+  if (mode === 'force' || mode === 'refund') write = r.state;
+  else if (mode === 'take') {
+    // Here allowed === r.allowed (not blockOnly); a shadow refusal still admits, uncharged.
+    if (r.allowed) write = r.state;
+    else if (!op.shadow && op.chargeRejected) write = alg.step(state, now, op.cost, p, 'force').state;
+  }
+  if (write !== undefined) {
+    const wp = p.limit === op.params.limit && p.windowMs === op.params.windowMs ? op.params : { ...op.params, limit: p.limit, windowMs: p.windowMs };
+    s.write(op, write, write ? alg.expiresAt(write, wp) : 0);
+  }
+  if (!allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
+    const until = now + op.blockMs;
+    s.write({ key: op.blockKey }, [until], until);
+    result.resetMs = result.retryAfterMs = op.blockMs;
+    result.blocked = true;
+  }
+  return result;
 }
 
 const scratchNext: (number[] | null | undefined)[] = [];
