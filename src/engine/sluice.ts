@@ -30,6 +30,8 @@ export interface CheckOptions {
 export class Sluice {
   private policyValue: CompiledPolicy;
   private policyOverrides = new Map<string, { limit: number; windowMs: number; expiresAt?: number }>();
+  /** Per policy rule, a one-rule array: what matching returns when only that rule matches. */
+  private loneRules: (readonly CompiledRule[])[] = [];
   readonly store: Store;
   private readonly clock: Clock;
   private readonly fallback: MemoryStore;
@@ -43,7 +45,7 @@ export class Sluice {
     this.clock = opts.clock ?? Date.now;
     this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
     this.onStoreError = opts.onStoreError;
-    this.indexOverrides(policy);
+    this.indexPolicy(policy);
   }
 
   static async open(opts: SluiceOptions): Promise<Sluice> {
@@ -66,7 +68,7 @@ export class Sluice {
   /** Swaps in a new policy; counters of rules that keep their name and key carry on. */
   setPolicy(policy: CompiledPolicy): void {
     this.policyValue = policy;
-    this.indexOverrides(policy);
+    this.indexPolicy(policy);
   }
 
   now(): number {
@@ -75,16 +77,15 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
-    const rules: CompiledRule[] = [];
-    const ops = this.planCheck(subject, opts?.cost, rules);
-    return this.run(rules, ops);
+    const rules = this.matching(subject);
+    return this.run(rules, this.checkOps(rules, subject, opts?.cost));
   }
 
   /** The same as check, synchronously; only for stores that answer synchronously (memory). */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
-    const rules: CompiledRule[] = [];
-    const ops = this.planCheck(subject, opts?.cost, rules);
-    if (ops.length === 0) return new Decision(rules, [], this.policyValue.legacyHeaders);
+    const rules = this.matching(subject);
+    if (rules.length === 0) return new Decision(rules, [], this.policyValue.legacyHeaders);
+    const ops = this.checkOps(rules, subject, opts?.cost);
     const results = this.store.apply(ops, this.clock());
     if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
     return new Decision(rules, results, this.policyValue.legacyHeaders);
@@ -140,25 +141,34 @@ export class Sluice {
 
   // ---- internals ----
 
-  /** The ops a check makes; the matching rules are pushed onto `rules`, in the same order. */
-  private planCheck(subject: Subject, cost: number | undefined, rules: CompiledRule[]): RuleOp[] {
-    const ops: RuleOp[] = [];
+  /** The rules a subject matches, in policy order; a lone match (the common case) comes in a shared array. */
+  private matching(subject: Subject): readonly CompiledRule[] {
     const all = this.policyValue.rules;
+    let first = -1;
+    let many: CompiledRule[] | undefined;
     for (let i = 0; i < all.length; i++) {
-      const rule = all[i];
-      if (!rule.matches(subject)) continue;
-      rules.push(rule);
-      if (rule.phase === 'request') {
-        ops.push(this.op(rule, subject, cost ?? costOf(rule, subject), 'take'));
-      } else {
-        // Outcome rules are charged by record(); a check asks whether one more would fit,
-        // or, for rules with a block penalty, only whether the key is blocked.
-        const op = this.op(rule, subject, 1, 'peek');
-        op.blockOnly = rule.blockMs > 0;
-        ops.push(op);
-      }
+      if (!all[i].matches(subject)) continue;
+      if (many) many.push(all[i]);
+      else if (first < 0) first = i;
+      else many = [all[first], all[i]];
     }
+    return many ?? (first < 0 ? NO_RULES : this.loneRules[first]);
+  }
+
+  /** The ops a check makes for the rules it matched, in the same order. */
+  private checkOps(rules: readonly CompiledRule[], subject: Subject, cost: number | undefined): RuleOp[] {
+    const ops: RuleOp[] = new Array(rules.length);
+    for (let i = 0; i < rules.length; i++) ops[i] = this.checkOp(rules[i], subject, cost);
     return ops;
+  }
+
+  private checkOp(rule: CompiledRule, subject: Subject, cost: number | undefined): RuleOp {
+    if (rule.phase === 'request') return this.op(rule, subject, cost ?? costOf(rule, subject), 'take');
+    // Outcome rules are charged by record(); a check asks whether one more would fit,
+    // or, for rules with a block penalty, only whether the key is blocked.
+    const op = this.op(rule, subject, 1, 'peek');
+    op.blockOnly = rule.blockMs > 0;
+    return op;
   }
 
   private op(rule: CompiledRule, subject: Subject, cost: number, mode: TxOp['mode']): RuleOp {
@@ -178,7 +188,7 @@ export class Sluice {
     return op;
   }
 
-  private run(rules: CompiledRule[], ops: TxOp[]): Promise<Decision> {
+  private run(rules: readonly CompiledRule[], ops: TxOp[]): Promise<Decision> {
     const legacy = this.policyValue.legacyHeaders;
     if (ops.length === 0) return Promise.resolve(new Decision(rules, [], legacy));
     const now = this.clock();
@@ -199,7 +209,7 @@ export class Sluice {
    * The store failed: rules that fail open are decided by a local in-memory limiter
    * with the same parameters; rules that fail closed refuse with 503.
    */
-  private degraded(rules: CompiledRule[], ops: TxOp[], now: number, error: unknown): Decision {
+  private degraded(rules: readonly CompiledRule[], ops: TxOp[], now: number, error: unknown): Decision {
     this.counters.storeErrors++;
     this.onStoreError?.(error);
     const handling = rules.map((r) => r.onStoreError);
@@ -218,7 +228,8 @@ export class Sluice {
     return new Decision(rules, results, this.policyValue.legacyHeaders, failure);
   }
 
-  private indexOverrides(policy: CompiledPolicy): void {
+  private indexPolicy(policy: CompiledPolicy): void {
+    this.loneRules = policy.rules.map((rule) => [rule]);
     this.policyOverrides = new Map();
     for (const o of policy.overrides) {
       const rule = policy.ruleByName.get(o.rule);
@@ -226,6 +237,8 @@ export class Sluice {
     }
   }
 }
+
+const NO_RULES: readonly CompiledRule[] = [];
 
 function costOf(rule: CompiledRule, subject: Subject): number {
   if (rule.cost.kind === 'fixed') return rule.cost.units;
