@@ -149,6 +149,29 @@ async function differential(redis: RedisStore, exactStates: boolean): Promise<vo
   );
 }
 
+/**
+ * Many transactions in flight at once, so the batcher packs them into few script calls (where
+ * transactions of one shape share their encoded text and each key's state is read and written
+ * in turn): decided as runTransaction decides them one after another in submission order.
+ */
+async function batchedDifferential(redis: RedisStore): Promise<void> {
+  let run = 1000;
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.array(opArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 20_000 }), async (txs, dt) => {
+      const mem = new MemoryStore();
+      const id = run++;
+      const now = 1_700_000_000_000 + dt;
+      const all = txs.map((tx) => tx.map((o) => toOp(o, id)));
+      // Half of the transactions are one plain op on the first rule: the script's fast path, whose text repeats.
+      const plain = all.map((ops, i) => (i % 2 ? ops : [{ ...ops[0], algorithm: RULES[2].algorithm, params: RULES[2].params, key: `r2|${ops[0].tag}`, blockKey: undefined, blockMs: 0, blockOnly: false, override: undefined, scale: undefined }]));
+      const expected = plain.map((ops) => mem.apply(ops, now));
+      const got = await Promise.all(plain.map((ops) => redis.apply(ops, now)));
+      expect(got).toEqual(expected);
+    }),
+    { numRuns: 80 },
+  );
+}
+
 describe.skipIf(!warnIfNoRedis('Redis store behaviour'))('redis store', () => {
   let server: RedisServer | undefined;
   let cluster: RedisCluster | undefined;
@@ -168,6 +191,13 @@ describe.skipIf(!warnIfNoRedis('Redis store behaviour'))('redis store', () => {
 
   it('single node: random transactions decide exactly as runTransaction, states included', async () => {
     await differential(await open(server!.url, { clock: 'client' }), true);
+  });
+
+  it('single node: random transactions in flight together, batched, decide exactly as runTransaction in order', async () => {
+    const s = await open(server!.url, { clock: 'client', prefix: 'batched:' });
+    const calls = s.batchStats.calls;
+    await batchedDifferential(s);
+    expect(s.batchStats.transactions / (s.batchStats.calls - calls)).toBeGreaterThan(2);
   });
 
   it('cluster: random transactions (many spanning slots) allow and block exactly as runTransaction', async () => {

@@ -11,9 +11,14 @@ local function doubles(n)
   if f == nil then f = '<' .. string.rep('d', n); FMT[n] = f end
   return f
 end
+-- Most states are one to three numbers: those skip the table-of-returns and format lookup.
 local function unpack_state(s)
   if not s then return nil end
-  local n = #s / 8
+  local len = #s
+  if len == 16 then local a, b = struct.unpack('<dd', s); return { a, b } end
+  if len == 8 then local a = struct.unpack('<d', s); return { a } end
+  if len == 24 then local a, b, c = struct.unpack('<ddd', s); return { a, b, c } end
+  local n = len / 8
   if n == 0 then return nil end
   if n % 1 ~= 0 then error('sluice: a stored state is not in format 2') end
   if n <= CHUNK then
@@ -32,6 +37,9 @@ local function unpack_state(s)
 end
 local function pack_state(t)
   local n = #t
+  if n == 2 then return struct.pack('<dd', t[1], t[2]) end
+  if n == 1 then return struct.pack('<d', t[1]) end
+  if n == 3 then return struct.pack('<ddd', t[1], t[2], t[3]) end
   if n <= CHUNK then return struct.pack(doubles(n), unpack(t)) end
   local parts, i = {}, 0
   while i < n do

@@ -232,22 +232,22 @@ end
 -- run() for the common check: one op with no block key, no policy override and no scale, and a
 -- state key whose override is looked up. The same steps with the branches that cannot apply
 -- left out, and no tables for them. Returns the packed result.
-local function run_one(k, params, cost, mode, shadow, chargeRejected, blockOnly)
+local function run_one(k, tx)
+  local params, cost = tx.params, tx.cost
   local both = redis.call('MGET', k .. SUFFIX, k .. ':o')
   local p = params
   if both[2] then p = override_params(both[2], params.buckets) or params end
   local state = unpack_state(both[1])
-  local m = mode
-  if blockOnly then m = 'p' end
+  local m = tx.mode
   local step = STEP[params.alg]
   local ok, remaining, reset, retry, st = step(state, now, cost, p, m)
-  local allowed = ok or blockOnly
+  local allowed = ok or tx.blockOnly
   local ra = retry
   if allowed then ra = 0 end
   -- Admitted unless this op refused and is not a shadow; 'take' charges when admitted and
   -- allowed, or (refused) when it charges rejected calls; 'force' and 'refund' always apply.
   local doWrite = m == 'f' or m == 'r' or (m == 't' and allowed)
-  if m == 't' and not allowed and not shadow and chargeRejected then
+  if m == 't' and not allowed and not tx.shadow and tx.chargeRejected then
     local _a, _b, _c, _d, fst = step(state, now, cost, p, 'f')
     st = fst
     doWrite = true
@@ -287,70 +287,85 @@ local function debug_states(keyOf, n)
   return table.concat(parts)
 end
 
+-- One transaction's text, parsed: { now, nkeys, one = fast-path fields } or { now, nkeys, ops }.
 local ONE_OP = '^([^,/]+),1,1/([^;]+);1,([^,]+),(%a),(%d+)$'
+local function parse(a)
+  local nowS, specS, costS, mode, flagsS = string.match(a, ONE_OP)
+  local flags = tonumber(flagsS)
+  if nowS ~= nil and flags >= 8 then
+    local blockOnly = math.floor(flags / 4) % 2 == 1
+    if blockOnly then mode = 'p' end
+    return { now = nowS, nkeys = 1, one = true, params = spec(specS), cost = tonumber(costS), mode = mode,
+      shadow = flags % 2 == 1, chargeRejected = math.floor(flags / 2) % 2 == 1, blockOnly = blockOnly }
+  end
+  local nkeysS, nopsS
+  nowS, nkeysS, nopsS = string.match(a, '^([^,/]+),(%d+),(%d+)')
+  local ops = {}
+  local i = 0
+  for st, dyn in string.gmatch(a, '/([^;]*);([^/]*)') do
+    i = i + 1
+    local p = spec(st)
+    local f, nf = {}, 0
+    for x in string.gmatch(dyn, '[^,]+') do nf = nf + 1; f[nf] = x end
+    local fl = tonumber(f[4])
+    local op = {
+      key = num(f[1]),
+      alg = p.alg,
+      params = p,
+      buckets = p.buckets,
+      cost = tonumber(f[2]),
+      mode = f[3],
+      shadow = fl % 2 == 1,
+      chargeRejected = math.floor(fl / 2) % 2 == 1,
+      blockOnly = math.floor(fl / 4) % 2 == 1,
+      lookup = math.floor(fl / 8) % 2 == 1,
+      blockMs = 0,
+      scaleKind = '-',
+    }
+    if nf > 4 then
+      op.blockKey = num(f[5])
+      op.blockMs = tonumber(f[6])
+      op.ovLimit = num(f[7])
+      op.ovWindow = num(f[8])
+      op.scaleKind = f[9]
+      op.attrKey = num(f[10])
+      op.attrName = f[11]
+      op.scaleValue = num(f[12])
+    end
+    ops[i] = op
+  end
+  return { now = nowS, nkeys = tonumber(nkeysS), nops = tonumber(nopsS), ops = ops }
+end
+
+-- Checks of one shape (same rules, same key positions, the server's clock) encode to the same
+-- text whatever their keys, so a batch parses each distinct text once. Parsed ops are read-only.
+local parsed = {}
 local reply = { '-' }
 local keyBase = 0
 for t = 2, #ARGV do
   local a = ARGV[t]
-  local nowS, specS, costS, mode, flagsS = string.match(a, ONE_OP)
-  local flags = tonumber(flagsS)
-  if nowS ~= nil and flags >= 8 then
-    set_now(nowS)
+  local tx = parsed[a]
+  if tx == nil then tx = parse(a); parsed[a] = tx end
+  set_now(tx.now)
+  if tx.one then
     local k = KEYS[keyBase + 1]
     keyBase = keyBase + 1
-    local o = run_one(k, spec(specS), tonumber(costS), mode, flags % 2 == 1, math.floor(flags / 2) % 2 == 1, math.floor(flags / 4) % 2 == 1)
+    local o = run_one(k, tx)
     if debug then o = o .. debug_states(function() return k end, 1) end
     reply[t] = o
   else
-    local nkeysS, nopsS
-    nowS, nkeysS, nopsS = string.match(a, '^([^,/]+),(%d+),(%d+)')
-    set_now(nowS)
-    local nkeys, nops = tonumber(nkeysS), tonumber(nopsS)
     local keys = {}
-    for k = 1, nkeys do keys[k] = KEYS[keyBase + k] end
-    keyBase = keyBase + nkeys
-    local ops = {}
-    local i = 0
-    for st, dyn in string.gmatch(a, '/([^;]*);([^/]*)') do
-      i = i + 1
-      local p = spec(st)
-      local f, nf = {}, 0
-      for x in string.gmatch(dyn, '[^,]+') do nf = nf + 1; f[nf] = x end
-      local fl = tonumber(f[4])
-      local op = {
-        key = num(f[1]),
-        alg = p.alg,
-        params = p,
-        buckets = p.buckets,
-        cost = tonumber(f[2]),
-        mode = f[3],
-        shadow = fl % 2 == 1,
-        chargeRejected = math.floor(fl / 2) % 2 == 1,
-        blockOnly = math.floor(fl / 4) % 2 == 1,
-        lookup = math.floor(fl / 8) % 2 == 1,
-        blockMs = 0,
-        scaleKind = '-',
-      }
-      if nf > 4 then
-        op.blockKey = num(f[5])
-        op.blockMs = tonumber(f[6])
-        op.ovLimit = num(f[7])
-        op.ovWindow = num(f[8])
-        op.scaleKind = f[9]
-        op.attrKey = num(f[10])
-        op.attrName = f[11]
-        op.scaleValue = num(f[12])
-      end
-      ops[i] = op
-    end
+    for k = 1, tx.nkeys do keys[k] = KEYS[keyBase + k] end
+    keyBase = keyBase + tx.nkeys
+    local ops = tx.ops
     local results = run(ops, keys)
     local parts = {}
-    for j = 1, nops do
+    for j = 1, tx.nops do
       local r = results[j]
       parts[j] = pack_result(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
     end
     local o = table.concat(parts)
-    if debug then o = o .. debug_states(function(j) return keys[ops[j].key] end, nops) end
+    if debug then o = o .. debug_states(function(j) return keys[ops[j].key] end, tx.nops) end
     reply[t] = o
   end
 end
