@@ -9,18 +9,21 @@
  * another. In Cluster mode only transactions of one slot share a call.
  */
 
-export interface Submitted {
-  keys: string[];
-  arg: string;
-}
-
 export type Send = (slot: number, keys: string[], args: string[]) => Promise<unknown[]>;
+
+/**
+ * Turns one transaction's reply into what submit() resolves with. It runs in the reply loop,
+ * so a transaction costs one promise, not a second one chained to decode. `n` is submit's.
+ */
+export type Finish<T> = (text: unknown, serverNow: number | undefined, n: number) => T;
 
 interface Entry {
   keys: string[];
   arg: string;
+  n: number;
   at: number;
-  resolve: (v: { text: unknown; serverNow: number | undefined }) => void;
+  finish: Finish<unknown>;
+  resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
@@ -34,7 +37,7 @@ export class Batcher {
 
   constructor(
     private readonly send: Send,
-    private readonly opts: { maxInFlight: number; maxBatch: number; timeoutMs: number },
+    private readonly opts: { maxInFlight: number; maxBatch: number; timeoutMs: number; onFail?: () => void },
   ) {
     // Transactions that waited in the queue longer than the timeout are refused, so every
     // apply() answers within ~timeout even when the pipe is stuck (calls in flight time out on their own).
@@ -42,11 +45,11 @@ export class Batcher {
     this.timer.unref();
   }
 
-  submit(slot: number, keys: string[], arg: string): Promise<{ text: unknown; serverNow: number | undefined }> {
-    return new Promise((resolve, reject) => {
+  submit<T>(slot: number, keys: string[], arg: string, n: number, finish: Finish<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       let q = this.queues.get(slot);
       if (!q) this.queues.set(slot, (q = []));
-      q.push({ keys, arg, at: Date.now(), resolve, reject });
+      q.push({ keys, arg, n, at: Date.now(), finish, resolve: resolve as (v: unknown) => void, reject });
       this.queued++;
       if (!this.scheduled && this.inFlight < this.opts.maxInFlight) {
         this.scheduled = true;
@@ -60,7 +63,7 @@ export class Batcher {
 
   close(error: Error): void {
     clearInterval(this.timer);
-    for (const q of this.queues.values()) for (const e of q) e.reject(error);
+    for (const q of this.queues.values()) for (const e of q) this.fail(e, error);
     this.queues.clear();
     this.queued = 0;
   }
@@ -102,15 +105,26 @@ export class Batcher {
         const head = String(reply[0]);
         const serverNow = head === '-' ? undefined : Number(head);
         for (let i = 0; i < batch.length; i++) {
+          const e = batch[i];
           const text = reply[i + 1];
-          if (text !== undefined && text !== null) batch[i].resolve({ text, serverNow });
-          else batch[i].reject(new Error('sluice redis store: short reply from the transaction script'));
+          if (text === undefined || text === null) {
+            this.fail(e, new Error('sluice redis store: short reply from the transaction script'));
+            continue;
+          }
+          let v: unknown;
+          try {
+            v = e.finish(text, serverNow, e.n);
+          } catch (err) {
+            this.fail(e, err);
+            continue;
+          }
+          e.resolve(v);
         }
         if (this.queued > 0) this.flush();
       },
       (e: unknown) => {
         this.inFlight--;
-        for (const entry of batch) entry.reject(e);
+        for (const entry of batch) this.fail(entry, e);
         if (this.queued > 0) this.flush();
       },
     );
@@ -128,7 +142,12 @@ export class Batcher {
       this.queued -= n;
       this.stats.expired += n;
       const err = new Error(`sluice redis store: no answer within ${this.opts.timeoutMs} ms`);
-      for (const e of gone) e.reject(err);
+      for (const e of gone) this.fail(e, err);
     }
+  }
+
+  private fail(e: Entry, error: unknown): void {
+    this.opts.onFail?.();
+    e.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }

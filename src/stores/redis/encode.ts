@@ -60,23 +60,38 @@ export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: Ke
   let body = '';
   for (let i = 0; i < ops.length; i++) {
     const w = ops[i];
-    const op = w.op;
-    const keyIdx = w.withKey ? add(keys, ks.base(op.key, op.tag)) : '-';
-    const blockIdx = w.withBlock && op.blockKey !== undefined ? add(keys, ks.base(op.blockKey)) : '-';
-    const mode = w.mode ?? op.mode;
-    const flags = (op.shadow ? 1 : 0) | (op.chargeRejected ? 2 : 0) | (op.blockOnly ? 4 : 0) | (w.withKey ? 8 : 0);
-    body += `/${staticPart(op.algorithm, op.params)};${keyIdx},${num(op.cost)},${MODE[mode]},${flags}`;
-    if (blockIdx === '-' && !op.override && !op.scale) continue; // short form
-    let scale = '-,-,-,-';
-    if (op.scale) {
-      if (w.factor !== undefined) scale = `v,-,-,${num(w.factor)}`;
-      else if (SAFE_NAME.test(op.scale.attribute)) scale = `a,${add(keys, ks.attributes(op.scale.entity))},${op.scale.attribute},${num(op.scale.fallback)}`;
-      else throw new RangeError(`sluice redis store: attribute name ${JSON.stringify(op.scale.attribute)} must be read by the caller`);
-    }
-    const ov = op.override ? `${num(op.override.limit)},${num(op.override.windowMs)}` : '-,-';
-    body += `,${blockIdx},${num(op.blockMs)},${ov},${scale}`;
+    body += encodeOp(w.op, keys, ks, w.withKey, w.withBlock, w.factor, w.mode ?? w.op.mode);
   }
-  return { keys, arg: `${now === undefined ? '-' : num(now)},${keys.length},${ops.length}${body}`, nops: ops.length };
+  return { keys, arg: head(now, keys, ops.length) + body, nops: ops.length };
+}
+
+/** encodeTx for the common case, every op whole and as is: no wrapper object per op on the hot path. */
+export function encodeOps(ops: readonly TxOp[], now: number | undefined, ks: KeySpace): EncodedTx {
+  const keys: string[] = [];
+  let body = '';
+  for (let i = 0; i < ops.length; i++) body += encodeOp(ops[i], keys, ks, true, true, undefined, ops[i].mode);
+  return { keys, arg: head(now, keys, ops.length) + body, nops: ops.length };
+}
+
+function head(now: number | undefined, keys: string[], nops: number): string {
+  return `${now === undefined ? '-' : num(now)},${keys.length},${nops}`;
+}
+
+/** One op's "/spec;fields", adding its keys to `keys`. */
+function encodeOp(op: TxOp, keys: string[], ks: KeySpace, withKey: boolean, withBlock: boolean, factor: number | undefined, mode: TxOp['mode']): string {
+  const keyIdx = withKey ? add(keys, ks.base(op.key, op.tag)) : '-';
+  const blockIdx = withBlock && op.blockKey !== undefined ? add(keys, ks.base(op.blockKey)) : '-';
+  const flags = (op.shadow ? 1 : 0) | (op.chargeRejected ? 2 : 0) | (op.blockOnly ? 4 : 0) | (withKey ? 8 : 0);
+  const short = `/${staticPart(op.algorithm, op.params)};${keyIdx},${num(op.cost)},${MODE[mode]},${flags}`;
+  if (blockIdx === '-' && !op.override && !op.scale) return short;
+  let scale = '-,-,-,-';
+  if (op.scale) {
+    if (factor !== undefined) scale = `v,-,-,${num(factor)}`;
+    else if (SAFE_NAME.test(op.scale.attribute)) scale = `a,${add(keys, ks.attributes(op.scale.entity))},${op.scale.attribute},${num(op.scale.fallback)}`;
+    else throw new RangeError(`sluice redis store: attribute name ${JSON.stringify(op.scale.attribute)} must be read by the caller`);
+  }
+  const ov = op.override ? `${num(op.override.limit)},${num(op.override.windowMs)}` : '-,-';
+  return `${short},${blockIdx},${num(op.blockMs)},${ov},${scale}`;
 }
 
 /** Whether an op's scale attribute can be read inside the script (otherwise the caller reads it). */
@@ -92,10 +107,24 @@ const RESULT_DOUBLES = 7;
  * a count and that many doubles of its stored state. `+ 0` turns -0 into 0, as integer replies did.
  */
 export function decodeTx(reply: unknown, nops: number): { results: OpResult[]; states?: (number[] | null)[] } {
+  const results = decodeResults(reply, nops);
+  const buf = reply as Buffer; // checked by decodeResults
+  let o = nops * RESULT_DOUBLES * 8;
+  if (o === buf.length) return { results };
+  const states: (number[] | null)[] = [];
+  for (let i = 0; i < nops; i++) {
+    const n = buf.readDoubleLE(o);
+    states.push(decodeState(buf.subarray(o + 8, o + 8 + n * 8)));
+    o += 8 + n * 8;
+  }
+  return { results, states };
+}
+
+/** The results part of a transaction's reply (decodeTx without the debug states). */
+export function decodeResults(reply: unknown, nops: number): OpResult[] {
   if (!Buffer.isBuffer(reply) || reply.length < nops * RESULT_DOUBLES * 8) throw new Error(`sluice redis store: expected ${nops} results from the transaction script`);
   const results: OpResult[] = new Array(nops);
-  let o = 0;
-  for (let i = 0; i < nops; i++, o += RESULT_DOUBLES * 8) {
+  for (let i = 0, o = 0; i < nops; i++, o += RESULT_DOUBLES * 8) {
     results[i] = {
       allowed: reply.readDoubleLE(o) === 1,
       blocked: reply.readDoubleLE(o + 8) === 1,
@@ -106,12 +135,5 @@ export function decodeTx(reply: unknown, nops: number): { results: OpResult[]; s
       retryAfterMs: reply.readDoubleLE(o + 48) + 0,
     };
   }
-  if (o === reply.length) return { results };
-  const states: (number[] | null)[] = [];
-  for (let i = 0; i < nops; i++) {
-    const n = reply.readDoubleLE(o);
-    states.push(decodeState(reply.subarray(o + 8, o + 8 + n * 8)));
-    o += 8 + n * 8;
-  }
-  return { results, states };
+  return results;
 }

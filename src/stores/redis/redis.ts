@@ -1,7 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
-import { Batcher } from './batcher.js';
-import { decodeTx, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
+import { Batcher, type Finish } from './batcher.js';
+import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
 import { KeySpace, STATE_SUFFIX } from './keys.js';
 import { stepLua, transactionLua } from './lua/transaction.js';
 import { keySlot } from './slot.js';
@@ -74,7 +74,7 @@ export class RedisStore implements Store {
   private readonly onError?: (e: unknown) => void;
   private readonly debug: boolean;
   private closed = false;
-  /** Counters for metrics. */
+  /** Counters for metrics. errors: transactions Redis did not answer (or answered malformed), each counted once. */
   readonly stats = { errors: 0, connectionErrors: 0, multiSlot: 0, refunds: 0, refundErrors: 0 };
 
   constructor(client: Client, opts: RedisStoreOptions = {}) {
@@ -101,7 +101,7 @@ export class RedisStore implements Store {
         if (this.closed) return Promise.reject(new Error('sluice redis store: closed'));
         return sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args);
       },
-      { maxInFlight: opts.maxInFlight ?? 8, maxBatch: opts.maxBatch ?? 128, timeoutMs: this.timeoutMs },
+      { maxInFlight: opts.maxInFlight ?? 8, maxBatch: opts.maxBatch ?? 128, timeoutMs: this.timeoutMs, onFail: () => this.stats.errors++ },
     );
   }
 
@@ -119,13 +119,8 @@ export class RedisStore implements Store {
     } else {
       for (let i = 0; i < ops.length; i++) if (!scaleReadableInScript(ops[i])) return this.applyMultiSlot(ops, at);
     }
-    const wire: WireOp[] = new Array(ops.length);
-    for (let i = 0; i < ops.length; i++) wire[i] = { op: ops[i], withKey: true, withBlock: true };
-    const enc = encodeTx(wire, at, this.keys);
-    return this.batcher.submit(slot, enc.keys, enc.arg).then(
-      (r) => decodeTx(r.text, enc.nops).results,
-      (e) => this.fail(e),
-    );
+    const enc = encodeOps(ops, at, this.keys);
+    return this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, resultsOf);
   }
 
   /**
@@ -133,28 +128,20 @@ export class RedisStore implements Store {
    * decided at: the Redis server's clock (or `now` with clock: 'client'). For audit logs and tests.
    */
   async applyTimed(ops: readonly TxOp[], now: number): Promise<{ results: OpResult[]; now: number }> {
-    const wire = ops.map((op): WireOp => ({ op, withKey: true, withBlock: true }));
     const at = this.clientClock ? now : undefined;
-    const enc = encodeTx(wire, at, this.keys);
+    const enc = encodeOps(ops, at, this.keys);
     const slot = this.cluster ? this.singleSlot(ops) : 0;
     if (slot < 0) throw new Error('applyTimed: ops span several slots');
-    try {
-      const r = await this.batcher.submit(slot, enc.keys, enc.arg);
-      return { results: decodeTx(r.text, enc.nops).results, now: at ?? r.serverNow ?? Date.now() };
-    } catch (e) {
-      return this.fail(e);
-    }
+    return this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, serverNow, n) => ({ results: decodeResults(text, n), now: at ?? serverNow ?? Date.now() }));
   }
 
   /** Tests: like apply, with the state each op's key holds afterwards (requires `debug: true`). */
   async applyDebug(ops: readonly TxOp[], now: number): Promise<{ results: OpResult[]; states: (number[] | null)[] }> {
     if (!this.debug) throw new Error('applyDebug needs a store opened with debug: true');
-    const wire = ops.map((op): WireOp => ({ op, withKey: true, withBlock: true }));
-    const enc = encodeTx(wire, this.clientClock ? now : undefined, this.keys);
+    const enc = encodeOps(ops, this.clientClock ? now : undefined, this.keys);
     const slot = this.cluster ? this.singleSlot(ops) : 0;
     if (slot < 0) throw new Error('applyDebug: ops span several slots');
-    const r = await this.batcher.submit(slot, enc.keys, enc.arg);
-    const d = decodeTx(r.text, enc.nops);
+    const d = await this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, _now, n) => decodeTx(text, n));
     return { results: d.results, states: d.states ?? [] };
   }
 
@@ -250,8 +237,8 @@ export class RedisStore implements Store {
       await Promise.all(
         [...groups].map(async ([slot, g]) => {
           const enc = encodeTx(g.wire, at, ks);
-          const r = await this.batcher.submit(slot, enc.keys, enc.arg);
-          const { results } = decodeTx(r.text, enc.nops);
+          const r = await this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, serverNow, m) => ({ results: decodeResults(text, m), serverNow }));
+          const results = r.results;
           let ok = true;
           results.forEach((res, j) => {
             const { i, check: isCheck } = g.from[j];
@@ -301,7 +288,7 @@ export class RedisStore implements Store {
       for (const [slot, wire] of refunds) {
         this.stats.refunds += wire.length;
         const enc = encodeTx(wire, at, ks);
-        later.push(this.batcher.submit(slot, enc.keys, enc.arg));
+        later.push(this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, ignore));
       }
       if (later.length) {
         const settle = Promise.all(later).catch((e) => {
@@ -314,13 +301,9 @@ export class RedisStore implements Store {
       }
       return final;
     } catch (e) {
-      return this.fail(e);
+      // Script-call failures were counted by the batcher.
+      throw e instanceof Error ? e : new Error(String(e));
     }
-  }
-
-  private fail(e: unknown): never {
-    this.stats.errors++;
-    throw e instanceof Error ? e : new Error(String(e));
   }
 
   // ---- admin ----
@@ -402,6 +385,9 @@ export class RedisStore implements Store {
     this.client.disconnect();
   }
 }
+
+const resultsOf: Finish<OpResult[]> = (text, _serverNow, n) => decodeResults(text, n);
+const ignore: Finish<void> = () => undefined;
 
 /** The block check of an op whose block key lives in another slot (a plain object: TxOps may compute key and tag in getters). */
 function blockCheckOf(op: TxOp): TxOp {
