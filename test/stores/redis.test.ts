@@ -264,6 +264,22 @@ rules:
     expect(await s.size()).toBe(3);
   });
 
+  it('an override set through another instance applies to the next decision; with none left, decisions skip the lookup', async () => {
+    const policy = 'version: 1\nrules:\n  - name: r\n    key: [k]\n    limit: 5/1m\n';
+    const s1 = await open(server!.url, { prefix: 'ovidx:' });
+    const s2 = await open(server!.url, { prefix: 'ovidx:' });
+    const a = await Sluice.open({ policy, store: s1 });
+    expect(await s1.client.exists(s1.keys.overrideIndex)).toBe(0);
+    expect((await a.check({ k: 'v' })).limit).toBe(5);
+    await s2.setOverride({ key: 'r|v', rule: 'r', keyValues: { k: 'v' }, limit: 1, windowMs: 60_000 });
+    const d = await a.check({ k: 'v' });
+    expect(d.limit).toBe(1);
+    expect(d.allowed).toBe(false);
+    expect(await s2.deleteOverride('r|v')).toBe(true);
+    expect(await s1.client.exists(s1.keys.overrideIndex)).toBe(0);
+    expect((await a.check({ k: 'v' })).limit).toBe(5);
+  });
+
   it('batches concurrent decisions into few script calls', async () => {
     const s = await open(server!.url, { prefix: 'batch:' });
     const sluice = await Sluice.open({ policy: 'version: 1\nrules:\n  - name: r\n    key: [k]\n    limit: 1000/1m\n', store: s });

@@ -15,7 +15,8 @@ export const STATE_SUFFIX = ':v2';
  *   <prefix>{<tag>}:<stateKey>:o      a run-time override of that key's limit (same slot as the state)
  *   <prefix>{<value>}:@<entity>       attributes of an entity such as "tenant:acme" (hash), tagged with
  *                                     the entity's value so a rule keyed on [tenant] reads it in-slot
- *   <prefix>overrides                 every run-time override as JSON, for listing (hash)
+ *   <prefix>overrides                 every run-time override as JSON, for listing (hash); on a
+ *                                     single node, scripts look overrides up only while it exists
  *
  * The script is handed the base name "<prefix>{<tag>}:<stateKey>" and appends the suffixes itself.
  */

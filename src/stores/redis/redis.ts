@@ -96,10 +96,14 @@ export class RedisStore implements Store {
     });
     const sc = client as ScriptClient;
     const debugFlag = this.debug ? '1' : '0';
+    // Single node: the script skips override lookups while the override index does not exist.
+    // Cluster: a script reads only its own slot's keys, so it always looks them up.
+    const index = this.keys.overrideIndex;
     this.batcher = new Batcher(
       (_slot, keys, args) => {
         if (this.closed) return Promise.reject(new Error('sluice redis store: closed'));
-        return sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args);
+        if (this.cluster) return sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args);
+        return sc.sluiceTxBuffer(keys.length + 1, ...keys, index, `${debugFlag}x`, ...args);
       },
       { maxInFlight: opts.maxInFlight ?? 8, maxBatch: opts.maxBatch ?? 128, timeoutMs: this.timeoutMs, onFail: () => this.stats.errors++ },
     );
@@ -308,6 +312,11 @@ export class RedisStore implements Store {
 
   // ---- admin ----
 
+  /**
+   * Takes effect for every decision decided after it resolves. The override key is written
+   * before the index entry: on a single node the script looks overrides up only while the
+   * index exists (so deleting the index by hand would hide the overrides from decisions).
+   */
   async setOverride(o: StoredOverride): Promise<void> {
     const value = o.expiresAt === undefined ? `${o.limit},${o.windowMs}` : `${o.limit},${o.windowMs},${o.expiresAt}`;
     const k = this.keys.override(o.key);
