@@ -280,6 +280,21 @@ rules:
     expect((await a.check({ k: 'v' })).limit).toBe(5);
   });
 
+  it('a window key keeps its TTL while its deadline is unchanged, and the deadline stored with it is the real expiry', async () => {
+    const s = await open(server!.url, { prefix: 'keepttl:' });
+    const sluice = await Sluice.open({ policy: 'version: 1\nrules:\n  - name: w\n    key: [k]\n    limit: 100/1h\n    algorithm: fixed-window\n', store: s });
+    const key = s.keys.state('w|v');
+    await sluice.check({ k: 'v' });
+    const first = await s.client.pttl(key);
+    await new Promise((r) => setTimeout(r, 60));
+    await sluice.check({ k: 'v' });
+    const [second, raw] = await Promise.all([s.client.pttl(key), s.client.getBuffer(key)]);
+    expect(second).toBeLessThanOrEqual(first - 50); // not re-based by the second write
+    expect(decodeState(raw)?.[1]).toBe(2);
+    const deadline = raw!.readDoubleLE(raw!.length - 8);
+    expect(Math.abs(deadline - (Date.now() + second))).toBeLessThan(50);
+  });
+
   it('batches concurrent decisions into few script calls', async () => {
     const s = await open(server!.url, { prefix: 'batch:' });
     const sluice = await Sluice.open({ policy: 'version: 1\nrules:\n  - name: r\n    key: [k]\n    limit: 1000/1m\n', store: s });

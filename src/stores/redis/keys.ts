@@ -1,17 +1,19 @@
 import { keyTag } from '../../engine/keys.js';
 
 /**
- * The suffix of a state key: the format its value is in. Format 2 is packed little-endian
- * doubles (state-codec.ts); format 1 was %.17g text at the bare name, which is never read
- * again (it expires within its window), so a text state cannot be misread as binary.
+ * The suffix of a state key: the format its value is in. Format 3 is packed little-endian
+ * doubles followed by the key's deadline (state-codec.ts). Earlier formats (2: the doubles
+ * alone; 1: %.17g text at the bare name) are never read again and expire within their window,
+ * so no value is misread; during a rolling upgrade, old and new instances count apart for
+ * up to one window.
  */
-export const STATE_SUFFIX = ':v2';
+export const STATE_SUFFIX = ':v3';
 
 /**
  * Where Sluice keeps things in Redis. Every key carries a hash tag, so keys of rules
  * keyed on the same values ("acme") land in one Cluster slot and one script call:
  *
- *   <prefix>{<tag>}:<stateKey>:v2     algorithm state ("rule|acme"), and block penalties ("rule!b|acme")
+ *   <prefix>{<tag>}:<stateKey>:v3     algorithm state ("rule|acme"), and block penalties ("rule!b|acme")
  *   <prefix>{<tag>}:<stateKey>:o      a run-time override of that key's limit (same slot as the state)
  *   <prefix>{<value>}:@<entity>       attributes of an entity such as "tenant:acme" (hash), tagged with
  *                                     the entity's value so a rule keyed on [tenant] reads it in-slot

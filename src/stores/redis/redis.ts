@@ -284,7 +284,8 @@ export class RedisStore implements Store {
         const mode = op.blockOnly ? 'peek' : op.mode;
         if (foreignBlock[i] && !blockedElsewhere[i] && !m.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
           const until = groupNow.get(mainSlot[i])! + op.blockMs;
-          later.push(this.client.set(ks.state(op.blockKey), encodeState([until]), 'PX', op.blockMs + (at === undefined ? SLACK : CLIENT_CLOCK_SLACK)));
+          const slack = at === undefined ? SLACK : CLIENT_CLOCK_SLACK;
+          later.push(this.client.set(ks.state(op.blockKey), encodeState([until], until + slack), 'PX', op.blockMs + slack));
           final[i].blocked = true;
           final[i].resetMs = final[i].retryAfterMs = op.blockMs;
         }

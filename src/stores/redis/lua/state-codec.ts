@@ -1,5 +1,5 @@
 /**
- * Lua side of ../state-codec.ts: a state is stored as little-endian doubles. struct.pack and
+ * Lua side of ../state-codec.ts: a state is stored as little-endian doubles, then its key's deadline. struct.pack and
  * struct.unpack cost about a tenth of %.17g printing and gmatch parsing, and are exact.
  */
 export const stateCodecLua = `
@@ -48,5 +48,28 @@ local function pack_state(t)
     i = i + m
   end
   return table.concat(parts)
+end
+-- A stored value is the state's doubles and one more: its key's deadline (see write in
+-- transaction.ts). Returns the state (nil for none) and the deadline.
+local function decode_stored(s)
+  if not s then return nil, nil end
+  local len = #s
+  if len == 24 then local a, b, d = struct.unpack('<ddd', s); return { a, b }, d end
+  if len == 16 then local a, d = struct.unpack('<dd', s); return { a }, d end
+  if len == 32 then local a, b, c, d = struct.unpack('<dddd', s); return { a, b, c }, d end
+  local t = unpack_state(s)
+  if t == nil then return nil, nil end
+  local n = #t
+  local d = t[n]
+  t[n] = nil
+  if n == 1 then return nil, d end
+  return t, d
+end
+local function encode_stored(t, d)
+  local n = #t
+  if n == 2 then return struct.pack('<ddd', t[1], t[2], d) end
+  if n == 1 then return struct.pack('<dd', t[1], d) end
+  if n == 3 then return struct.pack('<dddd', t[1], t[2], t[3], d) end
+  return pack_state(t) .. struct.pack('<d', d)
 end
 `;

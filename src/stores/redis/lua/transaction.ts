@@ -40,7 +40,7 @@ local function fmt(x) return string.format('%.17g', x) end
  * one call (so the batch, and each transaction in it, is atomic).
  *
  * KEYS     each transaction's keys in turn, as base names: the script reads and writes the
- *          state at KEYS[i] .. '${STATE_SUFFIX}' (packed doubles) and the run-time override at
+ *          state at KEYS[i] .. '${STATE_SUFFIX}' (packed doubles, then the key's deadline) and the run-time override at
  *          KEYS[i] .. ':o' ("limit,windowMs[,expiresAt]", same hash slot)
  * ARGV[1]  one char '1' to append each op's stored state to the reply (tests), else '0'; then
  *          optionally 'x': the last of KEYS is the override index (hash of every run-time
@@ -76,6 +76,7 @@ local function server_now()
   return serverNow
 end
 local now = 0
+local serverClock = true
 local debug = string.sub(ARGV[1], 1, 1) == '1'
 -- Run-time overrides are rare: while none exists, skip each op's lookup (an MGET of two keys,
 -- and the ':o' name). setOverride writes the override before its index entry, and
@@ -84,25 +85,36 @@ local overridesExist = true
 if string.sub(ARGV[1], 2, 2) == 'x' then overridesExist = redis.call('EXISTS', KEYS[#KEYS]) == 1 end
 
 local function read(k)
-  return unpack_state(redis.call('GET', k .. SUFFIX))
+  return (decode_stored(redis.call('GET', k .. SUFFIX)))
 end
 -- Redis prints a number argument with %.17g (a third of a SET's cost); a batch repeats a few
 -- TTLs, so each is printed once per call.
 local pxText = {}
-local function write(k, st, expiresAt)
+-- Writes a state (or deletes it: nil). Every key expires just past its window (its deadline,
+-- now + ttl), so key cardinality stays bounded. The deadline is stored with the state: when a
+-- write's deadline equals the one stored (oldDeadline; a window's changes only when it rolls
+-- over), SET KEEPTTL leaves the key's expiry alone, which costs Redis a third less than PX.
+-- Only on the server clock: a caller's clock may run slower than the one TTLs count in.
+-- Returns the deadline written (nil: deleted).
+local function write(k, st, expiresAt, oldDeadline)
   if st == nil or #st == 0 then
     redis.call('DEL', k .. SUFFIX)
-  else
-    -- Every key expires just past its window, so key cardinality stays bounded.
-    local ttl = math.max(1, math.ceil(expiresAt - now)) + SLACK
-    local px = pxText[ttl]
-    if px == nil then
-      px = ttl
-      if ttl < 1e15 then px = string.format('%d', ttl) end
-      pxText[ttl] = px
-    end
-    redis.call('SET', k .. SUFFIX, pack_state(st), 'PX', px)
+    return nil
   end
+  local ttl = math.max(1, math.ceil(expiresAt - now)) + SLACK
+  local deadline = now + ttl
+  if deadline == oldDeadline and serverClock then
+    redis.call('SET', k .. SUFFIX, encode_stored(st, deadline), 'KEEPTTL')
+    return deadline
+  end
+  local px = pxText[ttl]
+  if px == nil then
+    px = ttl
+    if ttl < 1e15 then px = string.format('%d', ttl) end
+    pxText[ttl] = px
+  end
+  redis.call('SET', k .. SUFFIX, encode_stored(st, deadline), 'PX', px)
+  return deadline
 end
 local function num(s)
   if s == '-' then return nil end
@@ -145,6 +157,8 @@ end
 local function run(ops, keys)
   local nops = #ops
   local results, nxt, hasNext, rej, hasRej = {}, {}, {}, {}, {}
+  -- Each op's key's stored deadline; after a write, the written one (two ops may share a key).
+  local deadlines = {}
   local admitted = true
   for i = 1, nops do
     local op = ops[i]
@@ -175,7 +189,8 @@ local function run(ops, keys)
       done = true
     end
     if not done then
-      local state = unpack_state(raw)
+      local state, dl = decode_stored(raw)
+      deadlines[op.key] = dl
       local mode = op.mode
       if op.blockOnly then mode = 'p' end
       local step = STEP[op.alg]
@@ -214,12 +229,12 @@ local function run(ops, keys)
       if doWrite then
         local expiresAt = 0
         if st ~= nil then expiresAt = EXPIRES[op.alg](st, expiry_params(op.params, r[3], r[4])) end
-        write(keys[op.key], st, expiresAt)
+        deadlines[op.key] = write(keys[op.key], st, expiresAt, deadlines[op.key])
       end
       -- A refusal (or, for outcome rules, an event past the limit) trips the block.
       if not r[1] and op.blockKey ~= nil and not op.shadow and mode ~= 'r' then
         local untl = now + op.blockMs
-        write(keys[op.blockKey], { untl }, untl)
+        write(keys[op.blockKey], { untl }, untl, nil)
         r[6] = op.blockMs; r[7] = op.blockMs
         r[2] = true
       end
@@ -250,7 +265,7 @@ local function run_one(k, tx)
   else
     raw = redis.call('GET', k .. SUFFIX)
   end
-  local state = unpack_state(raw)
+  local state, oldDeadline = decode_stored(raw)
   local m = tx.mode
   local step = STEP[params.alg]
   local ok, remaining, reset, retry, st = step(state, now, cost, p, m)
@@ -268,7 +283,7 @@ local function run_one(k, tx)
   if doWrite then
     local expiresAt = 0
     if st ~= nil then expiresAt = EXPIRES[params.alg](st, expiry_params(params, p.limit, p.windowMs)) end
-    write(k, st, expiresAt)
+    write(k, st, expiresAt, oldDeadline)
   end
   return pack_result(allowed, false, p.limit, p.windowMs, remaining, reset, ra)
 end
@@ -285,7 +300,7 @@ local function spec(s)
   return p
 end
 local function set_now(s)
-  if s == '-' then now = server_now(); SLACK = 1000 else now = tonumber(s); SLACK = 60000 end
+  if s == '-' then now = server_now(); SLACK = 1000; serverClock = true else now = tonumber(s); SLACK = 60000; serverClock = false end
 end
 -- In debug mode: each op's stored state after the transaction, as a count and the doubles.
 local function debug_states(keyOf, n)
@@ -411,7 +426,7 @@ local s, e = '', ''
 if st ~= nil then
   -- Through the stored format and back, so the codec is checked double for double too.
   local parts = {}
-  for i, x in ipairs(unpack_state(pack_state(st))) do parts[i] = fmt(x) end
+  for i, x in ipairs(decode_stored(encode_stored(st, 0)) or {}) do parts[i] = fmt(x) end
   s = table.concat(parts, ',')
   e = fmt(EXPIRES[alg](st, p))
 end
