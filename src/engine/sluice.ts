@@ -33,7 +33,7 @@ export class Sluice {
   /** Per policy rule, a one-rule array: what matching returns when only that rule matches. */
   private loneRules: (readonly CompiledRule[])[] = [];
   readonly store: Store;
-  /** The store again when it is the in-process one, which checkSync calls directly for a lone rule. */
+  /** The store again when it is the in-process one: checkSync hands it a lone rule's op directly, unless its apply was replaced. */
   private readonly memory?: MemoryStore;
   private readonly clock: Clock;
   private readonly fallback: MemoryStore;
@@ -88,7 +88,7 @@ export class Sluice {
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     const rules = this.matching(subject);
     if (rules.length === 0) return new Decision(rules, [], this.policyValue.legacyHeaders);
-    if (rules.length === 1 && this.memory) {
+    if (rules.length === 1 && this.memory?.apply === memoryApply) {
       const op = this.checkOp(rules[0], subject, opts?.cost);
       return new Decision(rules, [this.memory.applyOne(op, this.clock())], this.policyValue.legacyHeaders);
     }
@@ -246,6 +246,7 @@ export class Sluice {
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
+const memoryApply = MemoryStore.prototype.apply;
 
 function costOf(rule: CompiledRule, subject: Subject): number {
   if (rule.cost.kind === 'fixed') return rule.cost.units;

@@ -95,6 +95,22 @@ describe('the decision engine', () => {
     expect(sluice.checkSync({ k: 'a' }).allowed).toBe(false);
   });
 
+  it('checkSync still goes through apply when a memory store subclass or instance replaces it', () => {
+    const policy = { rules: [{ name: 'r', key: 'k', limit: '1/1s', algorithm: 'gcra' as const }] };
+    class Refusing extends MemoryStore {
+      override apply(): OpResult[] {
+        throw new Error('down');
+      }
+    }
+    expect(() => Sluice.openSync({ policy, store: new Refusing() }).checkSync({ k: 'a' })).toThrow('down');
+    const patched = new MemoryStore();
+    const sluice = Sluice.openSync({ policy, store: patched });
+    patched.apply = () => {
+      throw new Error('patched');
+    };
+    expect(() => sluice.checkSync({ k: 'a' })).toThrow('patched');
+  });
+
   it('releases concurrency leases on record', async () => {
     const sluice = await Sluice.open({ policy: { rules: [{ name: 'inflight', key: 'k', limit: '2/30s', algorithm: 'concurrency' }] }, clock: manualClock().now });
     await sluice.check({ k: 'a' });
