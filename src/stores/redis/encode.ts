@@ -79,8 +79,8 @@ function head(now: number | undefined, keys: string[], nops: number): string {
 
 /** One op's "/spec;fields", adding its keys to `keys`. */
 function encodeOp(op: TxOp, keys: string[], ks: KeySpace, withKey: boolean, withBlock: boolean, factor: number | undefined, mode: TxOp['mode']): string {
-  const keyIdx = withKey ? add(keys, ks.base(op.key, op.tag)) : '-';
-  const blockIdx = withBlock && op.blockKey !== undefined ? add(keys, ks.base(op.blockKey)) : '-';
+  const keyIdx = withKey ? add(keys, ks.state(op.key, op.tag)) : '-';
+  const blockIdx = withBlock && op.blockKey !== undefined ? add(keys, ks.state(op.blockKey)) : '-';
   const flags = (op.shadow ? 1 : 0) | (op.chargeRejected ? 2 : 0) | (op.blockOnly ? 4 : 0) | (withKey ? 8 : 0);
   const short = `/${staticPart(op.algorithm, op.params)};${keyIdx},${num(op.cost)},${MODE[mode]},${flags}`;
   if (blockIdx === '-' && !op.override && !op.scale) return short;

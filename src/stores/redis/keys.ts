@@ -20,7 +20,7 @@ export const STATE_SUFFIX = ':v3';
  *   <prefix>overrides                 every run-time override as JSON, for listing (hash); on a
  *                                     single node, scripts look overrides up only while it exists
  *
- * The script is handed the base name "<prefix>{<tag>}:<stateKey>" and appends the suffixes itself.
+ * The script is handed state keys whole and derives each override key from its state key.
  */
 export class KeySpace {
   constructor(readonly prefix: string) {}

@@ -39,9 +39,9 @@ local function fmt(x) return string.format('%.17g', x) end
  * line by line, for a batch of independent transactions decided one after another in
  * one call (so the batch, and each transaction in it, is atomic).
  *
- * KEYS     each transaction's keys in turn, as base names: the script reads and writes the
- *          state at KEYS[i] .. '${STATE_SUFFIX}' (packed doubles, then the key's deadline) and the run-time override at
- *          KEYS[i] .. ':o' ("limit,windowMs[,expiresAt]", same hash slot)
+ * KEYS     each transaction's keys in turn: state keys (ending in '${STATE_SUFFIX}': packed doubles, then
+ *          the key's deadline), whose run-time override is at the same name with ':o' in place
+ *          of '${STATE_SUFFIX}' ("limit,windowMs[,expiresAt]", same hash slot); and attribute hashes
  * ARGV[1]  one char '1' to append each op's stored state to the reply (tests), else '0'; then
  *          optionally 'x': the last of KEYS is the override index (hash of every run-time
  *          override); while it does not exist, no op looks up an override (see overridesExist)
@@ -63,7 +63,10 @@ local function fmt(x) return string.format('%.17g', x) end
  */
 export const transactionLua = `
 ${libraryLua}
-local SUFFIX = '${STATE_SUFFIX}'
+-- The override key of a state key. State keys come whole from the caller, so the common path
+-- builds no key name.
+local BASE_END = -${STATE_SUFFIX.length + 1}
+local function override_key(k) return string.sub(k, 1, BASE_END) .. ':o' end
 -- Keys live this long past their window: 1 s on the server clock; a minute when the caller
 -- supplies the clock (it may run ahead of real time, or be an injected test clock).
 local SLACK = 1000
@@ -85,7 +88,7 @@ local overridesExist = true
 if string.sub(ARGV[1], 2, 2) == 'x' then overridesExist = redis.call('EXISTS', KEYS[#KEYS]) == 1 end
 
 local function read(k)
-  return (decode_stored(redis.call('GET', k .. SUFFIX)))
+  return (decode_stored(redis.call('GET', k)))
 end
 -- Redis prints a number argument with %.17g (a third of a SET's cost); a batch repeats a few
 -- TTLs, so each is printed once per call.
@@ -98,13 +101,13 @@ local pxText = {}
 -- Returns the deadline written (nil: deleted).
 local function write(k, st, expiresAt, oldDeadline)
   if st == nil or #st == 0 then
-    redis.call('DEL', k .. SUFFIX)
+    redis.call('DEL', k)
     return nil
   end
   local ttl = math.max(1, math.ceil(expiresAt - now)) + SLACK
   local deadline = now + ttl
   if deadline == oldDeadline and serverClock then
-    redis.call('SET', k .. SUFFIX, encode_stored(st, deadline), 'KEEPTTL')
+    redis.call('SET', k, encode_stored(st, deadline), 'KEEPTTL')
     return deadline
   end
   local px = pxText[ttl]
@@ -113,7 +116,7 @@ local function write(k, st, expiresAt, oldDeadline)
     if ttl < 1e15 then px = string.format('%d', ttl) end
     pxText[ttl] = px
   end
-  redis.call('SET', k .. SUFFIX, encode_stored(st, deadline), 'PX', px)
+  redis.call('SET', k, encode_stored(st, deadline), 'PX', px)
   return deadline
 end
 local function num(s)
@@ -167,10 +170,10 @@ local function run(ops, keys)
     if op.key ~= nil then
       if op.lookup and overridesExist then
         local k = keys[op.key]
-        local both = redis.call('MGET', k .. SUFFIX, k .. ':o')
+        local both = redis.call('MGET', k, override_key(k))
         raw, ov = both[1], both[2]
       else
-        raw = redis.call('GET', keys[op.key] .. SUFFIX)
+        raw = redis.call('GET', keys[op.key])
       end
     end
     local p = effective(op, keys, ov)
@@ -259,11 +262,11 @@ local function run_one(k, tx)
   local p = params
   local raw
   if overridesExist then
-    local both = redis.call('MGET', k .. SUFFIX, k .. ':o')
+    local both = redis.call('MGET', k, override_key(k))
     raw = both[1]
     if both[2] then p = override_params(both[2], params.buckets) or params end
   else
-    raw = redis.call('GET', k .. SUFFIX)
+    raw = redis.call('GET', k)
   end
   local state, oldDeadline = decode_stored(raw)
   local m = tx.mode
@@ -308,7 +311,7 @@ local function debug_states(keyOf, n)
   for i = 1, n do
     local k = keyOf(i)
     local v = false
-    if k ~= nil then v = redis.call('GET', k .. SUFFIX) end
+    if k ~= nil then v = redis.call('GET', k) end
     v = v or ''
     parts[i] = struct.pack('<d', #v / 8) .. v
   end
