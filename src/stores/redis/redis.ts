@@ -179,8 +179,10 @@ export class RedisStore implements Store {
    *  3. The request is admitted only when every non-shadow op in every slot admitted it.
    *     Otherwise every charge that a slot took but runTransaction would not have taken
    *     (the slot admitted but another refused; or the op was blocked elsewhere) is given
-   *     back with mode 'refund', and block penalties whose key lives in another slot are
-   *     tripped, before apply() resolves (waiting at most the timeout).
+   *     back with mode 'refund'; a charge it would have taken but the slot did not (a shadow
+   *     op charging rejected calls, refused where its slot admitted) is taken with mode
+   *     'force'; and block penalties whose key lives in another slot are tripped, all before
+   *     apply() resolves (waiting at most the timeout).
    * So: never over-admits (no request admitted past a limit that refused it), charges are
    * exact once the refunds land (count-exact: a sliding log gives back its newest units,
    * which may be a concurrent request's timestamps, never more units than were taken);
@@ -269,18 +271,24 @@ export class RedisStore implements Store {
         if (!final[i].allowed && !ops[i].shadow) admitted = false;
       }
       const later: Promise<unknown>[] = [];
-      const refunds = new Map<number, WireOp[]>();
+      const corrections = new Map<number, WireOp[]>();
+      const correct = (i: number, mode: 'refund' | 'force') => {
+        let list = corrections.get(mainSlot[i]);
+        if (!list) corrections.set(mainSlot[i], (list = []));
+        list.push({ op: ops[i], withKey: true, withBlock: false, factor: factors[i], mode });
+        if (mode === 'refund') this.stats.refunds++;
+      };
       for (let i = 0; i < n; i++) {
         const op = ops[i];
         const m = main[i];
         const counts = op.mode === 'take' && !op.blockOnly;
-        const charged = counts && ((groupOk.get(mainSlot[i])! && m.allowed) || op.chargeRejected);
-        const owed = counts && !blockedElsewhere[i] && ((admitted && m.allowed) || op.chargeRejected);
-        if (charged && !owed) {
-          let list = refunds.get(mainSlot[i]);
-          if (!list) refunds.set(mainSlot[i], (list = []));
-          list.push({ op, withKey: true, withBlock: false, factor: factors[i], mode: 'refund' });
-        }
+        // A slot that admitted charged the ops that allowed; one that refused, those that charge rejected calls.
+        const charged = counts && (groupOk.get(mainSlot[i])! ? m.allowed : op.chargeRejected);
+        const owed = counts && !blockedElsewhere[i] && (admitted ? m.allowed : op.chargeRejected);
+        if (charged && !owed) correct(i, 'refund');
+        // A shadow op charging rejected calls that refused in a slot that admitted, while another slot
+        // refused the request: runTransaction charges it (a blocked one it never charges).
+        else if (owed && !charged && !m.blocked) correct(i, 'force');
         const mode = op.blockOnly ? 'peek' : op.mode;
         if (foreignBlock[i] && !blockedElsewhere[i] && !m.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
           const until = groupNow.get(mainSlot[i])! + op.blockMs;
@@ -290,8 +298,7 @@ export class RedisStore implements Store {
           final[i].resetMs = final[i].retryAfterMs = op.blockMs;
         }
       }
-      for (const [slot, wire] of refunds) {
-        this.stats.refunds += wire.length;
+      for (const [slot, wire] of corrections) {
         const enc = encodeTx(wire, at, ks);
         later.push(this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, ignore));
       }
