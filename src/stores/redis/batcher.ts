@@ -102,8 +102,8 @@ export class Batcher {
     p.then(
       (reply) => {
         this.inFlight--;
-        const head = String(reply[0]);
-        const serverNow = head === '-' ? undefined : Number(head);
+        const head = reply[0];
+        const serverNow = typeof head === 'number' ? head : undefined;
         for (let i = 0; i < batch.length; i++) {
           const e = batch[i];
           const text = reply[i + 1];

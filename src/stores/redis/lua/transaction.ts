@@ -56,7 +56,7 @@ local function fmt(x) return string.format('%.17g', x) end
  *    scaleKind: '-' none, 'a' read attribute attrName of hash attrKeyIdx (scaleValue is the
  *    fallback), 'v' scaleValue is the factor, read by the caller)
  *
- * Reply: { serverNow (or '-'), tx1, tx2, … }; txN is one binary string: per op 7 little-endian
+ * Reply: { serverNow (an integer, or '-'), tx1, tx2, … }; txN is one binary string: per op 7 little-endian
  * doubles (allowed, blocked, limit, windowMs, remaining, resetMs, retryAfterMs), then in debug
  * mode, per op, a double n and the n doubles of its stored state. One bulk string per
  * transaction costs the client one decode where 7 integers per op cost seven.
@@ -400,7 +400,8 @@ for t = 2, #ARGV do
     reply[t] = o
   end
 end
-if serverNow ~= nil then reply[1] = fmt(serverNow) end
+-- An integer reply: whole milliseconds, and no %.17g printing.
+if serverNow ~= nil then reply[1] = serverNow end
 return reply
 `;
 
