@@ -33,8 +33,6 @@ export class Sluice {
   /** Per policy rule, a one-rule array: what matching returns when only that rule matches. */
   private loneRules: (readonly CompiledRule[])[] = [];
   readonly store: Store;
-  /** The store again when it is the in-process one: checkSync hands it a lone rule's op directly, unless its apply was replaced. */
-  private readonly memory?: MemoryStore;
   private readonly clock: Clock;
   private readonly fallback: MemoryStore;
   private readonly onStoreError?: (error: unknown) => void;
@@ -44,7 +42,6 @@ export class Sluice {
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
     this.store = store;
-    if (store instanceof MemoryStore) this.memory = store;
     this.clock = opts.clock ?? Date.now;
     this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
     this.onStoreError = opts.onStoreError;
@@ -88,10 +85,6 @@ export class Sluice {
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     const rules = this.matching(subject);
     if (rules.length === 0) return new Decision(rules, [], this.policyValue.legacyHeaders);
-    if (rules.length === 1 && this.memory?.apply === memoryApply) {
-      const op = this.checkOp(rules[0], subject, opts?.cost);
-      return new Decision(rules, [this.memory.applyOne(op, this.clock())], this.policyValue.legacyHeaders);
-    }
     const ops = this.checkOps(rules, subject, opts?.cost);
     const results = this.store.apply(ops, this.clock());
     if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
@@ -246,7 +239,6 @@ export class Sluice {
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
-const memoryApply = MemoryStore.prototype.apply;
 
 function costOf(rule: CompiledRule, subject: Subject): number {
   if (rule.cost.kind === 'fixed') return rule.cost.units;

@@ -1,4 +1,4 @@
-import { runOneOp, runTransaction, type StateAccess } from './transaction.js';
+import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -60,12 +60,6 @@ export class MemoryStore implements Store, StateAccess {
   apply(ops: readonly TxOp[], now: number): OpResult[] {
     this.now = now;
     return runTransaction(ops, now, this);
-  }
-
-  /** A transaction of one op (a check that matched one rule), with no arrays around it. */
-  applyOne(op: TxOp, now: number): OpResult {
-    this.now = now;
-    return runOneOp(op, now, this);
   }
 
   // ---- StateAccess ----

@@ -95,7 +95,7 @@ describe('the decision engine', () => {
     expect(sluice.checkSync({ k: 'a' }).allowed).toBe(false);
   });
 
-  it('checkSync still goes through apply when a memory store subclass or instance replaces it', () => {
+  it('checkSync always goes through the store’s apply, so a subclass or a patched instance is called', () => {
     const policy = { rules: [{ name: 'r', key: 'k', limit: '1/1s', algorithm: 'gcra' as const }] };
     class Refusing extends MemoryStore {
       override apply(): OpResult[] {
