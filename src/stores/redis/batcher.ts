@@ -72,7 +72,11 @@ export class Batcher {
     while (this.inFlight < this.opts.maxInFlight && this.queued > 0) {
       for (const [slot, q] of this.queues) {
         if (this.inFlight >= this.opts.maxInFlight) return;
-        const batch = q.length <= this.opts.maxBatch ? q : q.slice(0, this.opts.maxBatch);
+        // With nothing in flight, a queue goes out as two calls, not one: Node decodes the first
+        // reply (and sends the checks it frees) while Redis runs the second, instead of the two
+        // taking turns to idle.
+        const size = this.inFlight === 0 && q.length > 1 ? Math.min(this.opts.maxBatch, Math.ceil(q.length / 2)) : this.opts.maxBatch;
+        const batch = q.length <= size ? q : q.slice(0, size);
         if (batch === q) this.queues.delete(slot);
         else q.splice(0, batch.length);
         this.queued -= batch.length;
