@@ -95,8 +95,9 @@ describe.skipIf(!warnIfNoRedis('Redis fault handling'))('redis faults', () => {
       // Back on Redis without a restart.
       expect(after.length).toBeGreaterThan(0);
       expect(after.every((s) => s.status === 200 && !s.fallback)).toBe(true);
-      // Every check answered within the timeout (plus scheduling slack).
-      expect(Math.max(...samples.map((s) => s.ms))).toBeLessThan(1000);
+      // No check hung: each answered within the store's timeout plus generous scheduling slack
+      // (the guarantee under test is "bounded", not any particular speed).
+      expect(samples.reduce((m, s) => Math.max(m, s.ms), 0)).toBeLessThan(2000);
       expect(sluice.counters.storeErrors).toBeGreaterThan(0);
       expect(errors.length).toBe(sluice.counters.storeErrors);
       expect(unhandled).toEqual([]);
@@ -145,7 +146,7 @@ describe.skipIf(!warnIfNoRedis('Redis fault handling'))('redis faults', () => {
       ]);
       expect(samples.every((s) => s.status === 200 || s.status === 503)).toBe(true);
       expect(samples.some((s) => s.fallback)).toBe(true);
-      expect(Math.max(...samples.map((s) => s.ms))).toBeLessThan(1500);
+      expect(samples.reduce((m, s) => Math.max(m, s.ms), 0)).toBeLessThan(2000);
       // The master rejoined with its slots: decisions come from the cluster again.
       const after = samples.filter((s) => s.at > 4500);
       expect(after.length).toBeGreaterThan(0);
