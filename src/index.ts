@@ -1,4 +1,4 @@
-export { Sluice, type SluiceOptions, type CheckOptions, type Clock } from './engine/sluice.js';
+export { Sluice, type SluiceOptions, type CheckOptions, type Clock, type RulePeek } from './engine/sluice.js';
 export { Decision, type Action, type RuleResult } from './engine/decision.js';
 export { stateKey, stateKeyFor } from './engine/keys.js';
 export * from './policy/index.js';

@@ -8,6 +8,17 @@ import { RuleOp } from './rule-op.js';
 
 export type Clock = () => number;
 
+/** One rule's view of a subject, from Sluice.peek. */
+export interface RulePeek {
+  rule: CompiledRule;
+  key: string;
+  usage: OpResult;
+  /** The block penalty's state, for rules that have one. */
+  block?: OpResult;
+  /** An override from the policy file sets this key's limit. */
+  policyOverride: boolean;
+}
+
 export interface SluiceOptions {
   /** A policy file path, YAML/JSON text, a policy object, or an already compiled policy. */
   policy: PolicySource | CompiledPolicy;
@@ -132,6 +143,34 @@ export class Sluice {
     return this.policyValue.rules
       .filter((r) => r.matches(subject))
       .map((r) => ({ rule: r.name, key: stateKey(r, subject), ...(r.blockMs > 0 ? { blockKey: blockKeyOf(r, subject) } : {}) }));
+  }
+
+  /**
+   * How every rule the subject matches sees it now, charging nothing and tripping no
+   * penalty (admin inspect): per rule, its state key, its usage, whether an override from
+   * the policy file applies, and, for rules with a block, the block's state.
+   */
+  async peek(subject: Subject): Promise<RulePeek[]> {
+    const rules = this.matching(subject);
+    const ops: RuleOp[] = rules.map((rule) => {
+      const op = this.op(rule, subject, 1, 'peek');
+      op.blockKey = undefined; // a peek that would not fit must not trip the penalty
+      return op;
+    });
+    const blockAt: (number | undefined)[] = rules.map((rule) => {
+      if (rule.blockMs === 0) return undefined;
+      const op = this.op(rule, subject, 1, 'peek');
+      op.blockOnly = true; // reads the block, never trips it
+      return ops.push(op) - 1;
+    });
+    const results = rules.length ? await this.store.apply(ops, this.clock()) : [];
+    return rules.map((rule, i) => ({
+      rule,
+      key: ops[i].key,
+      usage: results[i],
+      block: blockAt[i] === undefined ? undefined : results[blockAt[i]!],
+      policyOverride: ops[i].override !== undefined,
+    }));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,5 @@
 import type { Sluice } from '../engine/sluice.js';
-import { blockKeyOf, keyTag, stateKey } from '../engine/keys.js';
-import type { CompiledRule, Subject } from '../policy/compiled.js';
-import type { OpResult, TxOp } from '../stores/store.js';
+import type { Subject } from '../policy/compiled.js';
 
 export interface RuleUsage {
   rule: string;
@@ -22,39 +20,14 @@ export interface RuleUsage {
   override?: 'policy' | 'store';
 }
 
-/**
- * Current usage of a subject under every rule it matches, without charging anything.
- *
- * Builds the same ops Sluice's check would (key, overrides, scaling) in 'peek' mode and
- * applies them as one transaction. Blocks are read with separate block-only ops so a
- * peek that would not fit can never trip a block penalty.
- */
+/** Current usage of a subject under every rule it matches, without charging anything. */
 export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsage[]> {
-  const policy = sluice.policy;
-  const rules = policy.rules.filter((r) => r.matches(subject));
-  if (rules.length === 0) return [];
-  const policyOverrides = new Map<string, { limit: number; windowMs: number; expiresAt?: number }>();
-  for (const o of policy.overrides) {
-    const r = policy.ruleByName.get(o.rule);
-    if (r) policyOverrides.set(stateKey(r, o.key), o);
-  }
+  const peeks = await sluice.peek(subject);
+  if (peeks.length === 0) return [];
   const now = sluice.now();
-  const ops: TxOp[] = [];
-  const blockOps: (number | undefined)[] = [];
-  for (const rule of rules) ops.push(peekOp(rule, subject, policyOverrides, now, policy.attributes));
-  for (let i = 0; i < rules.length; i++) {
-    if (rules[i].blockMs > 0) {
-      blockOps[i] = ops.length;
-      ops.push({ ...ops[i], blockKey: blockKeyOf(rules[i], subject), blockOnly: true });
-    }
-  }
-  const results: OpResult[] = await sluice.store.apply(ops, now);
   const storeOverrides = new Set((await sluice.store.listOverrides()).filter((o) => o.expiresAt === undefined || o.expiresAt > now).map((o) => o.key));
-  return rules.map((rule, i) => {
-    const r = results[i];
-    const b = blockOps[i] === undefined ? undefined : results[blockOps[i]!];
+  return peeks.map(({ rule, key, usage: r, block: b, policyOverride }) => {
     const blocked = b?.blocked ?? false;
-    const key = ops[i].key;
     return {
       rule: rule.name,
       key,
@@ -69,39 +42,7 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
       ...(blocked ? { blockedForMs: b!.retryAfterMs } : {}),
       shadow: rule.shadow,
       phase: rule.phase,
-      ...(storeOverrides.has(key) ? { override: 'store' as const } : policyOverrides.has(key) ? { override: 'policy' as const } : {}),
+      ...(storeOverrides.has(key) ? { override: 'store' as const } : policyOverride ? { override: 'policy' as const } : {}),
     };
   });
-}
-
-function peekOp(
-  rule: CompiledRule,
-  subject: Subject,
-  overrides: Map<string, { limit: number; windowMs: number; expiresAt?: number }>,
-  now: number,
-  attributes: ReadonlyMap<string, Readonly<Record<string, number>>>,
-): TxOp {
-  const key = stateKey(rule, subject);
-  const op: TxOp = {
-    key,
-    tag: keyTag(key),
-    algorithm: rule.algorithm,
-    params: rule.params,
-    cost: 1,
-    mode: 'peek',
-    shadow: true,
-    chargeRejected: false,
-    blockMs: 0,
-    blockKey: undefined,
-    blockOnly: false,
-  };
-  const o = overrides.get(key);
-  if (o && (o.expiresAt === undefined || o.expiresAt > now)) op.override = o;
-  if (rule.scale) {
-    const entity = `${rule.scale.of}:${subject[rule.scale.of]}`;
-    const fromFile = attributes.get(entity)?.[rule.scale.attribute];
-    const fromSubject = Number(subject[rule.scale.attribute]);
-    op.scale = { entity, attribute: rule.scale.attribute, fallback: fromFile ?? (fromSubject > 0 ? fromSubject : rule.scale.default) };
-  }
-  return op;
 }

@@ -111,6 +111,20 @@ describe('the decision engine', () => {
     expect(() => sluice.checkSync({ k: 'a' })).toThrow('patched');
   });
 
+  it('peek reports usage and blocks without charging or tripping anything', async () => {
+    const clock = manualClock();
+    const sluice = await Sluice.open({ policy: { rules: [{ name: 'r', key: 'k', limit: '1/1m', block: '5m' }] }, clock: clock.now });
+    expect((await sluice.check({ k: 'a' })).allowed).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      const [p] = await sluice.peek({ k: 'a' });
+      expect(p).toMatchObject({ key: 'r|a', usage: { remaining: 0, allowed: false }, block: { blocked: false }, policyOverride: false });
+    }
+    const refused = await sluice.check({ k: 'a' }); // this one trips the block
+    expect(refused.allowed).toBe(false);
+    const [after] = await sluice.peek({ k: 'a' });
+    expect(after.block).toMatchObject({ blocked: true, retryAfterMs: 5 * 60_000 });
+  });
+
   it('releases concurrency leases on record', async () => {
     const sluice = await Sluice.open({ policy: { rules: [{ name: 'inflight', key: 'k', limit: '2/30s', algorithm: 'concurrency' }] }, clock: manualClock().now });
     await sluice.check({ k: 'a' });
