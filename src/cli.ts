@@ -65,9 +65,9 @@ program
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
   .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string }) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
-    if (opts.config) loadOrExit(opts.config); // refuse a broken file before opening ports, with every error listed
     const { serve } = await import('./server/serve.js');
-    await serve({ ...opts, config: opts.config });
+    // serve() refuses a broken policy before opening any port.
+    await serve({ ...opts, config: opts.config }).catch(exitOnPolicyError);
   });
 
 program
@@ -80,7 +80,6 @@ program
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
   .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string }) => {
-    loadOrExit(opts.config);
     let upstreamTimeoutMs = 30_000;
     try {
       upstreamTimeoutMs = parseDuration(opts.upstreamTimeout);
@@ -90,7 +89,7 @@ program
     }
     const [{ startGateway }, { openStore }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js')]);
     const store = await openStore(opts.store);
-    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs });
+    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs }).catch(exitOnPolicyError);
     console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config }));
     const stop = async () => {
       await gw.close();
@@ -130,13 +129,16 @@ function loadOrExit(file: string) {
   try {
     return loadPolicy(file);
   } catch (e) {
-    if (e instanceof PolicyError) {
-      for (const issue of e.issues) console.error(formatIssue(issue));
-      console.error(`${e.issues.length} error${e.issues.length === 1 ? '' : 's'}`);
-      process.exit(1);
-    }
-    throw e;
+    return exitOnPolicyError(e);
   }
+}
+
+/** A broken policy is listed issue by issue (file:line:column: field: message), and the process exits 1. */
+function exitOnPolicyError(e: unknown): never {
+  if (!(e instanceof PolicyError)) throw e;
+  for (const issue of e.issues) console.error(formatIssue(issue));
+  console.error(`${e.issues.length} error${e.issues.length === 1 ? '' : 's'}`);
+  process.exit(1);
 }
 
 function parsePairs(items: string[], what: string): Record<string, string> {
