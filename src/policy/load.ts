@@ -69,7 +69,9 @@ function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string;
   }
   let message = issue.message;
   if (issue.code === 'invalid_union') message = unionHint(path) ?? 'this value has none of the accepted forms';
-  if (issue.code === 'invalid_type' && issue.input === undefined) message = 'this field is required';
+  if ((issue.code === 'invalid_union' || issue.code === 'invalid_type') && valueAt(root, path) === undefined) {
+    message = issue.code === 'invalid_union' && unionHint(path) ? `this field is required: ${unionHint(path)}` : 'this field is required';
+  }
   return [{ path: formatPath(path), message, file: opts.file, ...(opts.locate?.(path) ?? {}) }];
 }
 
@@ -91,6 +93,12 @@ function unionHint(path: readonly (string | number)[]): string | undefined {
         ? 'a match value is a value, a list, a glob such as "/v1/*", { group: name }, { not: value } or { exists: true }'
         : undefined;
   }
+}
+
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let cur: unknown = root;
+  for (const p of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[p] : undefined;
+  return cur;
 }
 
 /** The fields the schema accepts at a path, for "did you mean" suggestions. */

@@ -67,6 +67,15 @@ rules:
     expect(byPath['rules[1].block'].message).toContain('shadow rule only observes');
   });
 
+  it('says a missing field is required', () => {
+    const found = issues(`rules:
+  - name: a
+    key: [account]
+`);
+    expect(found[0]).toMatchObject({ path: 'rules[0].limit' });
+    expect(found[0].message).toMatch(/^this field is required: write a limit like/);
+  });
+
   it('refuses a negative limit', () => {
     const found = issues(`rules:
   - name: a
