@@ -45,8 +45,8 @@ export interface Prepared {
   readonly meter?: CapMeter;
   /** Filled by decide(). */
   decision?: Decision;
-  /** 0: nothing to record; 1: the status; 2: the status and the bytes sent. */
-  record: 0 | 1 | 2;
+  /** What to record after the response: nothing, the status, or the status and the bytes sent. */
+  record: 'none' | 'status' | 'bytes';
   /** The request was answered by Sluice after admission (cap crossed mid-stream): refund and skip recording. */
   capped?: CapViolation;
 }
@@ -109,7 +109,7 @@ export class Enforcer {
       if (early) return capRefusal(early);
       if (needsMeter(plan, contentType)) meter = new CapMeter(plan, contentType);
     }
-    return { refused: false, subject, meter, record: 0 };
+    return { refused: false, subject, meter, record: 'none' };
   }
 
   /**
@@ -133,10 +133,10 @@ export class Enforcer {
     for (let i = 0; i < rules.length; i++) {
       if (!rules[i].matches(p.subject)) continue;
       if (rules[i].cost.kind === 'bytes') {
-        p.record = 2;
+        p.record = 'bytes';
         break;
       }
-      p.record = 1;
+      p.record = 'status';
     }
     return p;
   }
@@ -152,7 +152,7 @@ export class Enforcer {
 
   /** After the response: the status and the bytes sent, for outcome and byte rules; releases concurrency leases. */
   finish(p: Prepared, status: number, bytes: number): void {
-    if (p.record === 0 || p.capped) return;
+    if (p.record === 'none' || p.capped) return;
     this.sluice.record(p.subject, { status, bytes, success: status < 400 }).catch(this.onError);
   }
 

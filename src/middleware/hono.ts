@@ -84,10 +84,10 @@ export function sluice(opts: SluiceHonoOptions): MiddlewareHandler {
       c.res = undefined;
       c.res = copy;
     }
-    if (p.record === 0) return;
+    if (p.record === 'none') return;
     const status = c.res.status;
     const body = c.res.body;
-    if (p.record === 1 || !body) {
+    if (p.record === 'status' || !body) {
       e.finish(p, status, 0);
       return;
     }

@@ -23,9 +23,9 @@ export function setHeaders(res: ServerResponse, headers: Record<string, string>)
  * response is finished (or the client left), for outcome and byte-quota rules.
  */
 export function recordAfterResponse(enforcer: Enforcer, p: Prepared, res: ServerResponse): void {
-  if (p.record === 0) return;
+  if (p.record === 'none') return;
   let bytes = 0;
-  if (p.record === 2) {
+  if (p.record === 'bytes') {
     const write = res.write;
     const end = res.end;
     const count = (chunk: unknown, encoding: unknown) => {
