@@ -236,6 +236,6 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    if (this.p.record) this.enforcer.finish(this.p, this.status, this.bytes);
+    if (this.p.record !== 'none') this.enforcer.finish(this.p, this.status, this.bytes);
   }
 }
