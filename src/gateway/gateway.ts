@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import type { Sluice } from '../engine/sluice.js';
 import { errorBody } from '../http/errors.js';
+import { answerClientErrors, listen } from '../http/plain-server.js';
 import { CapExceededError, Enforcer, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
 
 export interface GatewayOptions extends EnforcerOptions {
@@ -93,20 +94,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handle(req, res, false));
   // Expect: 100-continue — decide (and check caps) before the client sends the body.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
-  server.on('clientError', (err, socket) => {
-    if (!socket.writable) return;
-    const body = JSON.stringify(errorBody('bad_request', `Malformed HTTP request: ${(err as Error).message}`));
-    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
+  answerClientErrors(server);
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
   const ownsEngine = !opts.sluice;
   return {

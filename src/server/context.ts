@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sluice } from '../engine/sluice.js';
 import type { ServerMetrics } from './metrics.js';
+import type { WriteBatch } from './write-batch.js';
 
 /** What every route of one service instance shares. */
 export interface ServerContext {
@@ -9,6 +10,8 @@ export interface ServerContext {
   readonly sync: boolean;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
+  /** Decision answers wait here for the end of the loop turn's I/O, to go out together. */
+  readonly writes: WriteBatch;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit: number;
   /** Set once shutdown begins: responses ask clients to close their connections. */

@@ -35,7 +35,17 @@ function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
-/** Rule names and codes are plain (the policy schema restricts them); messages may need escaping. */
+/**
+ * A JSON string literal. The strings here are the policy's own (rule names, codes,
+ * messages, actions): a few hundred at most, so each is quoted once and then looked up.
+ */
 function str(s: string): string {
-  return /^[\w .,:;!?'’()/+-]*$/.test(s) ? `"${s}"` : JSON.stringify(s);
+  let q = quoted.get(s);
+  if (q === undefined) {
+    if (quoted.size >= 4096) quoted.clear(); // bound it across many policy reloads
+    quoted.set(s, (q = JSON.stringify(s)));
+  }
+  return q;
 }
+
+const quoted = new Map<string, string>();

@@ -2,19 +2,23 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Decision } from '../engine/decision.js';
 import type { Sluice } from '../engine/sluice.js';
 
+/** Decision actions, in the order of the per-rule count arrays. */
+const ACTIONS = ['allow', 'reject', 'drop'] as const;
+
 /** Check latency buckets, in seconds: the engine answers in microseconds, the store in milliseconds. */
 const BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 /**
  * The service's Prometheus metrics, on its own registry.
  *
- * The hot path only bumps plain numbers (a Map of counts and an array of bucket counts);
+ * The hot path only bumps plain numbers (per-rule count arrays and an array of bucket counts);
  * prom-client's objects are brought up to date when /metrics is scraped, so a decision
  * costs no label hashing or metric bookkeeping.
  */
 export class ServerMetrics {
   readonly registry = new Registry();
-  private readonly pending = new Map<string, number>();
+  /** Decisions not yet handed to prom-client: rule → counts per action (in ACTIONS order). */
+  private readonly pending = new Map<string, Float64Array>();
   /** Check latency: per-bucket counts (not cumulative; the last is +Inf), sum and count. */
   private readonly latencyCounts = new Float64Array(BUCKETS.length + 1);
   private latencySum = 0;
@@ -32,11 +36,10 @@ export class ServerMetrics {
       labelNames: ['rule', 'action'] as const,
       registers: [r],
       collect() {
-        for (const [k, n] of pending) {
-          const i = k.indexOf('\u0000');
-          this.inc({ rule: k.slice(0, i), action: k.slice(i + 1) }, n);
+        for (const [rule, counts] of pending) {
+          for (let a = 0; a < ACTIONS.length; a++) if (counts[a] > 0) this.inc({ rule, action: ACTIONS[a] }, counts[a]);
+          counts.fill(0);
         }
-        pending.clear();
       },
     });
 
@@ -92,8 +95,11 @@ export class ServerMetrics {
 
   /** Counts one decision and its latency (milliseconds). Hot path: no allocation once the key is known. */
   decision(d: Decision, ms: number): void {
-    const key = d.rule === undefined ? (d.action === 'allow' ? 'none\u0000allow' : `none\u0000${d.action}`) : d.rule + '\u0000' + d.action;
-    this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+    // Rule names come from the policy, so the lookup hashes a string V8 has hashed before.
+    const rule = d.rule ?? 'none';
+    let counts = this.pending.get(rule);
+    if (counts === undefined) this.pending.set(rule, (counts = new Float64Array(ACTIONS.length)));
+    counts[d.action === 'allow' ? 0 : d.action === 'reject' ? 1 : 2]++;
     const s = ms / 1000;
     let i = 0;
     while (i < BUCKETS.length && s > BUCKETS[i]) i++;

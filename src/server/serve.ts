@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -8,11 +9,13 @@ import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
 import { MemoryStore } from '../stores/memory.js';
+import { listen } from '../http/plain-server.js';
 import { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
 import { PolicyReloader, type ReloadResult } from './reload.js';
 import { buildServer } from './server.js';
+import { WriteBatch } from './write-batch.js';
 import { resolveStore, type StoreSpec } from './store.js';
 
 /** Options of `sluice serve` (each also from the environment, read by the CLI). */
@@ -116,6 +119,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     log,
     metrics,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    writes: new WriteBatch((e) => log.error({ err: e }, 'writing a decision answer failed')),
     closing: false,
     policySource: file ?? policy.source,
   };
@@ -127,6 +131,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const cleanup: (() => unknown)[] = [];
   let closed: Promise<void> | undefined;
   let app: FastifyInstance | undefined;
+  let server: Server | undefined;
   let grpc: EnvoyGrpcServer | undefined;
 
   const close = (): Promise<void> =>
@@ -134,21 +139,25 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       ctx.closing = true;
       for (const c of cleanup.splice(0)) c();
       reloader.close();
-      if (app) {
-        const server = app.server;
-        // Fastify stops accepting and closes idle keep-alive connections; in-flight requests
-        // (fastify's and the raw decision path's) finish, after which their connections close.
-        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+      if (server) {
+        // Stop accepting and close idle keep-alive connections; in-flight requests finish,
+        // after which their connections close (responses say `connection: close`).
+        const http = server;
+        const timer = setTimeout(() => http.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
         timer.unref();
-        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        const idle = setInterval(() => http.closeIdleConnections(), 100);
         idle.unref();
         try {
-          await app.close();
+          await new Promise<void>((done) => {
+            http.close(() => done());
+            http.closeIdleConnections();
+          });
         } finally {
           clearTimeout(timer);
           clearInterval(idle);
         }
       }
+      if (app) await app.close();
       if (grpc) await grpc.close();
       if (opened.owned) await sluice.close();
       log.info('sluice stopped');
@@ -157,8 +166,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   try {
     const built = await buildServer(ctx, auth, reloader, envoy);
     app = built.app;
+    server = built.server;
     const host = options.host ?? '0.0.0.0';
-    await app.listen({ port: options.port ?? 8080, host });
+    await listen(built.server, options.port ?? 8080, host);
     const port = (built.server.address() as AddressInfo).port;
 
     if (options.grpcPort !== undefined) {

@@ -95,8 +95,7 @@ export function readSubject(v: unknown, path: string): Subject {
   return subject as Subject;
 }
 
-function readCost(v: unknown, path: string): number | undefined {
-  if (v === undefined) return undefined;
+function readCost(v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(400, path, `expected a number, got ${typeName(v)}`);
   if (!(v > 0)) fail(422, path, `must be a positive number (got ${v})`);
   return v;
@@ -116,8 +115,10 @@ export function readCheck(body: unknown, path = ''): CheckBody {
     else if (key === 'cost') cost = o.cost;
     else unknownField(path, key, 'subject, cost');
   }
-  if (subject === undefined) fail(400, join(path, 'subject'), 'required');
-  return { subject: readSubject(subject, join(path, 'subject')), cost: readCost(cost, join(path, 'cost')) };
+  // The paths are constants for a single check (the hot path); only a batch item joins them.
+  const subjectPath = path === '' ? 'subject' : join(path, 'subject');
+  if (subject === undefined) fail(400, subjectPath, 'required');
+  return { subject: readSubject(subject, subjectPath), cost: cost === undefined ? undefined : readCost(cost, path === '' ? 'cost' : join(path, 'cost')) };
 }
 
 /** `{ "checks": [{ subject, cost }, …] }` */

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, EXAMPLES, start, stopAll, TOKENS, type Service } from './support.js';
 
@@ -136,6 +137,21 @@ describe('413, 415, 405, 404', () => {
   it('query strings do not change the route', async () => {
     expect((await s.post('/v1/check?trace=1', { subject: { user: 'q' } })).status).toBe(200);
   });
+});
+
+it('answers a request HTTP cannot parse with 400 and a JSON error body', async () => {
+  const port = Number(new URL(s.url).port);
+  const raw = await new Promise<string>((resolve, reject) => {
+    let got = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+    socket.on('data', (d) => (got += d));
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+  });
+  expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+  expect(body.error.code).toBe('bad_request');
+  expect((await s.get('/healthz')).status).toBe(200);
 });
 
 it('never crashes on garbage: random bodies, truncated requests, aborted connections', async () => {

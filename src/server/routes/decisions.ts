@@ -10,8 +10,9 @@ import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBod
 /**
  * The decision API, served straight from node:http in front of fastify: the hot path
  * reads the body, validates it by hand, asks the engine and writes the response and
- * its headers in one call. Nothing here goes through fastify's router, hooks or
- * serializers; any other path or method falls through to fastify.
+ * its headers in one call, at the end of the loop turn with the other answers
+ * (ctx.writes). Nothing here goes through fastify's router, hooks or serializers; any
+ * other path or method falls through to fastify.
  *
  *   POST /v1/check        { subject, cost? }                 → decision
  *   POST /v1/check/batch  { checks: [{ subject, cost? }] }   → { results: [decision] }
@@ -58,9 +59,8 @@ export function handleDecision(ctx: ServerContext, route: Route, req: IncomingMe
     if (first === undefined) first = c;
     else (chunks ??= [first]).push(c);
   });
-  req.on('error', () => {
-    done = true; // the client went away; there is nobody to answer
-  });
+  // No 'error' listener: a request whose client went away is destroyed without 'end'
+  // (node:http emits 'error' on it only when someone listens), so nobody is answered.
   req.on('end', () => {
     if (done) return;
     done = true;
@@ -88,14 +88,14 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
   if (ctx.sync) {
     const d = ctx.sluice.checkSync(body.subject, body);
     ctx.metrics.decision(d, performance.now() - t0);
-    sendDecision(ctx, res, d, body.subject);
+    ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
     return;
   }
   ctx.sluice
     .check(body.subject, body)
     .then((d) => {
       ctx.metrics.decision(d, performance.now() - t0);
-      sendDecision(ctx, res, d, body.subject);
+      ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
     })
     .catch((e) => answerError(ctx, res, e));
 }
@@ -103,7 +103,7 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
 function record(ctx: ServerContext, body: RecordBody, res: ServerResponse): void {
   ctx.sluice
     .record(body.subject, body.outcome)
-    .then((d) => sendJson(res, 200, decisionJson(d), d.headers, ctx.closing))
+    .then((d) => ctx.writes.add(() => sendJson(res, 200, decisionJson(d), d.headers, ctx.closing)))
     .catch((e) => answerError(ctx, res, e));
 }
 
@@ -122,7 +122,8 @@ function batch(ctx: ServerContext, checks: CheckBody[], res: ServerResponse): vo
   decideAll(ctx, checks)
     .then((ds) => {
       const results = ds.map((d) => (d.allowed || d.action === 'drop' ? d.toJSON() : { ...d.toJSON(), error: denialBody(d).error }));
-      sendJson(res, 200, JSON.stringify({ results, allowed: ds.every((d) => d.allowed) }), undefined, ctx.closing);
+      const body = JSON.stringify({ results, allowed: ds.every((d) => d.allowed) });
+      ctx.writes.add(() => sendJson(res, 200, body, undefined, ctx.closing));
     })
     .catch((e) => answerError(ctx, res, e));
 }
