@@ -21,21 +21,16 @@ export interface RuleResult extends OpResult {
 /**
  * The answer to a check or record. `rule`, `status`, `message` and `code` come from
  * the binding rule: the refusing rule that frees up last, or, when admitted, the
- * rule closest to its limit. `headers` are built on first read.
+ * rule closest to its limit. Everything but `allowed` is read from the binding rule
+ * and its result when asked for, and `headers` are built on first read: one Decision
+ * is made per check, so it holds as few fields as it can.
  */
 export class Decision {
   readonly allowed: boolean;
-  readonly action: Action;
-  readonly rule?: string;
-  readonly status: number;
-  readonly message?: string;
-  readonly code?: string;
-  readonly limit: number;
-  readonly remaining: number;
-  readonly resetMs: number;
-  readonly retryAfterMs: number;
   private readonly compiled: readonly CompiledRule[];
   private readonly results: readonly OpResult[];
+  /** Index of the binding rule in compiled/results; -1 when no (non-shadow) rule matched. */
+  private readonly binding: number;
   private readonly failure?: StoreFailure;
   private readonly legacy: boolean;
   private rulesCache?: RuleResult[];
@@ -60,36 +55,57 @@ export class Decision {
       }
     }
     this.allowed = allowed;
-    if (binding < 0) {
-      this.action = 'allow';
-      this.status = 200;
-      this.limit = Infinity;
-      this.remaining = Infinity;
-      this.resetMs = 0;
-      this.retryAfterMs = 0;
-      return;
-    }
-    const b = results[binding];
-    const rule = compiled[binding];
-    this.rule = rule.name;
-    this.limit = b.limit;
-    this.remaining = b.remaining;
-    this.resetMs = b.resetMs;
-    this.retryAfterMs = allowed ? 0 : b.retryAfterMs;
-    if (allowed) {
-      this.action = 'allow';
-      this.status = 200;
-    } else if (storeFailure?.handling[binding] === 'closed') {
-      this.action = 'reject';
-      this.status = 503;
-      this.message = storeFailure.message;
-      this.code = 'store_unavailable';
-    } else {
-      this.action = rule.action;
-      this.status = rule.response.status;
-      this.message = rule.response.message;
-      this.code = rule.response.code;
-    }
+    this.binding = binding;
+  }
+
+  /** allow, or the binding rule's action (reject or drop) when refused. */
+  get action(): Action {
+    if (this.allowed) return 'allow';
+    return this.closedByStore ? 'reject' : this.compiled[this.binding].action;
+  }
+
+  /** The binding rule's name; undefined when no rule matched. */
+  get rule(): string | undefined {
+    return this.binding < 0 ? undefined : this.compiled[this.binding].name;
+  }
+
+  /** 200 when admitted; otherwise the binding rule's status (503 when its store failed closed). */
+  get status(): number {
+    if (this.allowed) return 200;
+    return this.closedByStore ? 503 : this.compiled[this.binding].response.status;
+  }
+
+  /** The binding rule's message when refused. */
+  get message(): string | undefined {
+    if (this.allowed) return undefined;
+    return this.closedByStore ? this.failure!.message : this.compiled[this.binding].response.message;
+  }
+
+  /** The binding rule's code when refused. */
+  get code(): string | undefined {
+    if (this.allowed) return undefined;
+    return this.closedByStore ? 'store_unavailable' : this.compiled[this.binding].response.code;
+  }
+
+  get limit(): number {
+    return this.binding < 0 ? Infinity : this.results[this.binding].limit;
+  }
+
+  get remaining(): number {
+    return this.binding < 0 ? Infinity : this.results[this.binding].remaining;
+  }
+
+  get resetMs(): number {
+    return this.binding < 0 ? 0 : this.results[this.binding].resetMs;
+  }
+
+  get retryAfterMs(): number {
+    return this.allowed ? 0 : this.results[this.binding].retryAfterMs;
+  }
+
+  /** Refused because the binding rule's store failed and the rule fails closed. */
+  private get closedByStore(): boolean {
+    return this.failure?.handling[this.binding] === 'closed';
   }
 
   /** How each matching rule saw the request (built on first read). */

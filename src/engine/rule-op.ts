@@ -1,34 +1,52 @@
-import type { AlgorithmName, Params, StepMode } from '../algorithms/index.js';
+import type { StepMode } from '../algorithms/index.js';
+import type { CompiledRule } from '../policy/compiled.js';
 import type { TxOp } from '../stores/store.js';
 
 /**
  * One rule's part of a transaction, as the engine builds it. The state is named by
  * namespace (rule) and id (key values); the joined `key` and the hash `tag` are
  * computed only if a store asks (Redis, SQLite), never on the in-memory hot path.
+ * What comes from the rule is read through it, so an op holds only its own figures:
+ * one is built per rule per check, and the bytes a check allocates are what the
+ * in-memory hot path pays for most.
  */
 export class RuleOp implements TxOp {
-  override?: { limit: number; windowMs: number };
-  scale?: { entity: string; attribute: string; fallback: number };
-  blockKey?: string;
+  override?: { limit: number; windowMs: number } = undefined;
+  scale?: { entity: string; attribute: string; fallback: number } = undefined;
+  blockKey?: string = undefined;
   blockOnly = false;
 
   constructor(
-    readonly ns: string,
+    private readonly rule: CompiledRule,
     readonly id: string,
-    readonly algorithm: Exclude<AlgorithmName, 'block'>,
-    readonly params: Params,
     readonly cost: number,
     readonly mode: StepMode,
-    readonly shadow: boolean,
-    readonly chargeRejected: boolean,
-    readonly blockMs: number,
   ) {}
 
+  get ns(): string {
+    return this.rule.name;
+  }
+  get algorithm(): CompiledRule['algorithm'] {
+    return this.rule.algorithm;
+  }
+  get params(): CompiledRule['params'] {
+    return this.rule.params;
+  }
+  get shadow(): boolean {
+    return this.rule.shadow;
+  }
+  get chargeRejected(): boolean {
+    return this.rule.chargeRejected;
+  }
+  get blockMs(): number {
+    return this.rule.blockMs;
+  }
+
   get key(): string {
-    return this.id === '' ? this.ns : `${this.ns}|${this.id}`;
+    return this.id === '' ? this.rule.name : `${this.rule.name}|${this.id}`;
   }
 
   get tag(): string {
-    return this.id === '' ? this.ns : this.id;
+    return this.id === '' ? this.rule.name : this.id;
   }
 }

@@ -211,7 +211,7 @@ export class Sluice {
   }
 
   private op(rule: CompiledRule, subject: Subject, cost: number, mode: TxOp['mode']): RuleOp {
-    const op = new RuleOp(rule.name, keyId(rule, subject), rule.algorithm, rule.params, cost, mode, rule.shadow, rule.chargeRejected, rule.blockMs);
+    const op = new RuleOp(rule, keyId(rule, subject), cost, mode);
     if (rule.blockMs > 0) op.blockKey = blockKeyOf(rule, subject);
     if (this.policyOverrides.size) {
       const o = this.policyOverrides.get(op.key);
