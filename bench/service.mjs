@@ -19,7 +19,7 @@ const here = fileURLToPath(import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BODY = JSON.stringify({ subject: { account: 'acme', api: 'List of Conversations' }, cost: 1 });
 
 // A realistic rule (keyed per account, matched on an API group) with a limit the run never reaches,
@@ -212,7 +212,9 @@ export async function run() {
   console.log(`server CPU per request: sluice ${s.cpuUs.toFixed(1)} µs vs bare ${rows.bare.cpuUs.toFixed(1)} µs (bare/sluice ${(rows.bare.cpuUs / s.cpuUs * 100).toFixed(1)}%)`);
   // The machine's speed drifts between rounds (a shared VM): each round's own ratio is the steadier figure.
   const perRound = rounds.sluice.map((x, i) => x / rounds.bare[i]);
-  const median = [...perRound].sort((a, b) => a - b)[Math.floor(perRound.length / 2)];
+  const sorted = [...perRound].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   console.log(`sluice (memory) / bare, round by round: ${perRound.map((x) => `${(x * 100).toFixed(1)}%`).join(', ')} (median ${(median * 100).toFixed(1)}%)`);
   const io = rows['bare-io'];
   console.log(`against a bare server doing the same I/O (reads and parses the body, answers a decision-sized JSON with rate-limit headers): sluice ${(s.rps / io.rps * 100).toFixed(1)}% of its req/s, ${(s.cpuUs - io.cpuUs).toFixed(1)} µs more CPU per request`);

@@ -30,11 +30,11 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     return503OnClosing: true,
   }) as unknown as FastifyInstance; // a pino Logger in, the plain FastifyInstance type out
 
-  // A plain node:http server with Node's own defaults owns the socket: the decision routes are
-  // answered right here, everything else goes through fastify's router (app.routing). Letting
-  // fastify build the server (serverFactory) would also give it fastify's timeout settings,
-  // which measurably cost the hot path per request.
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  // A plain node:http server owns the socket: the decision routes are answered right here,
+  // everything else goes through fastify's router (app.routing), so the serve() that listens
+  // also closes. Keep-alive outlasts the 60 s idle timeout of common load balancers, so they
+  // never reuse a connection the service is closing.
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
     const route = decisionRoute(req);
     if (route !== undefined) handleDecision(ctx, route, req, res);
     else app.routing(req, res);
