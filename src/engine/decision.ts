@@ -10,6 +10,19 @@ export interface StoreFailure {
   handling: readonly ('open' | 'closed')[];
 }
 
+/**
+ * What a decision is read from besides the binding rule's figures. Checks decided in
+ * place share one per policy; a decision over several rules (or after a store
+ * failure) has its own, with every rule's result.
+ */
+export interface DecisionSource {
+  /** The policy asks for the X-RateLimit-* headers too. */
+  readonly legacyHeaders: boolean;
+  /** Per matching rule, its result; absent for a lone rule decided in place (its figures are the binding ones). */
+  readonly results?: readonly OpResult[];
+  readonly failure?: StoreFailure;
+}
+
 /** How one matching rule saw the request. */
 export interface RuleResult extends OpResult {
   name: string;
@@ -21,27 +34,38 @@ export interface RuleResult extends OpResult {
 /**
  * The answer to a check or record. `rule`, `status`, `message` and `code` come from
  * the binding rule: the refusing rule that frees up last, or, when admitted, the
- * rule closest to its limit. Everything but `allowed` is read from the binding rule
- * and its result when asked for, and `headers` are built on first read: one Decision
- * is made per check, so it holds as few fields as it can.
+ * rule closest to its limit. One Decision is made per check, and what a check
+ * allocates is what the in-process hot path pays for most, so a Decision holds only
+ * the binding rule's figures and what the rest is read from; `rules` and `headers`
+ * are built each time they are read.
  */
 export class Decision {
   readonly allowed: boolean;
   private readonly compiled: readonly CompiledRule[];
-  private readonly results: readonly OpResult[];
-  /** Index of the binding rule in compiled/results; -1 when no (non-shadow) rule matched. */
+  /** Index of the binding rule in compiled; -1 when no (non-shadow) rule matched. */
   private readonly binding: number;
-  private readonly failure?: StoreFailure;
-  private readonly legacy: boolean;
-  private rulesCache?: RuleResult[];
-  private shadowCache?: string[];
-  private headerCache?: Record<string, string>;
+  /** The binding rule's figures (see the getters for when no rule binds; its limit is read from the source). */
+  private readonly bindingRemaining: number;
+  private readonly bindingResetMs: number;
+  private readonly bindingRetryAfterMs: number;
+  private readonly source: DecisionSource;
 
-  constructor(compiled: readonly CompiledRule[], results: readonly OpResult[], legacyHeaders: boolean, storeFailure?: StoreFailure) {
+  private constructor(compiled: readonly CompiledRule[], source: DecisionSource, allowed: boolean, binding: number, remaining: number, resetMs: number, retryAfterMs: number) {
+    this.allowed = allowed;
     this.compiled = compiled;
-    this.results = results;
-    this.failure = storeFailure;
-    this.legacy = legacyHeaders;
+    this.binding = binding;
+    this.bindingRemaining = remaining;
+    this.bindingResetMs = resetMs;
+    this.bindingRetryAfterMs = retryAfterMs;
+    this.source = source;
+  }
+
+  /**
+   * The decision over every rule a check or record matched, from the source's results
+   * (one per rule, in the same order).
+   */
+  static of(compiled: readonly CompiledRule[], source: DecisionSource & { results: readonly OpResult[] }): Decision {
+    const results = source.results;
     let binding = -1;
     let allowed = true;
     for (let i = 0; i < compiled.length; i++) {
@@ -54,8 +78,18 @@ export class Decision {
         binding = i;
       }
     }
-    this.allowed = allowed;
-    this.binding = binding;
+    if (binding < 0) return new Decision(compiled, source, allowed, binding, 0, 0, 0);
+    const b = results[binding];
+    return new Decision(compiled, source, allowed, binding, b.remaining, b.resetMs, b.retryAfterMs);
+  }
+
+  /**
+   * The decision of a check that matched one rule, decided in place from its figures:
+   * the rule is not in shadow mode, its own limit and window apply (no override or
+   * scale), and it was not blocked.
+   */
+  static lone(lone: readonly [CompiledRule], source: DecisionSource, allowed: boolean, remaining: number, resetMs: number, retryAfterMs: number): Decision {
+    return new Decision(lone, source, allowed, 0, remaining, resetMs, allowed ? 0 : retryAfterMs);
   }
 
   /** allow, or the binding rule's action (reject or drop) when refused. */
@@ -78,7 +112,7 @@ export class Decision {
   /** The binding rule's message when refused. */
   get message(): string | undefined {
     if (this.allowed) return undefined;
-    return this.closedByStore ? this.failure!.message : this.compiled[this.binding].response.message;
+    return this.closedByStore ? this.source.failure!.message : this.compiled[this.binding].response.message;
   }
 
   /** The binding rule's code when refused. */
@@ -87,50 +121,68 @@ export class Decision {
     return this.closedByStore ? 'store_unavailable' : this.compiled[this.binding].response.code;
   }
 
+  /** The binding rule's limit (after overrides and scaling); Infinity when no rule binds. */
   get limit(): number {
-    return this.binding < 0 ? Infinity : this.results[this.binding].limit;
+    if (this.binding < 0) return Infinity;
+    const results = this.source.results;
+    return results === undefined ? this.compiled[0].params.limit : results[this.binding].limit;
   }
 
+  /** Units the binding rule has left; Infinity when no rule binds. */
   get remaining(): number {
-    return this.binding < 0 ? Infinity : this.results[this.binding].remaining;
+    return this.binding < 0 ? Infinity : this.bindingRemaining;
   }
 
+  /** Milliseconds until the binding rule's whole limit is available again. */
   get resetMs(): number {
-    return this.binding < 0 ? 0 : this.results[this.binding].resetMs;
+    return this.bindingResetMs;
   }
 
+  /** When refused, milliseconds until the same request would fit; 0 when admitted. */
   get retryAfterMs(): number {
-    return this.allowed ? 0 : this.results[this.binding].retryAfterMs;
+    return this.allowed ? 0 : this.bindingRetryAfterMs;
   }
 
   /** Refused because the binding rule's store failed and the rule fails closed. */
   private get closedByStore(): boolean {
-    return this.failure?.handling[this.binding] === 'closed';
+    return this.source.failure?.handling[this.binding] === 'closed';
   }
 
-  /** How each matching rule saw the request (built on first read). */
+  /** Per matching rule, its result. */
+  private resultList(): readonly OpResult[] {
+    const results = this.source.results;
+    if (results !== undefined) return results;
+    const { limit, windowMs } = this.compiled[0].params;
+    return [{ allowed: this.allowed, blocked: false, limit, windowMs, remaining: this.bindingRemaining, resetMs: this.bindingResetMs, retryAfterMs: this.bindingRetryAfterMs }];
+  }
+
+  /** How each matching rule saw the request. */
   get rules(): RuleResult[] {
-    if (!this.rulesCache) {
-      this.rulesCache = this.compiled.map((c, i) => {
-        const r = this.results[i];
-        const out: RuleResult = { name: c.name, allowed: r.allowed, shadow: c.shadow, blocked: r.blocked, limit: r.limit, windowMs: r.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: r.retryAfterMs };
-        if (this.failure?.handling[i] === 'open') out.fallback = true;
-        return out;
-      });
-    }
-    return this.rulesCache;
+    const results = this.resultList();
+    const handling = this.source.failure?.handling;
+    return this.compiled.map((c, i) => {
+      const r = results[i];
+      const out: RuleResult = { name: c.name, allowed: r.allowed, shadow: c.shadow, blocked: r.blocked, limit: r.limit, windowMs: r.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: r.retryAfterMs };
+      if (handling?.[i] === 'open') out.fallback = true;
+      return out;
+    });
   }
 
   /** Rules in shadow mode that would have refused. */
   get shadowDenied(): string[] {
-    return (this.shadowCache ??= this.compiled.filter((c, i) => c.shadow && !this.results[i].allowed).map((c) => c.name));
+    const out: string[] = [];
+    const results = this.source.results; // a lone rule decided in place is never in shadow mode
+    if (results !== undefined) for (let i = 0; i < this.compiled.length; i++) if (this.compiled[i].shadow && !results[i].allowed) out.push(this.compiled[i].name);
+    return out;
   }
 
+  /** RateLimit-Policy and RateLimit, Retry-After when refused, and X-RateLimit-* when the policy asks. */
   get headers(): Record<string, string> {
-    return (this.headerCache ??= rateLimitHeaders(this, this.compiled, this.results, this.legacy));
+    return rateLimitHeaders(this, this.compiled, this.resultList(), this.source.legacyHeaders);
   }
 
   toJSON(): Record<string, unknown> {
+    const shadowDenied = this.shadowDenied;
     return {
       allowed: this.allowed,
       action: this.action,
@@ -143,7 +195,7 @@ export class Decision {
       resetMs: this.resetMs,
       retryAfterMs: this.retryAfterMs,
       rules: this.rules,
-      ...(this.shadowDenied.length ? { shadowDenied: this.shadowDenied } : {}),
+      ...(shadowDenied.length ? { shadowDenied } : {}),
     };
   }
 }

@@ -8,14 +8,24 @@ export function stateKey(rule: CompiledRule, subject: Subject): string {
   return join(rule.name, rule.keyAttrs, subject);
 }
 
-/** The key values part of a rule's state key ("" for a rule without a key). */
-export function keyId(rule: CompiledRule, subject: Subject): string {
+/**
+ * The key values as the in-process store names a state within its rule: a one-value
+ * key's value as it is (with nothing to join there is nothing to escape, and the hot
+ * path skips scanning it), otherwise the escaped values joined by "|" ("" for a rule
+ * without a key). `escapedId` turns it into the key's own text.
+ */
+export function localId(rule: CompiledRule, subject: Subject): string {
   const attrs = rule.keyAttrs;
-  if (attrs.length === 1) return part(subject[attrs[0]]);
+  if (attrs.length === 1) return text(subject[attrs[0]]);
   if (attrs.length === 0) return '';
   let id = part(subject[attrs[0]]);
   for (let i = 1; i < attrs.length; i++) id += `|${part(subject[attrs[i]])}`;
   return id;
+}
+
+/** The part of the state key after the rule name, from a localId. */
+export function escapedId(rule: CompiledRule, id: string): string {
+  return rule.keyAttrs.length === 1 ? part(id) : id;
 }
 
 /** Where a rule's block penalty for this subject is kept: "rule!b|value…". */
@@ -42,7 +52,11 @@ export function keyTag(key: string): string {
   return i < 0 ? key : key.slice(i + 1);
 }
 
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
 function part(v: unknown): string {
-  const s = typeof v === 'string' ? v : String(v);
+  const s = text(v);
   return s.indexOf('|') < 0 && s.indexOf('%') < 0 ? s : encodeURIComponent(s);
 }

@@ -1,11 +1,12 @@
 import type { StepMode } from '../algorithms/index.js';
 import type { CompiledRule } from '../policy/compiled.js';
 import type { TxOp } from '../stores/store.js';
+import { escapedId } from './keys.js';
 
 /**
  * One rule's part of a transaction, as the engine builds it. The state is named by
- * namespace (rule) and id (key values); the joined `key` and the hash `tag` are
- * computed only if a store asks (Redis, SQLite), never on the in-memory hot path.
+ * namespace (rule) and id (key values, see localId); the joined `key` and the hash
+ * `tag` are computed only if a store asks (Redis, SQLite), never by the in-memory store.
  * What comes from the rule is read through it, so an op holds only its own figures:
  * one is built per rule per check, and the bytes a check allocates are what the
  * in-memory hot path pays for most.
@@ -43,10 +44,10 @@ export class RuleOp implements TxOp {
   }
 
   get key(): string {
-    return this.id === '' ? this.rule.name : `${this.rule.name}|${this.id}`;
+    return this.id === '' ? this.rule.name : `${this.rule.name}|${escapedId(this.rule, this.id)}`;
   }
 
   get tag(): string {
-    return this.id === '' ? this.rule.name : this.id;
+    return this.id === '' ? this.rule.name : escapedId(this.rule, this.id);
   }
 }

@@ -1,9 +1,10 @@
 import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
-import { MemoryStore } from '../stores/memory.js';
+import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceTake } from '../algorithms/in-place.js';
+import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
-import { Decision, type StoreFailure } from './decision.js';
-import { blockKeyOf, keyId, stateKey } from './keys.js';
+import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
+import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
 
 export type Clock = () => number;
@@ -42,8 +43,16 @@ export class Sluice {
   private policyValue: CompiledPolicy;
   private policyOverrides = new Map<string, { limit: number; windowMs: number; expiresAt?: number }>();
   /** Per policy rule, a one-rule array: what matching returns when only that rule matches. */
-  private loneRules: (readonly CompiledRule[])[] = [];
+  private loneRules: (readonly [CompiledRule])[] = [];
+  /** Per policy rule, its in-place take when a check matching it alone can be decided in place. */
+  private inPlace: (InPlaceTake | undefined)[] = [];
+  /** What every check decided in place under the current policy is read from, besides its figures. */
+  private inPlaceSource: DecisionSource = { legacyHeaders: false };
+  /** The in-place takes' figures. */
+  private readonly io = new Float64Array(IO_CELLS);
   readonly store: Store;
+  /** The store, when it is the in-process one (in-place takes are its own). */
+  private readonly memory: MemoryStore | undefined;
   private readonly clock: Clock;
   private readonly fallback: MemoryStore;
   private readonly onStoreError?: (error: unknown) => void;
@@ -53,6 +62,7 @@ export class Sluice {
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
     this.store = store;
+    this.memory = store instanceof MemoryStore ? store : undefined;
     this.clock = opts.clock ?? Date.now;
     this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
     this.onStoreError = opts.onStoreError;
@@ -89,17 +99,22 @@ export class Sluice {
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
     const rules = this.matching(subject);
-    return this.run(rules, this.checkOps(rules, subject, opts?.cost));
+    const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, opts?.cost) : undefined;
+    return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, opts?.cost));
   }
 
   /** The same as check, synchronously; only for stores that answer synchronously (memory). */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     const rules = this.matching(subject);
-    if (rules.length === 0) return new Decision(rules, [], this.policyValue.legacyHeaders);
+    if (rules.length === 1) {
+      const d = this.decideInPlace(rules[0], subject, opts?.cost);
+      if (d !== undefined) return d;
+    }
+    if (rules.length === 0) return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results: [] });
     const ops = this.checkOps(rules, subject, opts?.cost);
     const results = this.store.apply(ops, this.clock());
     if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
-    return new Decision(rules, results, this.policyValue.legacyHeaders);
+    return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results });
   }
 
   /**
@@ -194,6 +209,23 @@ export class Sluice {
     return many ?? (first < 0 ? NO_RULES : this.loneRules[first]);
   }
 
+  /**
+   * A check that matched this rule alone, decided in the memory store without building
+   * an op or a transaction; undefined when the rule, the cost, the key's state or the
+   * store needs the general path.
+   */
+  private decideInPlace(rule: CompiledRule, subject: Subject, cost: number | undefined): Decision | undefined {
+    const alg = this.inPlace[rule.index];
+    // A store whose apply was replaced (a subclass, a patched instance in a test) sees every transaction.
+    if (alg === undefined || this.memory!.apply !== memoryApply) return undefined;
+    const units = cost ?? costOf(rule, subject);
+    if (!(units > 0)) return undefined;
+    const io = this.io;
+    const verdict = this.memory!.takeInPlace(rule.name, localId(rule, subject), alg, units, rule.params, this.clock(), io);
+    if (verdict === UNABLE) return undefined;
+    return Decision.lone(this.loneRules[rule.index], this.inPlaceSource, verdict === ADMITTED, io[REMAINING], io[RESET_MS], io[RETRY_AFTER_MS]);
+  }
+
   /** The ops a check makes for the rules it matched, in the same order. */
   private checkOps(rules: readonly CompiledRule[], subject: Subject, cost: number | undefined): RuleOp[] {
     const ops: RuleOp[] = new Array(rules.length);
@@ -211,7 +243,7 @@ export class Sluice {
   }
 
   private op(rule: CompiledRule, subject: Subject, cost: number, mode: TxOp['mode']): RuleOp {
-    const op = new RuleOp(rule, keyId(rule, subject), cost, mode);
+    const op = new RuleOp(rule, localId(rule, subject), cost, mode);
     if (rule.blockMs > 0) op.blockKey = blockKeyOf(rule, subject);
     if (this.policyOverrides.size) {
       const o = this.policyOverrides.get(op.key);
@@ -228,8 +260,8 @@ export class Sluice {
   }
 
   private run(rules: readonly CompiledRule[], ops: TxOp[]): Promise<Decision> {
-    const legacy = this.policyValue.legacyHeaders;
-    if (ops.length === 0) return Promise.resolve(new Decision(rules, [], legacy));
+    const legacyHeaders = this.policyValue.legacyHeaders;
+    if (ops.length === 0) return Promise.resolve(Decision.of(rules, { legacyHeaders, results: [] }));
     const now = this.clock();
     let pending: OpResult[] | Promise<OpResult[]>;
     try {
@@ -237,9 +269,9 @@ export class Sluice {
     } catch (e) {
       return Promise.resolve(this.degraded(rules, ops, now, e));
     }
-    if (!(pending instanceof Promise)) return Promise.resolve(new Decision(rules, pending, legacy));
+    if (!(pending instanceof Promise)) return Promise.resolve(Decision.of(rules, { legacyHeaders, results: pending }));
     return pending.then(
-      (results) => new Decision(rules, results, legacy),
+      (results) => Decision.of(rules, { legacyHeaders, results }),
       (e) => this.degraded(rules, ops, now, e),
     );
   }
@@ -264,20 +296,31 @@ export class Sluice {
       return { allowed: false, blocked: false, limit: op.params.limit, windowMs: op.params.windowMs, remaining: 0, resetMs: 0, retryAfterMs: 1000 };
     });
     const failure: StoreFailure = { message: `Rate-limit store unavailable (${this.store.name}); refusing rules that fail closed.`, handling };
-    return new Decision(rules, results, this.policyValue.legacyHeaders, failure);
+    return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results, failure });
   }
 
   private indexPolicy(policy: CompiledPolicy): void {
+    this.inPlaceSource = { legacyHeaders: policy.legacyHeaders };
     this.loneRules = policy.rules.map((rule) => [rule]);
     this.policyOverrides = new Map();
+    const overridden = new Set<CompiledRule>();
     for (const o of policy.overrides) {
       const rule = policy.ruleByName.get(o.rule);
-      if (rule) this.policyOverrides.set(stateKey(rule, o.key), o);
+      if (!rule) continue;
+      this.policyOverrides.set(stateKey(rule, o.key), o);
+      overridden.add(rule);
     }
+    // In place: a rule charged at check time with nothing but its own limit and cost.
+    this.inPlace = policy.rules.map((rule) =>
+      this.memory && rule.phase === 'request' && rule.blockMs === 0 && !rule.scale && !rule.shadow && !rule.chargeRejected && !overridden.has(rule)
+        ? inPlaceTakes[rule.algorithm]
+        : undefined,
+    );
   }
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
+const memoryApply = MemoryStore.prototype.apply;
 
 function costOf(rule: CompiledRule, subject: Subject): number {
   if (rule.cost.kind === 'fixed') return rule.cost.units;

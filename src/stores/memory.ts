@@ -1,3 +1,5 @@
+import type { Params } from '../algorithms/index.js';
+import { EXPIRES_AT, type InPlaceTake } from '../algorithms/in-place.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
 
@@ -5,6 +7,13 @@ export interface MemoryStoreOptions {
   /** Most keys held at once; the least recently used key is evicted past it. Default 1,000,000. */
   maxKeys?: number;
 }
+
+/** What takeInPlace says: refused, admitted (and charged), or unable to decide in place. */
+export const REFUSED = 0;
+export const ADMITTED = 1;
+/** The key's state or a run-time override needs the general path (apply). */
+export const UNABLE = 2;
+export type InPlaceVerdict = typeof REFUSED | typeof ADMITTED | typeof UNABLE;
 
 const NONE = -1;
 /** Marks a slot whose state lives in `variable` (sliding log, quotas, leases). */
@@ -21,6 +30,10 @@ const VARIABLE = 255;
  * stored. Slots form an LRU list through Int32Array links; each write looks at the
  * least recently used slots and drops the ones whose state has expired, so idle
  * keys go away without a timer per key (or any timer at all).
+ *
+ * A check that matches one plain rule skips the transaction: takeInPlace runs the
+ * algorithm's in-place take (../algorithms/in-place.ts) on the key's columns. One
+ * value of a key is indexed as it is, unescaped (see localId in ../engine/keys.ts).
  */
 export class MemoryStore implements Store, StateAccess {
   readonly name = 'memory';
@@ -50,6 +63,9 @@ export class MemoryStore implements Store, StateAccess {
   /** The last ref looked up and its slot (-1: absent): a transaction reads then writes the same ref. */
   private lastRef?: StateRef;
   private lastSlot = -1;
+  /** The namespace takeInPlace looked up last, and its map (namespace maps live until close). */
+  private lastNs: string | undefined = undefined;
+  private lastKeys: Map<string, number> | undefined = undefined;
   private readonly overrides = new Map<string, StoredOverride>();
   private readonly attributes = new Map<string, Record<string, number>>();
 
@@ -60,6 +76,41 @@ export class MemoryStore implements Store, StateAccess {
   apply(ops: readonly TxOp[], now: number): OpResult[] {
     this.now = now;
     return runTransaction(ops, now, this);
+  }
+
+  /**
+   * The hot path of a check that matches one plain rule (a 'take' op without block,
+   * scale, override, shadow or charge-on-reject) whose algorithm has an in-place take:
+   * decides and charges exactly as apply([op], now) would (test/engine/in-place.test.ts),
+   * but looks the key up once and allocates nothing. The figures are left in `io`.
+   */
+  takeInPlace(ns: string, id: string, alg: InPlaceTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
+    if (this.overrides.size !== 0) return UNABLE;
+    const width = alg.width;
+    let keys = this.lastKeys;
+    if (ns !== this.lastNs) {
+      keys = this.index.get(ns);
+      // Only a namespace that exists is remembered: allocate makes the missing one.
+      this.lastNs = keys === undefined ? undefined : ns;
+      this.lastKeys = keys;
+    }
+    let slot = keys?.get(id);
+    if (slot !== undefined) {
+      if (this.lens[slot] !== width) return UNABLE;
+      for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
+    }
+    if (!alg.take(io, slot === undefined, now, cost, p)) return REFUSED;
+    this.now = now;
+    if (slot === undefined) {
+      slot = this.allocate(ns, id);
+      this.lastRef = undefined; // it may have cached this key as absent
+    } else this.touch(slot);
+    // allocate may have grown the columns: read them only now.
+    for (let i = 0; i < width; i++) (this.cols[i] ?? this.column(i))[slot] = io[i];
+    this.lens[slot] = width;
+    this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
+    this.sweep();
+    return ADMITTED;
   }
 
   // ---- StateAccess ----
@@ -86,7 +137,10 @@ export class MemoryStore implements Store, StateAccess {
       return;
     }
     if (slot === undefined) {
-      slot = this.allocate(ref);
+      const [ns, id] = ref.ns !== undefined ? [ref.ns, ref.id ?? ''] : split(ref.key);
+      slot = this.allocate(ns, id);
+      this.lastRef = ref;
+      this.lastSlot = slot;
     } else {
       this.touch(slot);
       if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
@@ -99,7 +153,7 @@ export class MemoryStore implements Store, StateAccess {
       this.variable.set(slot, state);
       this.lens[slot] = VARIABLE;
     }
-    this.expires[slot] = Math.min(0xffffffff, Math.max(0, Math.ceil(expiresAt / 1000)));
+    this.expires[slot] = expirySeconds(expiresAt);
     this.sweep();
   }
 
@@ -159,6 +213,7 @@ export class MemoryStore implements Store, StateAccess {
   async ping(): Promise<void> {}
   async close(): Promise<void> {
     this.lastRef = undefined;
+    this.lastNs = this.lastKeys = undefined;
     this.index.clear();
     this.variable.clear();
   }
@@ -183,21 +238,18 @@ export class MemoryStore implements Store, StateAccess {
     return slot;
   }
 
-  private allocate(ref: StateRef): number {
+  private allocate(ns: string, id: string): number {
     if (this.used >= this.maxKeys) this.remove(this.tail);
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.highWater >= this.capacity) this.grow();
       slot = this.highWater++;
     }
-    const [ns, id] = ref.ns !== undefined ? [ref.ns, ref.id ?? ''] : split(ref.key);
     let owner = this.index.get(ns);
     if (!owner) this.index.set(ns, (owner = new Map()));
     owner.set(id, slot);
     this.ids[slot] = id;
     this.owners[slot] = owner;
-    this.lastRef = ref;
-    this.lastSlot = slot;
     this.lens[slot] = 0;
     this.linkHead(slot);
     this.used++;
@@ -272,8 +324,26 @@ export class MemoryStore implements Store, StateAccess {
   }
 }
 
-/** "rule|a|b" → ["rule", "a|b"]; a key without "|" is a namespace of its own. */
+function expirySeconds(ms: number): number {
+  return Math.min(0xffffffff, Math.max(0, Math.ceil(ms / 1000)));
+}
+
+/**
+ * A state key as namespace and id, the way the engine names states (localId):
+ * "rule|a|b" → ["rule", "a|b"], "rule|a%7Cb" → ["rule", "a|b"] (one value is kept
+ * unescaped); a key without "|" is a namespace of its own.
+ */
 function split(key: string): [string, string] {
   const i = key.indexOf('|');
-  return i < 0 ? [key, ''] : [key.slice(0, i), key.slice(i + 1)];
+  return i < 0 ? [key, ''] : [key.slice(0, i), unescapeLone(key.slice(i + 1))];
+}
+
+/** A key's single escaped value (no "|" left in it) back to the value (src/engine/keys.ts escapes it). */
+function unescapeLone(id: string): string {
+  if (id.indexOf('|') >= 0 || id.indexOf('%') < 0) return id;
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id; // not escaped by Sluice: taken literally
+  }
 }

@@ -1,0 +1,118 @@
+import type { AlgorithmName, Params } from './types.js';
+
+/**
+ * The 'take' mode of the fixed-size algorithms, computed in a reused Float64Array
+ * instead of allocating a result and a state per call: the memory store's hot path
+ * for a check that matches one plain rule. Each kernel is the same arithmetic as its
+ * step function (test/algorithms/in-place.test.ts holds them equal on random calls),
+ * the way the Redis Lua twins are held to the test vectors.
+ *
+ * `io` holds the key's state in its first `width` cells on entry (ignored when
+ * `fresh`: the key has none). On return the figures are at REMAINING, RESET_MS and
+ * RETRY_AFTER_MS and, when the cost fitted, the charged state is in the first cells
+ * and the time it may be forgotten at EXPIRES_AT. A refused call leaves the state
+ * cells as they were. The cost must be positive (a zero cost may delete a state,
+ * which only the general path does).
+ */
+export interface InPlaceTake {
+  /** Cells of state: the algorithm's fixedSize. */
+  readonly width: number;
+  /** Whether `cost` fits; if it does, it is charged in `io`. */
+  take(io: Float64Array, fresh: boolean, now: number, cost: number, p: Params): boolean;
+}
+
+export const REMAINING = 3;
+export const RESET_MS = 4;
+export const RETRY_AFTER_MS = 5;
+export const EXPIRES_AT = 6;
+/** Cells an io array needs. */
+export const IO_CELLS = 7;
+
+/** GCRA (./gcra.ts): state [tat]. */
+const gcra: InPlaceTake = {
+  width: 1,
+  take(io, fresh, now, cost, p) {
+    const interval = p.windowMs / p.limit;
+    const tolerance = (p.burst ?? p.limit) * interval;
+    const tat = fresh ? now : Math.max(io[0], now);
+    const newTat = tat + cost * interval;
+    const fits = newTat - now <= tolerance + 1e-9;
+    const shown = fits ? newTat : tat;
+    io[REMAINING] = Math.max(0, Math.floor((tolerance - (shown - now)) / interval + 1e-9));
+    io[RESET_MS] = Math.max(0, Math.ceil(shown - now));
+    io[RETRY_AFTER_MS] = fits ? 0 : Math.max(0, Math.ceil(newTat - tolerance - now));
+    if (fits) io[0] = io[EXPIRES_AT] = newTat;
+    return fits;
+  },
+};
+
+/** Fixed window (./fixed-window.ts): state [windowStart, count]. */
+const fixedWindow: InPlaceTake = {
+  width: 2,
+  take(io, fresh, now, cost, p) {
+    const start = Math.floor(now / p.windowMs) * p.windowMs;
+    const count = !fresh && io[0] === start ? io[1] : 0;
+    const resetMs = start + p.windowMs - now;
+    const fits = count + cost <= p.limit;
+    io[REMAINING] = Math.max(0, p.limit - (fits ? count + cost : count));
+    io[RESET_MS] = resetMs;
+    io[RETRY_AFTER_MS] = fits ? 0 : resetMs;
+    if (fits) {
+      io[0] = start;
+      io[1] = count + cost;
+      io[EXPIRES_AT] = start + p.windowMs;
+    }
+    return fits;
+  },
+};
+
+/** Sliding window counter (./sliding-window.ts): state [windowStart, previousCount, currentCount]. */
+const slidingWindow: InPlaceTake = {
+  width: 3,
+  take(io, fresh, now, cost, p) {
+    const w = p.windowMs;
+    const start = Math.floor(now / w) * w;
+    let prev = 0;
+    let curr = 0;
+    if (!fresh) {
+      if (io[0] === start) {
+        prev = io[1];
+        curr = io[2];
+      } else if (io[0] === start - w) {
+        prev = io[2];
+      }
+    }
+    const overlap = 1 - (now - start) / w;
+    const fits = prev * overlap + curr + cost <= p.limit + 1e-9;
+    let retry = 0;
+    if (fits) curr += cost;
+    else if (p.limit - curr - cost >= 0 && prev > 0) {
+      // Within this window: the previous window's weight decays linearly.
+      retry = Math.max(1, start + (1 - (p.limit - curr - cost) / prev) * w - now);
+    } else if (cost > p.limit) {
+      retry = start + w - now;
+    } else {
+      // Otherwise wait for the next window, where this window's count decays instead.
+      const f = curr > 0 ? Math.max(0, 1 - (p.limit - cost) / curr) : 0;
+      retry = Math.max(1, start + w + f * w - now);
+    }
+    io[REMAINING] = Math.max(0, Math.floor(p.limit - (prev * overlap + curr) + 1e-9));
+    // All counts have left the rolling window once the next window has fully passed.
+    io[RESET_MS] = curr > 0 ? start + 2 * w - now : prev > 0 ? start + w - now : 0;
+    io[RETRY_AFTER_MS] = Math.ceil(retry);
+    if (fits) {
+      io[0] = start;
+      io[1] = prev;
+      io[2] = curr;
+      io[EXPIRES_AT] = start + 2 * w;
+    }
+    return fits;
+  },
+};
+
+/** The algorithms that have an in-place take. */
+export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, InPlaceTake>>> = {
+  gcra,
+  'fixed-window': fixedWindow,
+  'sliding-window': slidingWindow,
+};
