@@ -3,7 +3,7 @@
  * it at the key's sending speed, shared across processes through a Sluice store.
  */
 export { createPacer, Pacer } from './pacer.js';
-export type { Job, JobContext, OverflowPolicy, PacerEvents, PacerOptions, PacerStats, RetryOptions, ScheduleOptions, StoppedJob } from './pacer.js';
+export type { Job, JobContext, OverflowPolicy, PacerEvents, PacerOptions, PacerStats, RetryOptions, ScheduleOptions, StoppedJob } from './types.js';
 export { JobDroppedError, JobTimeoutError, PacerError, PacerStoppedError, QueueFullError } from './errors.js';
 export { Aimd } from './adaptive.js';
 export type { AdaptiveOptions, AimdChange } from './adaptive.js';
