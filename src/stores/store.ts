@@ -8,9 +8,10 @@ import type { AlgorithmName, Params, StepMode } from '../algorithms/index.js';
  */
 
 /**
- * Names one piece of state. `key` is the full name ("rule|value|value"); engine-built
- * refs also carry it split into a namespace (the rule) and an id (the key values), and
- * compute `key` only when a store asks, so the in-process store never builds the string.
+ * Names one piece of state. `key` is the full name ("rule|value|value", values escaped);
+ * engine-built refs also carry it split into a namespace (the rule) and an id (the key
+ * values; a single value unescaped, see localId in ../engine/keys.ts), and compute `key`
+ * only when a store asks, so the in-process store never builds the string.
  */
 export interface StateRef {
   readonly key: string;
