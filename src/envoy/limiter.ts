@@ -1,4 +1,4 @@
-import { policyItem } from '../http/headers.js';
+import { policyItem } from '../headers/ratelimit-headers.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
 import { findLimit } from './match.js';
