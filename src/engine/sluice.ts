@@ -2,6 +2,7 @@ import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
 import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceTake } from '../algorithms/in-place.js';
 import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
+import { openStore } from '../stores/open.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
@@ -23,8 +24,11 @@ export interface RulePeek {
 export interface SluiceOptions {
   /** A policy file path, YAML/JSON text, a policy object, or an already compiled policy. */
   policy: PolicySource | CompiledPolicy;
-  /** 'memory' (default) or a Store instance. */
-  store?: 'memory' | Store;
+  /**
+   * A Store, or a spec string as `openStore` and the CLI's `--store` take: 'memory' (default),
+   * 'sqlite:./data/sluice.db', 'redis://…', 'rediss://…', 'redis+sentinel://…', 'redis+cluster://…'.
+   */
+  store?: string | Store;
   /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
   clock?: Clock;
   /** Bound on keys for the memory store and the fallback limiter. */
@@ -71,7 +75,7 @@ export class Sluice {
 
   static async open(opts: SluiceOptions): Promise<Sluice> {
     const policy = isCompiled(opts.policy) ? opts.policy : loadPolicy(opts.policy);
-    const store = opts.store === undefined || opts.store === 'memory' ? new MemoryStore({ maxKeys: opts.maxKeys }) : opts.store;
+    const store = typeof opts.store === 'string' ? await openStore(opts.store, { maxKeys: opts.maxKeys }) : (opts.store ?? new MemoryStore({ maxKeys: opts.maxKeys }));
     return new Sluice(policy, store, opts);
   }
 
