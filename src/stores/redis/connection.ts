@@ -122,7 +122,7 @@ function tlsOptions(o: Readonly<Record<string, string>>): ConnectionOptions {
     try {
       return readFileSync(path);
     } catch (e) {
-      throw new Error(`Redis connection option ${name}=${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw new Error(`Redis connection option ${name}=${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
     }
   };
   const ca = file('tlsCa');
