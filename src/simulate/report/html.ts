@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { PolicyRun, RuleSummary, SimulationResult } from '../result.js';
 import { keyText } from '../summary.js';
 import { esc, fmt, groupedBars, PALETTE, timeChart, usageBars, type Series } from './svg.js';
@@ -20,7 +21,7 @@ export function renderReport(r: SimulationResult): string {
   if (c) {
     const yMax = Math.max(1, ...Object.values(r.timeline.refused).flat(), ...Object.values(c.run.timeline.refused).flat());
     sections.push(`<h2>Side by side</h2>`);
-    sections.push(`<div class="pair"><div>${refusalChart(baseRun, `baseline: ${r.policy}`, yMax, 560)}</div><div>${refusalChart(c.run, `candidate: ${c.policy}`, yMax, 560)}</div></div>`);
+    sections.push(`<div class="pair"><div>${refusalChart(baseRun, `baseline (${basename(r.policy)})`, yMax, 560)}</div><div>${refusalChart(c.run, `candidate (${basename(c.policy)})`, yMax, 560)}</div></div>`);
     const names = [...new Set([...r.rules.map((x) => x.rule), ...c.run.rules.map((x) => x.rule)])];
     const by = (rules: RuleSummary[], n: string) => {
       const x = rules.find((q) => q.rule === n);
@@ -53,7 +54,7 @@ export function renderReport(r: SimulationResult): string {
 function refusalChart(run: PolicyRun, title: string, yMax?: number, width?: number): string {
   const series: Series[] = run.rules.map((rule, i) => ({ name: rule.rule, values: run.timeline.refused[rule.rule] ?? [], color: PALETTE[i % PALETTE.length] }));
   return timeChart({
-    title: `Refusals per ${run.timeline.widthMs === 60_000 ? 'minute' : `${run.timeline.widthMs / 60_000} minutes`}, per rule — ${title}`,
+    title: `Refusals per ${run.timeline.widthMs === 60_000 ? 'minute' : `${run.timeline.widthMs / 60_000} minutes`} — ${title}`,
     startMs: run.timeline.startMs,
     stepMs: run.timeline.widthMs,
     series,
@@ -64,7 +65,7 @@ function refusalChart(run: PolicyRun, title: string, yMax?: number, width?: numb
 }
 
 function policySection(run: PolicyRun): string {
-  const out: string[] = [refusalChart(run, run.policy)];
+  const out: string[] = [refusalChart(run, basename(run.policy))];
   out.push(ruleTable(run.rules));
   for (const rule of run.rules) {
     if (rule.busiestKeys.length === 0) continue;

@@ -29,7 +29,7 @@ export interface TimeChart {
   height?: number;
 }
 
-const M = { top: 34, right: 56, bottom: 34, left: 56 };
+const M = { top: 52, right: 56, bottom: 34, left: 56 };
 
 /** Refusals (or anything counted) per time bucket, one line per series. */
 export function timeChart(c: TimeChart): string {
@@ -71,12 +71,12 @@ export function timeChart(c: TimeChart): string {
     parts.push(`<polyline class="series" points="${pts}" fill="none" stroke="${s.color}" stroke-width="1.6"><title>${esc(s.name)}: ${total} refused</title></polyline>`);
   });
   // legend
-  let lx = M.left + 260;
+  let lx = M.left;
   for (const s of c.series) {
-    parts.push(`<rect x="${lx}" y="11" width="10" height="10" fill="${s.color}"/><text x="${lx + 14}" y="20" class="legend">${esc(s.name)}</text>`);
+    parts.push(`<rect x="${lx}" y="29" width="10" height="10" fill="${s.color}"/><text x="${lx + 14}" y="38" class="legend">${esc(s.name)}</text>`);
     lx += 24 + s.name.length * 6.5;
   }
-  if (c.background) parts.push(`<rect x="${lx}" y="11" width="10" height="10" class="background"/><text x="${lx + 14}" y="20" class="legend">${esc(c.background.name)} (right scale)</text>`);
+  if (c.background) parts.push(`<rect x="${lx}" y="29" width="10" height="10" class="background"/><text x="${lx + 14}" y="38" class="legend">${esc(c.background.name)} (right scale)</text>`);
   parts.push('</svg>');
   return parts.join('');
 }
@@ -95,7 +95,7 @@ export function usageBars(title: string, bars: readonly Bar[], width = 880): str
   const rowH = 22;
   const labelW = 260;
   const H = 40 + Math.max(1, bars.length) * rowH + 24;
-  const iw = width - labelW - 120;
+  const iw = width - labelW - 210;
   const maxFrac = Math.max(1, ...bars.map((b) => b.value / (b.limit || 1)));
   const x = (f: number) => labelW + (f / maxFrac) * iw;
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart usage-chart" viewBox="0 0 ${width} ${H}" width="${width}" height="${H}" role="img" aria-label="${esc(title)}">`];
