@@ -6,7 +6,7 @@
 // Run alone: npm run build && node bench/simulate.mjs   (BENCH_SIMULATE_LINES=n for a
 // shorter log, BENCH_SIMULATE_REPS=n repetitions, default 3 for the headline policy).
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -9,7 +9,8 @@ import type { LogFormat } from './log-entry.js';
 import { ProgressBar } from './progress.js';
 import { renderReport } from './report/html.js';
 import { loadWithRoutes } from './routes-overlay.js';
-import { simulate, SimulateError } from './simulate.js';
+import { simulate } from './simulate.js';
+import { LogInputError } from './input.js';
 import { formatSummary } from './summary.js';
 
 /** The `sluice simulate` options as commander hands them over (all strings). */
@@ -47,7 +48,7 @@ export async function simulateCommand(flags: SimulateFlags): Promise<number> {
       console.error(`${e.issues.length} error${e.issues.length === 1 ? '' : 's'}`);
       return 1;
     }
-    if (e instanceof UsageError || e instanceof SimulateError) {
+    if (e instanceof UsageError || e instanceof LogInputError) {
       console.error(`sluice: ${e.message}`);
       return 2;
     }

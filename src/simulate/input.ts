@@ -3,6 +3,9 @@ import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 
+/** The log cannot be read (missing file, broken gzip): said in one line, exit 2. */
+export class LogInputError extends Error {}
+
 /** How far through its input a log is, for the progress bar. */
 export interface InputProgress {
   /** Bytes read from the file or stdin (compressed bytes for gzip). */
@@ -18,7 +21,7 @@ export function openLog(path: string): { text: AsyncGenerator<string>; progress:
     try {
       size = statSync(path).size;
     } catch (e) {
-      throw new Error(`cannot read log ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new LogInputError(`cannot read log ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
     }
   }
   const progress: InputProgress = { read: 0, size };
@@ -43,7 +46,7 @@ async function* decode(raw: Readable, progress: InputProgress, name: string): As
     try {
       for await (const chunk of gunzip) yield decoder.write(chunk as Buffer);
     } catch (e) {
-      throw new Error(`${name}: not a readable gzip stream (${(e as Error).message})`);
+      throw new LogInputError(`${name}: not a readable gzip stream (${(e as Error).message})`, { cause: e });
     }
   } else {
     yield decoder.write(head.value);

@@ -2,7 +2,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import { CompareDiff } from './compare.js';
 import { detectFormat, parserFor } from './formats/detect.js';
 import type { FieldOverrides } from './formats/json-lines.js';
-import { LineSplitter, openLog, type InputProgress } from './input.js';
+import { LineSplitter, LogInputError, openLog, type InputProgress } from './input.js';
 import type { LineParser, LogEntry, LogFormat, Unparsed } from './log-entry.js';
 import { ReorderBuffer } from './reorder.js';
 import { Replay } from './replay.js';
@@ -37,7 +37,7 @@ const SAMPLE_LINES = 20;
 const LISTED_UNPARSED = 100;
 
 /** Error for input that cannot be simulated at all; its message is shown as is. */
-export class SimulateError extends Error {}
+export class SimulateError extends LogInputError {}
 
 /** Replays a log through one policy (or two) and returns what they decided. */
 export async function simulate(opts: SimulateOptions): Promise<SimulationResult> {
@@ -102,12 +102,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     if (sample.filter(([t]) => t && t.trim()).length >= SAMPLE_LINES) choose();
   });
 
-  let input: ReturnType<typeof openLog>;
-  try {
-    input = openLog(opts.log);
-  } catch (e) {
-    throw new SimulateError((e as Error).message);
-  }
+  const input = openLog(opts.log);
   const paceStart = Date.now();
   for await (const chunk of input.text) {
     splitter.push(chunk);

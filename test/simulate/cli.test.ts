@@ -86,6 +86,7 @@ describe('sluice simulate (CLI)', () => {
       [['simulate', ...policyArgs, '--log', '-', '--from', 'yesterday'], 2, /--from "yesterday" is not a time/],
       [['simulate', ...policyArgs, '--log', '-', '--field', 'x'], 2, /--field "x" must be written name=path/],
       [['simulate', '--generate', '-', '--lines', '0'], 2, /--lines must be a whole number/],
+      [['simulate', ...policyArgs, '--log', tmpFile('broken.gz', Buffer.from([0x1f, 0x8b, 8, 0, 9, 9, 9, 9, 9]))], 2, /broken\.gz: not a readable gzip stream/],
       [['simulate', '--config', tmpFile('broken.yaml', 'rules:\n  - name: x\n    limit: lots\n'), '--log', '-'], 1, /broken\.yaml:3:\d+: rules\[0\]\.limit/],
       [['simulate', ...policyArgs.slice(0, 2), '--routes', tmpFile('badroutes.yaml', 'routes:\n  - { path: nope, api: X }\n'), '--log', '-'], 1, /badroutes\.yaml: routes\.0\.path/],
     ];
