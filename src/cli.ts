@@ -123,6 +123,30 @@ program
     }
   });
 
+program
+  .command('simulate')
+  .description('Replay an access log through a policy (or two) at the log’s own timestamps: who would have been refused, with plots.')
+  .option('--config <file>', 'policy file')
+  .option('--log <file>', 'access log: CLF, Combined, JSON lines or Envoy JSON; gzip recognised; - for stdin')
+  .option('--routes <file>', 'routes: and subject: sections for a policy that has none, e.g. examples/simulate/routes.yaml')
+  .option('--compare <file>', 'a second policy decided over the same lines: what it newly refuses and admits')
+  .option('--format <format>', 'auto | clf | combined | json | envoy', 'auto')
+  .option('--field <name=path>', 'JSON field mapping, repeatable: time=ts, url=req.uri, header.x-tenant-id=tenant', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--from <time>', 'only lines at or after this time (ISO 8601 or epoch seconds)')
+  .option('--to <time>', 'only lines before this time')
+  .option('--speed <n>', 'replay at n times the log’s own pace (default: as fast as possible)')
+  .option('--reorder <duration>', 'how far out of order lines may be and still be put back in order', '5s')
+  .option('--top <n>', 'keys shown per rule', '10')
+  .option('--json', 'print the result as JSON on stdout')
+  .option('--report <file>', 'write a self-contained HTML report with plots')
+  .option('--generate <file>', 'write a sample Combined-format log for the seed policies (- for stdout) instead of simulating')
+  .option('--lines <n>', 'lines to generate', '100000')
+  .option('--seed <n>', 'seed of the generated log', '1')
+  .action(async (opts: import('./simulate/command.js').SimulateFlags) => {
+    const { simulateCommand } = await import('./simulate/command.js');
+    process.exitCode = await simulateCommand(opts);
+  });
+
 await program.parseAsync();
 
 function loadOrExit(file: string) {
