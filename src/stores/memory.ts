@@ -98,6 +98,7 @@ export class MemoryStore implements Store, StateAccess {
     if (slot !== undefined) {
       if (this.lens[slot] !== width) return UNABLE;
       for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
+      if (alg.ahead(io, now, p)) return UNABLE; // stamped before the clock stepped back: the general path clamps it
     }
     if (!alg.take(io, slot === undefined, now, cost, p)) return REFUSED;
     this.now = now;
