@@ -6,8 +6,9 @@ import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
+import { sluiceClock, type Clock } from './clock.js';
 
-export type Clock = () => number;
+export type { Clock } from './clock.js';
 
 /** One rule's view of a subject, from Sluice.peek. */
 export interface RulePeek {
@@ -25,7 +26,7 @@ export interface SluiceOptions {
   policy: PolicySource | CompiledPolicy;
   /** 'memory' (default) or a Store instance. */
   store?: 'memory' | Store;
-  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  /** Milliseconds since the epoch; inject one in tests. Default: a monotonic clock anchored to the epoch once (./clock.ts). */
   clock?: Clock;
   /** Bound on keys for the memory store and the fallback limiter. */
   maxKeys?: number;
@@ -63,7 +64,7 @@ export class Sluice {
     this.policyValue = policy;
     this.store = store;
     this.memory = store instanceof MemoryStore ? store : undefined;
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? sluiceClock;
     this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
     this.onStoreError = opts.onStoreError;
     this.indexPolicy(policy);

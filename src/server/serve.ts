@@ -46,7 +46,7 @@ export interface ServeOptions {
   logLevel?: string;
   /** A pino logger to use instead of a new one (logLevel is then ignored). */
   logger?: Logger;
-  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  /** Milliseconds since the epoch; inject one in tests. Default: the monotonic Sluice clock (src/engine/clock.ts). */
   clock?: Clock;
   /** Watch the policy file and reload it when it changes. Default true when `config` is given. */
   watch?: boolean;

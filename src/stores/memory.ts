@@ -208,8 +208,13 @@ export class MemoryStore implements Store, StateAccess {
     }
     return n;
   }
-  async size(): Promise<number> {
-    return this.used;
+  /** Keys held; with `now`, only those whose state is still live then (expired keys wait for a write to sweep them). */
+  async size(now?: number): Promise<number> {
+    if (now === undefined) return this.used;
+    const nowSec = now / 1000;
+    let n = 0;
+    for (let slot = 0; slot < this.highWater; slot++) if (this.owners[slot] !== undefined && this.expires[slot] > nowSec) n++;
+    return n;
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {

@@ -83,8 +83,8 @@ export interface Store {
   getAttributes(entity: string): Promise<Record<string, number>>;
   /** Forgets usage and blocks for these state keys; returns how many held state. */
   reset(keys: readonly string[]): Promise<number>;
-  /** Number of keys holding state, for metrics. */
-  size(): Promise<number>;
+  /** Number of keys holding live state (at `now`, when given), for metrics. */
+  size(now?: number): Promise<number>;
   /** Resolves when the store is reachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
