@@ -1,7 +1,7 @@
 import type { Params } from '../algorithms/index.js';
 import { EXPIRES_AT, type InPlaceTake } from '../algorithms/in-place.js';
 import { runTransaction, type StateAccess } from './transaction.js';
-import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
+import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most keys held at once; the least recently used key is evicted past it. Default 1,000,000. */
@@ -112,6 +112,18 @@ export class MemoryStore implements Store, StateAccess {
     this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
     this.sweep();
     return ADMITTED;
+  }
+
+  rewriteStates(ns: string, rewrite: StateRewrite): number {
+    const ids = [...(this.index.get(ns)?.keys() ?? [])];
+    for (const id of ids) {
+      const ref = { key: '', ns, id };
+      const state = this.read(ref);
+      if (state === null) continue;
+      const next = rewrite(state);
+      this.write(ref, next.state, next.expiresAt);
+    }
+    return ids.length;
   }
 
   // ---- StateAccess ----

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { runTransaction, type StateAccess } from './transaction.js';
-import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
+import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -40,6 +40,7 @@ export class SqliteStore implements Store, StateAccess {
     sweep: Stmt;
     sweepAll: Stmt;
     count: Stmt;
+    inNs: Stmt;
     ovGet: Stmt;
     ovPut: Stmt;
     ovDel: Stmt;
@@ -99,6 +100,8 @@ export class SqliteStore implements Store, StateAccess {
       sweep: db.prepare('DELETE FROM sluice_state WHERE key IN (SELECT key FROM sluice_state WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)'),
       sweepAll: db.prepare('DELETE FROM sluice_state WHERE expires_at <= ?'),
       count: db.prepare('SELECT count(*) FROM sluice_state WHERE expires_at > ?').pluck(),
+      // A rule's states: the key is the rule name, or the name then "|" ("}" sorts right after "|").
+      inNs: db.prepare("SELECT key, state FROM sluice_state WHERE key = ? OR (key >= ? || '|' AND key < ? || '}')"),
       ovGet: db.prepare('SELECT body, expires_at FROM sluice_overrides WHERE key = ?'),
       ovPut: db.prepare('INSERT OR REPLACE INTO sluice_overrides (key, body, expires_at) VALUES (?, ?, ?)'),
       ovDel: db.prepare('DELETE FROM sluice_overrides WHERE key = ?'),
@@ -149,6 +152,17 @@ export class SqliteStore implements Store, StateAccess {
       // busy: the next sweep (or the per-write one) will catch up
     }
     return n;
+  }
+
+  rewriteStates(ns: string, rewrite: StateRewrite): number {
+    return this.db.transaction(() => {
+      const rows = this.q.inNs.all(ns, ns, ns) as { key: string; state: Buffer }[];
+      for (const row of rows) {
+        const next = rewrite(decode(row.state));
+        this.write({ key: row.key }, next.state, next.expiresAt);
+      }
+      return rows.length;
+    }).immediate();
   }
 
   // ---- StateAccess ----
