@@ -7,6 +7,7 @@ import { Decision, type DecisionSource, type StoreFailure } from './decision.js'
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
 import { sluiceClock, type Clock } from './clock.js';
+import { carryState, ruleChanges, type RuleChange } from './carry-over.js';
 
 export type { Clock } from './clock.js';
 
@@ -87,10 +88,20 @@ export class Sluice {
     return this.policyValue;
   }
 
-  /** Swaps in a new policy; counters of rules that keep their name and key carry on. */
-  setPolicy(policy: CompiledPolicy): void {
+  /**
+   * Swaps in a new policy; counters of rules that keep their name and key carry on. A rule whose
+   * algorithm or parameters change has its states carried over first (./carry-over.ts), in
+   * stores that can list them; the changes are returned, for the reload log.
+   */
+  setPolicy(policy: CompiledPolicy): RuleChange[] {
+    const changes = ruleChanges(this.policyValue, policy);
+    const now = this.clock();
+    for (const c of changes) {
+      for (const store of [this.store, this.fallback]) store.rewriteStates?.(c.rule, (state) => carryState(c, state, now));
+    }
     this.policyValue = policy;
     this.indexPolicy(policy);
+    return changes;
   }
 
   now(): number {
