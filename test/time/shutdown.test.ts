@@ -126,7 +126,6 @@ async function run(door: Door): Promise<{ exitMs: number; code: number | null; o
   idleSocket?.once('end', () => (idleClosedByServer = true));
 
   const outcomes: Outcome[] = [];
-  let signalAt = Infinity;
   const agent = new Agent({ keepAlive: true, maxSockets: WORKERS });
   const workers = Array.from({ length: WORKERS }, async (_, w) => {
     // Bounded: at most 2,000 requests a worker, and none once the process has gone.
@@ -137,7 +136,7 @@ async function run(door: Door): Promise<{ exitMs: number; code: number | null; o
     }
   });
   while (outcomes.length < 60) await new Promise((r) => setTimeout(r, 10));
-  signalAt = performance.now();
+  const signalAt = performance.now();
   child.kill('SIGTERM');
   const exit = await exited;
   await Promise.all(workers);
