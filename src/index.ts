@@ -1,4 +1,5 @@
 export { Sluice, type SluiceOptions, type CheckOptions, type Clock, type RulePeek } from './engine/sluice.js';
+export { monotonicClock, sluiceClock } from './engine/clock.js';
 export { Decision, type Action, type RuleResult } from './engine/decision.js';
 export { stateKey, stateKeyFor } from './engine/keys.js';
 export * from './policy/index.js';

@@ -47,6 +47,13 @@ export interface Algorithm {
   /** Number of state slots when the state has a fixed size; undefined when it grows. */
   readonly fixedSize?: number;
   step(state: readonly number[] | null, now: number, cost: number, p: Params, mode: StepMode): StepResult;
+  /**
+   * Whether the state holds a stamp further ahead of `now` than any step at `now` could write
+   * (a clock that stepped back wrote it). step() clamps such stamps; a store writes the clamped
+   * state back even when nothing is charged, so the clamp holds from then on instead of
+   * locking the key out for the size of the step.
+   */
+  ahead(state: readonly number[], now: number, p: Params): boolean;
   /** Absolute time after which the state carries no information and may be dropped. */
   expiresAt(state: readonly number[], p: Params): number;
 }

@@ -7,8 +7,10 @@ import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
+import { sluiceClock, type Clock } from './clock.js';
+import { carryState, ruleChanges, type RuleChange } from './carry-over.js';
 
-export type Clock = () => number;
+export type { Clock } from './clock.js';
 
 /** One rule's view of a subject, from Sluice.peek. */
 export interface RulePeek {
@@ -29,7 +31,7 @@ export interface SluiceOptions {
    * 'sqlite:./data/sluice.db', 'redis://…', 'rediss://…', 'redis+sentinel://…', 'redis+cluster://…'.
    */
   store?: string | Store;
-  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  /** Milliseconds since the epoch; inject one in tests. Default: a monotonic clock anchored to the epoch once (./clock.ts). */
   clock?: Clock;
   /** Bound on keys for the memory store and the fallback limiter. */
   maxKeys?: number;
@@ -67,7 +69,7 @@ export class Sluice {
     this.policyValue = policy;
     this.store = store;
     this.memory = store instanceof MemoryStore ? store : undefined;
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? sluiceClock;
     this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
     this.onStoreError = opts.onStoreError;
     this.indexPolicy(policy);
@@ -90,10 +92,20 @@ export class Sluice {
     return this.policyValue;
   }
 
-  /** Swaps in a new policy; counters of rules that keep their name and key carry on. */
-  setPolicy(policy: CompiledPolicy): void {
+  /**
+   * Swaps in a new policy; counters of rules that keep their name and key carry on. A rule whose
+   * algorithm or parameters change has its states carried over first (./carry-over.ts), in
+   * stores that can list them; the changes are returned, for the reload log.
+   */
+  setPolicy(policy: CompiledPolicy): RuleChange[] {
+    const changes = ruleChanges(this.policyValue, policy);
+    const now = this.clock();
+    for (const c of changes) {
+      for (const store of [this.store, this.fallback]) store.rewriteStates?.(c.rule, (state) => carryState(c, state, now));
+    }
     this.policyValue = policy;
     this.indexPolicy(policy);
+    return changes;
   }
 
   now(): number {
