@@ -1,5 +1,6 @@
 import type { Params } from '../algorithms/index.js';
 import { EXPIRES_AT, type InPlaceTake } from '../algorithms/in-place.js';
+import { unescapeValue } from './key-codec.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
 
@@ -340,10 +341,5 @@ function split(key: string): [string, string] {
 
 /** A key's single escaped value (no "|" left in it) back to the value (src/engine/keys.ts escapes it). */
 function unescapeLone(id: string): string {
-  if (id.indexOf('|') >= 0 || id.indexOf('%') < 0) return id;
-  try {
-    return decodeURIComponent(id);
-  } catch {
-    return id; // not escaped by Sluice: taken literally
-  }
+  return id.indexOf('|') >= 0 ? id : unescapeValue(id);
 }

@@ -1,4 +1,5 @@
 import { keyTag } from '../../engine/keys.js';
+import { escapeValue, KEY_EXTRA } from '../key-codec.js';
 
 /**
  * The suffix of a state key: the format its value is in. Format 3 is packed little-endian
@@ -42,7 +43,7 @@ export class KeySpace {
   attributes(entity: string): string {
     const i = entity.indexOf(':');
     const value = i < 0 ? entity : entity.slice(i + 1);
-    const tag = value.includes('|') || value.includes('%') ? encodeURIComponent(value) : value;
+    const tag = escapeValue(value, KEY_EXTRA);
     return `${this.prefix}{${tag}}:@${entity}`;
   }
 
