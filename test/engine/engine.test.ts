@@ -165,7 +165,8 @@ describe('when the store fails', () => {
   it('fails open through a local limiter with the same rule, and closed with 503', async () => {
     const store = new FlakyStore();
     const errors: unknown[] = [];
-    const sluice = await Sluice.open({ policy, store, clock: manualClock().now, onStoreError: (e) => errors.push(e) });
+    // The breaker stays closed here (see test/engine/outage.test.ts): every check tries the store.
+    const sluice = await Sluice.open({ policy, store, clock: manualClock().now, onStoreError: (e) => errors.push(e), breaker: { failures: 100 } });
     store.failing = true;
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await sluice.check({ k: 'a' }));

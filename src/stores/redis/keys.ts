@@ -18,6 +18,7 @@ export const STATE_SUFFIX = ':v3';
  *   <prefix>{<tag>}:<stateKey>:o      a run-time override of that key's limit (same slot as the state)
  *   <prefix>{<value>}:@<entity>       attributes of an entity such as "tenant:acme" (hash), tagged with
  *                                     the entity's value so a rule keyed on [tenant] reads it in-slot
+ *   <prefix>instances                 heartbeats of the instances using this Redis (sorted set, instances.ts)
  *   <prefix>overrides                 every run-time override as JSON, for listing (hash); on a
  *                                     single node, scripts look overrides up only while it exists
  *
@@ -45,6 +46,11 @@ export class KeySpace {
     const value = i < 0 ? entity : entity.slice(i + 1);
     const tag = escapeValue(value, KEY_EXTRA);
     return `${this.prefix}{${tag}}:@${entity}`;
+  }
+
+  /** Heartbeats of the instances sharing this Redis (sorted set: id → last beat). */
+  get instances(): string {
+    return `${this.prefix}instances`;
   }
 
   get overrideIndex(): string {
