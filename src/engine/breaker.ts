@@ -14,7 +14,7 @@ export type Gate = typeof STORE | typeof PROBE | typeof SKIP;
 export interface BreakerOptions {
   /** Consecutive store failures that open the breaker. Default 3. */
   failures?: number;
-  /** How long the breaker stays open before a probe, ms. Default 1000. */
+  /** How long the breaker stays open before a probe, ms. Default 500. */
   cooldownMs?: number;
 }
 
@@ -33,7 +33,7 @@ export class CircuitBreaker {
     opts: BreakerOptions = {},
   ) {
     this.threshold = Math.max(1, opts.failures ?? 3);
-    this.cooldownMs = Math.max(0, opts.cooldownMs ?? 1000);
+    this.cooldownMs = Math.max(0, opts.cooldownMs ?? 500);
   }
 
   get open(): boolean {
