@@ -141,7 +141,16 @@ export class RedisServer {
     clearTimeout(timer);
   }
 
+  /** Freezes (SIGSTOP: a hung Redis, connections open but nothing answered) or thaws (SIGCONT) the server. */
+  pause(): void {
+    if (this.running) this.proc!.kill('SIGSTOP');
+  }
+  resume(): void {
+    if (this.running) this.proc!.kill('SIGCONT');
+  }
+
   async destroy(): Promise<void> {
+    this.resume();
     await this.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }

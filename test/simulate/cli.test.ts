@@ -99,5 +99,5 @@ describe('sluice simulate (CLI)', () => {
     const prose = await sluice(['simulate', ...policyArgs, '--log', '-'], 'hello\nworld\n');
     expect(prose.code).toBe(2);
     expect(prose.err).toMatch(/^sluice: cannot tell the log format/);
-  });
+  }, 120_000); // a dozen CLI starts: slow on a loaded 2-core machine, never a hang
 });
