@@ -103,7 +103,11 @@ export class Sluice {
     return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, opts?.cost));
   }
 
-  /** The same as check, synchronously; only for stores that answer synchronously (memory). */
+  /**
+   * The same as check, synchronously; only for stores that answer synchronously (memory,
+   * SQLite). On a store that commits in groups the decision is durable only once the store
+   * is flushed (the service does so before writing the turn's answers).
+   */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     const rules = this.matching(subject);
     if (rules.length === 1) {
@@ -112,7 +116,13 @@ export class Sluice {
     }
     if (rules.length === 0) return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results: [] });
     const ops = this.checkOps(rules, subject, opts?.cost);
-    const results = this.store.apply(ops, this.clock());
+    const now = this.clock();
+    let results: OpResult[] | Promise<OpResult[]>;
+    try {
+      results = this.store.apply(ops, now);
+    } catch (e) {
+      return this.degraded(rules, ops, now, e);
+    }
     if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
     return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results });
   }
@@ -269,7 +279,12 @@ export class Sluice {
     } catch (e) {
       return Promise.resolve(this.degraded(rules, ops, now, e));
     }
-    if (!(pending instanceof Promise)) return Promise.resolve(Decision.of(rules, { legacyHeaders, results: pending }));
+    if (!(pending instanceof Promise)) {
+      const decision = Decision.of(rules, { legacyHeaders, results: pending });
+      // A store that commits in groups (SQLite): answer once the decision is durable.
+      const durable = this.store.whenDurable?.();
+      return durable === undefined ? Promise.resolve(decision) : durable.then(() => decision, (e) => this.degraded(rules, ops, now, e));
+    }
     return pending.then(
       (results) => Decision.of(rules, { legacyHeaders, results }),
       (e) => this.degraded(rules, ops, now, e),

@@ -69,6 +69,9 @@ export class MemoryStore implements Store, StateAccess {
   private readonly overrides = new Map<string, StoredOverride>();
   private readonly attributes = new Map<string, Record<string, number>>();
 
+  /** apply() answers synchronously (a Store capability). */
+  readonly synchronous = true;
+
   constructor(opts: MemoryStoreOptions = {}) {
     this.maxKeys = Math.max(1, opts.maxKeys ?? 1_000_000);
   }
