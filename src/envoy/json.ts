@@ -20,23 +20,34 @@ export function registerEnvoyJson(app: FastifyInstance, limiter: EnvoyRateLimite
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scope.post(path, async (req, reply) => {
-      let request: RateLimitRequest;
-      try {
-        request = parseJsonRequest(typeof req.body === 'string' ? req.body : '');
-      } catch (e) {
-        return reply.code(400).send(errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message));
-      }
-      try {
-        const res = await limiter.shouldRateLimit(request);
-        return reply.code(res.overall_code === 'OVER_LIMIT' ? 429 : 200).send(responseToJson(res));
-      } catch (e) {
-        if (e instanceof EnvoyRequestError) return reply.code(400).send(errorBody(e.code, e.message));
-        opts.onError?.(e);
-        if (e instanceof EnvoyStoreError) return reply.code(503).send(errorBody(e.code, e.message));
-        throw e;
-      }
+      const { status, body } = await decideJson(limiter, typeof req.body === 'string' ? req.body : '', opts.onError);
+      return reply.code(status).send(body);
     });
   });
+}
+
+/**
+ * Decides one /json body: the status and the JSON object to answer (200 OK, 429
+ * OVER_LIMIT, 400 for an unusable request, 503 when the store fails). Shared by the
+ * fastify route above and the service's raw node:http path (src/server/routes/envoy-json.ts).
+ * Anything else thrown is a bug, for the caller's 500.
+ */
+export async function decideJson(limiter: EnvoyRateLimiter, text: string, onError?: (error: unknown) => void): Promise<{ status: number; body: object }> {
+  let request: RateLimitRequest;
+  try {
+    request = parseJsonRequest(text);
+  } catch (e) {
+    return { status: 400, body: errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message) };
+  }
+  try {
+    const res = await limiter.shouldRateLimit(request);
+    return { status: res.overall_code === 'OVER_LIMIT' ? 429 : 200, body: responseToJson(res) };
+  } catch (e) {
+    if (e instanceof EnvoyRequestError) return { status: 400, body: errorBody(e.code, e.message) };
+    onError?.(e);
+    if (e instanceof EnvoyStoreError) return { status: 503, body: errorBody(e.code, e.message) };
+    throw e;
+  }
 }
 
 /** Parses a RateLimitRequest in the proto3 JSON mapping; unknown fields are errors, as in protojson. */
