@@ -5,6 +5,7 @@ import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
+import { RefusedCache, type RefusedCacheOptions } from './refused-cache.js';
 import { RuleOp } from './rule-op.js';
 
 export type Clock = () => number;
@@ -31,6 +32,12 @@ export interface SluiceOptions {
   maxKeys?: number;
   /** Called when the store fails and rules fall back (for logs and metrics). */
   onStoreError?: (error: unknown) => void;
+  /**
+   * Answer checks refused until a known time from a local cache until then, without a store
+   * round trip (see refused-cache.ts). Default: on for stores that are not synchronous (Redis);
+   * `false` turns it off; an object sizes it.
+   */
+  refusedCache?: boolean | RefusedCacheOptions;
 }
 
 export interface CheckOptions {
@@ -61,7 +68,8 @@ export class Sluice {
 
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
-    this.store = store;
+    const cache = opts.refusedCache ?? !store.synchronous;
+    this.store = cache ? new RefusedCache(store, cache === true ? {} : cache) : store;
     this.memory = store instanceof MemoryStore ? store : undefined;
     this.clock = opts.clock ?? Date.now;
     this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
@@ -89,6 +97,7 @@ export class Sluice {
   /** Swaps in a new policy; counters of rules that keep their name and key carry on. */
   setPolicy(policy: CompiledPolicy): void {
     this.policyValue = policy;
+    if (this.store instanceof RefusedCache) this.store.clear();
     this.indexPolicy(policy);
   }
 

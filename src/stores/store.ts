@@ -89,6 +89,13 @@ export interface Store {
   flush?(): void;
   /** With flush: resolves once the decisions applied so far are durable; undefined when they already are. */
   whenDurable?(): Promise<void> | undefined;
+  /**
+   * Capability of a shared store (Redis): tells `listener` of every write outside apply that
+   * can change decisions (an override set or deleted, a reset: the state keys; an attribute
+   * change: 'all'), made through this instance (at once, before the write resolves) or
+   * through any other instance of the store (as soon as the news arrives). Returns the unsubscribe.
+   */
+  onInvalidate?(listener: (keys: readonly string[] | 'all') => void): () => void;
   setOverride(o: StoredOverride): Promise<void>;
   deleteOverride(key: string): Promise<boolean>;
   listOverrides(): Promise<StoredOverride[]>;

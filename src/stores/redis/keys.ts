@@ -49,4 +49,9 @@ export class KeySpace {
   get overrideIndex(): string {
     return `${this.prefix}overrides`;
   }
+
+  /** The pub/sub channel on which instances tell each other of overrides, resets and attribute changes. */
+  get invalidateChannel(): string {
+    return `${this.prefix}invalidate`;
+  }
 }

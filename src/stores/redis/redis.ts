@@ -84,6 +84,9 @@ export class RedisStore implements Store {
   /** How transactions are called: not known until the first call tries FUNCTION LOAD. */
   private callMode: 'unknown' | 'function' | 'script' = 'unknown';
   private loading?: Promise<void>;
+  /** onInvalidate listeners, and the connection that hears other instances' news (opened for the first listener). */
+  private readonly invalidateListeners = new Set<(keys: readonly string[] | 'all') => void>();
+  private subscriber?: Client;
   /** Counters for metrics. errors: transactions Redis did not answer (or answered malformed), each counted once. */
   readonly stats = { errors: 0, connectionErrors: 0, multiSlot: 0, refunds: 0, refundErrors: 0 };
 
@@ -365,6 +368,43 @@ export class RedisStore implements Store {
     }
   }
 
+  // ---- invalidation news (for local caches such as the engine's refused-keys cache) ----
+
+  onInvalidate(listener: (keys: readonly string[] | 'all') => void): () => void {
+    this.invalidateListeners.add(listener);
+    if (this.subscriber === undefined && !this.closed) {
+      const sub: Client = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
+      this.subscriber = sub;
+      sub.on('error', () => undefined); // the main connection reports errors; this one reconnects on its own
+      sub.on('message', (_channel: string, text: string) => {
+        let keys: readonly string[] | 'all';
+        try {
+          const parsed = JSON.parse(text) as unknown;
+          keys = parsed === 'all' ? 'all' : Array.isArray(parsed) ? parsed.map(String) : 'all';
+        } catch {
+          keys = 'all';
+        }
+        this.tell(keys);
+      });
+      sub.subscribe(this.keys.invalidateChannel).catch(() => undefined);
+    }
+    return () => this.invalidateListeners.delete(listener);
+  }
+
+  /**
+   * Tells this process's listeners at once, and every other instance through pub/sub. Redis
+   * hands the message to every subscriber before it answers PUBLISH, so once the admin write
+   * resolves the news is on its way to all of them (a lost PUBLISH is not an error of the write).
+   */
+  private async invalidate(keys: readonly string[] | 'all'): Promise<void> {
+    this.tell(keys);
+    await this.client.publish(this.keys.invalidateChannel, JSON.stringify(keys)).catch(() => undefined);
+  }
+
+  private tell(keys: readonly string[] | 'all'): void {
+    for (const l of this.invalidateListeners) l(keys);
+  }
+
   // ---- admin ----
 
   /**
@@ -378,10 +418,12 @@ export class RedisStore implements Store {
     if (o.expiresAt === undefined) await this.client.set(k, value);
     else await this.client.set(k, value, 'PX', Math.max(1, o.expiresAt - Date.now()) + 60_000);
     await this.client.hset(this.keys.overrideIndex, o.key, JSON.stringify(o));
+    await this.invalidate([o.key]);
   }
 
   async deleteOverride(key: string): Promise<boolean> {
     const [a, b] = await Promise.all([this.client.del(this.keys.override(key)), this.client.hdel(this.keys.overrideIndex, key)]);
+    await this.invalidate([key]);
     return a + b > 0;
   }
 
@@ -402,6 +444,7 @@ export class RedisStore implements Store {
     }
     if (set.length) await this.client.hset(k, ...set);
     if (del.length) await this.client.hdel(k, ...del);
+    await this.invalidate('all');
   }
 
   async getAttributes(entity: string): Promise<Record<string, number>> {
@@ -413,6 +456,7 @@ export class RedisStore implements Store {
 
   async reset(keys: readonly string[]): Promise<number> {
     const counts = await Promise.all(keys.map((k) => this.client.del(this.keys.state(k))));
+    await this.invalidate(keys);
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -441,6 +485,8 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.batcher.close(new Error('sluice redis store: closed'));
+    this.invalidateListeners.clear();
+    this.subscriber?.disconnect();
     try {
       await Promise.race([this.client.quit(), new Promise((res) => setTimeout(res, this.timeoutMs).unref())]);
     } catch {
