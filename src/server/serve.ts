@@ -9,7 +9,6 @@ import { Sluice, type Clock } from '../engine/sluice.js';
 import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer } from '../envoy/index.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
-import { MemoryStore } from '../stores/memory.js';
 import { listen } from '../http/plain-server.js';
 import { DEFAULT_GRACE_MS, trackConnections, type GracefulCloser } from '../http/graceful-close.js';
 import { AdminAuth } from './auth.js';
@@ -125,14 +124,18 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const metrics = new ServerMetrics(() => sluice, { defaultMetrics: options.processMetrics });
   const ctx: ServerContext = {
     sluice,
-    // Only a memory store the service made itself is known to answer synchronously and never
-    // fail; any store handed in (possibly wrapped or instrumented) takes the async path,
-    // where store failures fall back per rule.
-    sync: opened.owned && opened.store instanceof MemoryStore,
+    // Only a store the service made itself and that declares it answers synchronously
+    // (memory, SQLite) takes the synchronous path; any store handed in (possibly wrapped or
+    // instrumented) takes the async path, where store failures fall back per rule.
+    sync: opened.owned && opened.store.synchronous === true,
     log,
     metrics,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    writes: new WriteBatch((e) => log.error({ err: e }, 'writing a decision answer failed')),
+    // A store that commits in groups (SQLite) commits the turn's decisions right before their answers go out.
+    writes: new WriteBatch(
+      (e) => log.error({ err: e }, 'writing a decision answer failed'),
+      opened.store.flush && (() => opened.store.flush!()),
+    ),
     closing: false,
     policySource: file ?? policy.source,
   };
