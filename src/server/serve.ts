@@ -17,6 +17,8 @@ import { PolicyReloader, type ReloadResult } from './reload.js';
 import { buildServer } from './server.js';
 import { WriteBatch } from './write-batch.js';
 import { resolveStore, type StoreSpec } from './store.js';
+import { DashboardRecorder } from '../dashboard/recorder.js';
+import { startExporters, type ExporterOptions } from '../dashboard/exporters/index.js';
 
 /** Options of `sluice serve` (each also from the environment, read by the CLI). */
 export interface ServeOptions {
@@ -60,6 +62,10 @@ export interface ServeOptions {
   processMetrics?: boolean;
   /** How long shutdown waits for in-flight requests before closing connections, ms. Default 10 s. */
   shutdownTimeoutMs?: number;
+  /** The live dashboard at /dashboard and its bookkeeping. Default true. SLUICE_DASHBOARD=off turns it off. */
+  dashboard?: boolean;
+  /** Export the dashboard's numbers: OTLP/HTTP metrics endpoint and/or a StatsD host:port (see src/dashboard/exporters). */
+  exporters?: ExporterOptions;
 }
 
 export interface ServeHandle {
@@ -110,6 +116,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   });
 
   const metrics = new ServerMetrics(() => sluice, { defaultMetrics: options.processMetrics });
+  const dashboard = options.dashboard === false ? undefined : new DashboardRecorder(() => sluice, { clock: options.clock }).start();
+  metrics.observer = dashboard;
   const ctx: ServerContext = {
     sluice,
     // Only a memory store the service made itself is known to answer synchronously and never
@@ -122,6 +130,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     writes: new WriteBatch((e) => log.error({ err: e }, 'writing a decision answer failed')),
     closing: false,
     policySource: file ?? policy.source,
+    dashboard,
   };
   const auth = new AdminAuth(options);
   const envoy = options.envoyConfig === undefined ? undefined : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), opened.store, options.clock);
@@ -133,11 +142,14 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   let app: FastifyInstance | undefined;
   let server: Server | undefined;
   let grpc: EnvoyGrpcServer | undefined;
+  let stopExporters: (() => Promise<void>) | undefined;
 
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       ctx.closing = true;
       for (const c of cleanup.splice(0)) c();
+      dashboard?.stop();
+      await stopExporters?.();
       reloader.close();
       if (server) {
         // Stop accepting and close idle keep-alive connections; in-flight requests finish,
@@ -179,6 +191,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       }
     }
 
+    if (dashboard && options.exporters) stopExporters = await startExporters(dashboard, sluice, options.exporters, log);
     if (options.watch ?? file !== undefined) reloader.watch();
     if (options.handleSignals ?? true) {
       const onHup = () => reloader.reload('signal', 'SIGHUP');

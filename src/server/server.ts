@@ -10,6 +10,7 @@ import { HttpError } from './respond.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { decisionRoute, DECISION_ROUTES, handleDecision } from './routes/decisions.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerDashboardRoutes } from '../dashboard/routes.js';
 import { BodyError } from './validate.js';
 
 export interface BuiltServer {
@@ -114,6 +115,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
 
   registerOpsRoutes(app, ctx);
   registerAdminRoutes(app, ctx, auth, reloader);
+  if (ctx.dashboard) registerDashboardRoutes(app, ctx, auth, ctx.dashboard);
 
   // ---- ENVOY HOOK ----------------------------------------------------------------
   // Envoy's rate-limit protocol (src/envoy): with an envoy ratelimit config (serve's

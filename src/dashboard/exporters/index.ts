@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { Sluice } from '../../engine/sluice.js';
+import type { DashboardRecorder } from '../recorder.js';
+
+/** Where the dashboard's numbers are also sent. Each exporter is loaded only when asked for. */
+export interface ExporterOptions {
+  /**
+   * OTLP/HTTP (JSON) metrics: a collector's base URL (http://127.0.0.1:4318, as
+   * OTEL_EXPORTER_OTLP_ENDPOINT) or its full metrics URL (…/v1/metrics).
+   */
+  otlpEndpoint?: string;
+  /** How often OTLP metrics are pushed, ms. Default 10 s (OTEL_METRIC_EXPORT_INTERVAL). */
+  otlpIntervalMs?: number;
+  /** StatsD `host:port` (UDP), with envoyproxy/ratelimit's stat names. */
+  statsd?: string;
+  /** The `<domain>` of the StatsD names. Default "sluice". */
+  statsdDomain?: string;
+}
+
+/** Starts the exporters asked for; the returned function flushes and stops them. */
+export async function startExporters(recorder: DashboardRecorder, sluice: Sluice, opts: ExporterOptions, log: Logger): Promise<() => Promise<void>> {
+  const stops: (() => Promise<void>)[] = [];
+  if (opts.otlpEndpoint) {
+    const { startOtlpExporter } = await import('./otlp.js');
+    stops.push(startOtlpExporter(recorder, sluice, { endpoint: opts.otlpEndpoint, intervalMs: opts.otlpIntervalMs }, log));
+    log.info({ otlpEndpoint: otlpMetricsUrl(opts.otlpEndpoint) }, 'exporting metrics over OTLP/HTTP');
+  }
+  if (opts.statsd) {
+    const { startStatsdExporter } = await import('./statsd.js');
+    stops.push(startStatsdExporter(recorder, { target: opts.statsd, domain: opts.statsdDomain ?? 'sluice' }, log));
+    log.info({ statsd: opts.statsd }, 'exporting stats to StatsD');
+  }
+  return async () => {
+    for (const s of stops) await s().catch((e) => log.warn({ err: e }, 'stopping an exporter failed'));
+  };
+}
+
+/** The collector's metrics URL: a base URL gets /v1/metrics, as the OTLP spec's OTEL_EXPORTER_OTLP_ENDPOINT does. */
+export function otlpMetricsUrl(endpoint: string): string {
+  const u = new URL(endpoint);
+  if (!/\/v1\/metrics\/?$/.test(u.pathname)) u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/metrics`;
+  return u.toString();
+}
+
+/** Checks a StatsD target: "host:port", "[v6]:port". */
+export function parseHostPort(text: string, what: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new Error(`${what} must be host:port (e.g. 127.0.0.1:8125), got "${text}"`);
+  return { host: m[1] ?? m[2], port };
+}
