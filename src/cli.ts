@@ -5,6 +5,8 @@ import { loadPolicy } from './policy/load.js';
 import { formatIssue, PolicyError } from './policy/errors.js';
 import { parseDuration } from './policy/units.js';
 import type { Subject } from './policy/compiled.js';
+import { dashboardServeOptions, otlpEndpointFromEnv, type DashboardFlags } from './dashboard/cli-flags.js';
+import { parseHostPort } from './dashboard/exporters/index.js';
 
 const program = new Command();
 program.name('sluice').description('Rate limits, quotas and lockouts for multi-tenant APIs.').showHelpAfterError();
@@ -63,11 +65,16 @@ program
   .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string }) => {
+  // ---- dashboard flags (src/dashboard) ----
+  .option('--no-dashboard', 'turn off the live dashboard at /dashboard and its bookkeeping [SLUICE_DASHBOARD=off]')
+  .option('--otlp-endpoint <url>', 'export metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 [OTEL_EXPORTER_OTLP_ENDPOINT]', otlpEndpointFromEnv())
+  .option('--statsd <host:port>', "send StatsD counters with envoyproxy/ratelimit's names [SLUICE_STATSD]", hostPort, process.env.SLUICE_STATSD ? hostPort(process.env.SLUICE_STATSD) : undefined)
+  .option('--statsd-domain <name>', 'the <domain> in ratelimit.service.rate_limit.<domain>.<rule>.* (default sluice)')
+  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string } & DashboardFlags) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     const { serve } = await import('./server/serve.js');
     // serve() refuses a broken policy before opening any port.
-    await serve({ ...opts, config: opts.config }).catch(exitOnPolicyError);
+    await serve({ ...opts, config: opts.config, ...dashboardServeOptions(opts) }).catch(exitOnPolicyError);
   });
 
 program
@@ -168,6 +175,16 @@ function port(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${v}" is not a port (0–65535)`);
   return n;
+}
+
+/** A StatsD target, host:port (the dashboard's exporter flag). */
+function hostPort(v: string): string {
+  try {
+    parseHostPort(v, '--statsd');
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
 }
 
 function positiveNumber(v: string): number {

@@ -245,7 +245,7 @@ export class DashboardRecorder implements DecisionObserver {
 }
 
 /** A bounded copy of a subject: the first SAMPLE_ATTRS attributes with short enough names and values. */
-function sampleOf(subject: Subject): Sample {
+export function sampleOf(subject: Subject): Sample {
   const out: Sample = {};
   let n = 0;
   for (const name in subject) {
