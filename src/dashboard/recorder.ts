@@ -3,7 +3,7 @@ import type { Clock, Sluice } from '../engine/sluice.js';
 import { stateKey } from '../engine/keys.js';
 import type { CompiledPolicy, Subject } from '../policy/compiled.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
-import { FIELDS, N_FIELDS, TieredSeries } from './series.js';
+import { FIELDS, N_FIELDS, TieredSeries, type Field } from './series.js';
 import { boundBytes, SpaceSaving, type HeavyHitter } from './space-saving.js';
 
 /** What the service's decision routes tell an observer (ServerMetrics forwards to it). */
@@ -65,6 +65,9 @@ export interface TickCounts {
   rule: string;
   counts: Float64Array;
 }
+
+/** One rule's counts per slot (oldest first, slot k starts at t0 + k × stepMs) and its totals since start. */
+export type RuleSeries = { rule: string; t0: number; stepMs: number; totals: Record<Field, number> } & Record<Field, number[]>;
 
 export interface RefusedKey {
   rule: string;
@@ -161,7 +164,7 @@ export class DashboardRecorder implements DecisionObserver {
   }
 
   /** Per rule seen (policy rules first, then any others), `points` slots at `stepMs` ending now. */
-  series(stepMs: number, points: number, now = this.clock()) {
+  series(stepMs: number, points: number, now = this.clock()): RuleSeries[] {
     const names = new Set([...this.getSluice().policy.rules.map((r) => r.name), ...this.tracks.keys()]);
     return [...names].map((rule) => {
       const t = this.tracks.get(rule);
@@ -171,8 +174,8 @@ export class DashboardRecorder implements DecisionObserver {
         rule,
         t0: s.t0,
         stepMs: s.stepMs,
-        ...Object.fromEntries(FIELDS.map((f, i) => [f, s.values[i]])),
-        totals: Object.fromEntries(FIELDS.map((f, i) => [f, totals[i]])),
+        ...(Object.fromEntries(FIELDS.map((f, i) => [f, s.values[i]])) as Record<Field, number[]>),
+        totals: Object.fromEntries(FIELDS.map((f, i) => [f, totals[i]])) as Record<Field, number>,
       };
     });
   }

@@ -48,7 +48,7 @@ describe('dashboard bookkeeping', () => {
     rec.tick(clock.now());
 
     const series = Object.fromEntries(rec.series(1000, 3).map((s) => [s.rule, s]));
-    const acme = series['per-account'] as any;
+    const acme = series["per-account"];
     expect(acme.allowed.slice(-3)).toEqual([0, 5, 0]);
     expect(acme.refused.slice(-3)).toEqual([0, 2, 1]);
     expect(series['replies'].dropped.slice(-3)).toEqual([0, 1, 0]);
