@@ -10,7 +10,7 @@
   const COLORS = { allowed: '#2e8b57', refused: '#c62828', dropped: '#ef8f00' };
 
   const $ = (id) => document.getElementById(id);
-  const state = { token: sessionStorage.getItem(TOKEN_KEY) || '', canWrite: false, charts: new Map(), timers: [], rules: [], stepMs: 1000 };
+  const state = { token: sessionStorage.getItem(TOKEN_KEY) || '', canWrite: false, charts: new Map(), timers: [], rules: [], stepMs: 1000, points: 300 };
 
   /** Builds an element; children are nodes or strings (as text). */
   function el(tag, attrs, ...children) {
@@ -120,8 +120,7 @@
   // ---------------------------------------------------------------- live charts
 
   async function refreshLive() {
-    const points = state.stepMs === 1000 ? 900 : state.stepMs === 10000 ? 360 : 1440;
-    const live = await api('GET', `/v1/dashboard/live?step=${state.stepMs}&points=${points}`);
+    const live = await api('GET', `/v1/dashboard/live?step=${state.stepMs}&points=${state.points}`);
     $('policy-source').textContent = `policy: ${live.policy.source} (${live.policy.rules} rules)`;
     $('live-status').textContent = `updated ${new Date(live.now).toLocaleTimeString()}`;
     const seen = new Set();
@@ -152,7 +151,7 @@
       const holder = el('div');
       const box = el('div', { class: 'chart', 'data-rule': s.rule }, el('h3', {}, s.rule, ' ', rate), holder);
       $('charts').append(box);
-      const width = Math.max(320, Math.min(720, $('charts').clientWidth - 16));
+      const width = Math.max(320, box.clientWidth);
       const plot = new uPlot(
         {
           width,
@@ -404,7 +403,9 @@
   });
   $('sign-out').addEventListener('click', signOut);
   $('resolution').addEventListener('change', () => {
-    state.stepMs = Number($('resolution').value);
+    const [step, points] = $('resolution').value.split(':').map(Number);
+    state.stepMs = step;
+    state.points = points;
     guard(refreshLive);
   });
   $('top-rule').addEventListener('change', () => guard(refreshTop));
