@@ -1,7 +1,7 @@
 import type { Decision } from '../engine/decision.js';
 import type { Clock, Sluice } from '../engine/sluice.js';
-import { stateKey } from '../engine/keys.js';
-import type { CompiledPolicy, Subject } from '../policy/compiled.js';
+import { localId, stateKeyFor } from '../engine/keys.js';
+import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 import { FIELDS, N_FIELDS, TieredSeries, type Field } from './series.js';
 import { boundBytes, SpaceSaving, type HeavyHitter } from './space-saving.js';
@@ -35,9 +35,12 @@ const SAMPLE_VALUE_CHARS = 128;
 /** Bytes a sample can take: per attribute two strings (2 B a character + a 24 B header) and a property slot, plus the object. */
 export const SAMPLE_BYTES = SAMPLE_ATTRS * (2 * SAMPLE_NAME_CHARS + 2 * SAMPLE_VALUE_CHARS + 2 * 24 + 16) + 64;
 
-/** Heavy hitters kept per rule and over all rules. */
-export const PER_RULE_CAPACITY = 32;
-export const OVERALL_CAPACITY = 64;
+/**
+ * Heavy hitters kept per rule. The list over all rules is the per-rule lists merged: each
+ * key belongs to one rule, so the merge keeps every summary's guarantee, and a refusal
+ * costs one offer, keyed by the key's values as the engine names them within the rule.
+ */
+export const PER_RULE_CAPACITY = 64;
 /** Rules tracked; decisions of further names (possible only across many reloads) count under "other". */
 const MAX_TRACKS = 64;
 const RECENT_RELOADS = 20;
@@ -53,6 +56,8 @@ const NEAR_SHARE = 0.2;
 
 interface Track {
   readonly rule: string;
+  /** The rule under the current policy (undefined for "none", "other", or a rule no longer there). */
+  compiled?: CompiledRule;
   /** Counts since the last tick (FIELDS order). */
   readonly pending: Float64Array;
   readonly totals: Float64Array;
@@ -89,7 +94,6 @@ export interface RefusedKey {
  */
 export class DashboardRecorder implements DecisionObserver {
   private readonly tracks = new Map<string, Track>();
-  private readonly overall = new SpaceSaving<Subject, Sample>(OVERALL_CAPACITY, sampleOf);
   readonly latency = new LatencyHistogram();
   private readonly reloads: ReloadEntry[] = [];
   private readonly listeners: ((now: number, counts: TickCounts[]) => void)[] = [];
@@ -121,6 +125,8 @@ export class DashboardRecorder implements DecisionObserver {
 
   /** Hot path: counts one decision of the service. */
   decision(d: Decision, ms: number, subject: Subject | undefined): void {
+    const policy = this.getSluice().policy;
+    if (policy !== this.policy) this.policyChanged(policy);
     const name = d.rule ?? 'none';
     const t = this.tracks.get(name) ?? this.track(name);
     const action = d.action;
@@ -129,11 +135,10 @@ export class DashboardRecorder implements DecisionObserver {
       if (d.remaining < d.limit * NEAR_SHARE) t.pending[NEAR]++;
     } else {
       t.pending[action === 'reject' ? REFUSED : DROPPED]++;
-      if (subject !== undefined) this.refused(t, name, subject);
+      // A one-attribute key's id is the value itself: no string is built for a refusal.
+      if (subject !== undefined && t.compiled !== undefined) t.top.offer(localId(t.compiled, subject), 1, subject);
     }
     this.latency.add(ms);
-    const sluice = this.getSluice();
-    if (sluice.policy !== this.policy) this.policyChanged(sluice.policy);
     if (this.hasShadow) for (const shadow of d.shadowDenied) (this.tracks.get(shadow) ?? this.track(shadow)).pending[SHADOW]++;
   }
 
@@ -182,9 +187,9 @@ export class DashboardRecorder implements DecisionObserver {
 
   /** The most refused keys, over all rules or of one rule. */
   topRefused(n: number, rule?: string): RefusedKey[] {
-    const summary = rule === undefined ? this.overall : this.tracks.get(rule)?.top;
-    if (!summary) return [];
-    return summary.top(n).map((h) => this.refusedKey(h));
+    const tracks = rule === undefined ? [...this.tracks.values()] : [this.tracks.get(rule)].filter((t) => t !== undefined);
+    const all = tracks.flatMap((t) => (t.compiled ? t.top.top(n).map((h) => this.refusedKey(t.compiled!, h)) : []));
+    return all.sort((a, b) => b.count - a.count).slice(0, n);
   }
 
   /** Rules that have refused keys, with their summaries' sizes. */
@@ -202,26 +207,16 @@ export class DashboardRecorder implements DecisionObserver {
 
   /** The most the heavy-hitter summaries can hold, bytes, with every rule tracked. */
   static heavyHitterBoundBytes(): number {
-    return boundBytes(OVERALL_CAPACITY, SAMPLE_BYTES) + MAX_TRACKS * boundBytes(PER_RULE_CAPACITY, SAMPLE_BYTES);
+    return MAX_TRACKS * boundBytes(PER_RULE_CAPACITY, SAMPLE_BYTES);
   }
 
-  private refused(t: Track, name: string, subject: Subject): void {
-    const rule = this.getSluice().policy.ruleByName.get(name);
-    if (rule === undefined) return;
-    const key = stateKey(rule, subject);
-    t.top.offer(key, 1, subject);
-    this.overall.offer(key, 1, subject);
-  }
-
-  private refusedKey(h: HeavyHitter<Sample>): RefusedKey {
-    const cut = h.key.indexOf('|');
-    const ruleName = cut < 0 ? h.key : h.key.slice(0, cut);
-    const parts = cut < 0 ? [] : h.key.slice(cut + 1).split('|');
-    const attrs = this.getSluice().policy.ruleByName.get(ruleName)?.keyAttrs ?? parts.map((_, i) => `#${i + 1}`);
-    // The values from the kept subject; the key's own text only for those it did not keep.
+  private refusedKey(rule: CompiledRule, h: HeavyHitter<Sample>): RefusedKey {
+    // The values from the kept subject; the id's own text only for those it did not keep.
+    const attrs = rule.keyAttrs;
+    const parts = attrs.length === 1 ? [h.key] : h.key.split('|').map(decodePart);
     const key: Record<string, string> = {};
-    attrs.forEach((a, i) => (key[a] = h.payload?.[a] !== undefined ? String(h.payload[a]) : decodePart(parts[i] ?? '')));
-    return { rule: ruleName, stateKey: h.key, key, count: h.count, error: h.error, ...(h.payload ? { sample: h.payload } : {}) };
+    attrs.forEach((a, i) => (key[a] = h.payload?.[a] !== undefined ? String(h.payload[a]) : (parts[i] ?? '')));
+    return { rule: rule.name, stateKey: stateKeyFor(rule, key), key, count: h.count, error: h.error, ...(h.payload ? { sample: h.payload } : {}) };
   }
 
   private track(name: string): Track {
@@ -236,6 +231,7 @@ export class DashboardRecorder implements DecisionObserver {
       totals: new Float64Array(N_FIELDS),
       series: new TieredSeries(),
       top: new SpaceSaving<Subject, Sample>(PER_RULE_CAPACITY, sampleOf),
+      compiled: this.policy?.ruleByName.get(name),
     };
     this.tracks.set(name, t);
     return t;
@@ -244,6 +240,12 @@ export class DashboardRecorder implements DecisionObserver {
   private policyChanged(p: CompiledPolicy): void {
     this.policy = p;
     this.hasShadow = p.rules.some((r) => r.shadow);
+    for (const t of this.tracks.values()) {
+      const next = p.ruleByName.get(t.rule);
+      // Keys named by other attributes are other keys: the rule's list starts again.
+      if (t.compiled && (!next || next.keyAttrs.join('\u0000') !== t.compiled.keyAttrs.join('\u0000'))) t.top.clear();
+      t.compiled = next;
+    }
   }
 }
 

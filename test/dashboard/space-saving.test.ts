@@ -3,7 +3,8 @@ import { setFlagsFromString } from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { boundBytes, MAX_KEY_CHARS, SpaceSaving } from '../../src/dashboard/space-saving.js';
-import { OVERALL_CAPACITY, SAMPLE_BYTES, sampleOf, type Sample } from '../../src/dashboard/recorder.js';
+import { DashboardRecorder, PER_RULE_CAPACITY, SAMPLE_BYTES } from '../../src/dashboard/recorder.js';
+import { Sluice } from '../../src/engine/sluice.js';
 import type { Subject } from '../../src/policy/compiled.js';
 
 function exact(stream: string[]): Map<string, number> {
@@ -74,7 +75,7 @@ describe('Space-Saving summary', () => {
     expect(() => new SpaceSaving(1.5)).toThrow(/capacity/);
   });
 
-  it(`stays under its stated bound (${boundBytes(OVERALL_CAPACITY, SAMPLE_BYTES)} bytes) with 10^6 distinct refused keys`, () => {
+  it(`stays under its stated bound (${boundBytes(PER_RULE_CAPACITY, SAMPLE_BYTES)} bytes a rule) with 10^6 distinct refused keys`, () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const heap = () => {
@@ -82,22 +83,31 @@ describe('Space-Saving summary', () => {
       gc();
       return process.memoryUsage().heapUsed;
     };
-    // Long keys and full subjects: the worst a hostile client can send within the sample's limits.
-    const pad = 'v'.repeat(180);
-    const subject = (i: number): Subject => ({ account: `${pad}-${i}`, api: 'List of Conversations', ip: `10.0.${i & 255}.${(i >> 8) & 255}`, region: 'eu-west-1', plan: 'gold' });
-    const s = new SpaceSaving<Subject, Sample>(OVERALL_CAPACITY, sampleOf);
+    // Refused on arrival (a cost above the limit), so the store keeps no state and only the dashboard could grow.
+    const sluice = Sluice.openSync({ policy: 'version: 1\nrules:\n  - name: per-account\n    key: [account]\n    limit: 1/1h\n' });
+    const rec = new DashboardRecorder(() => sluice);
+    // Long values and full subjects: the most a client can make the summary keep per key.
+    const pad = 'v'.repeat(120);
+    const refuse = (i: number) => {
+      const subject: Subject = { account: `${pad}-${i}`, api: 'List of Conversations', ip: `10.0.${i & 255}.${(i >> 8) & 255}`, region: 'eu-west-1', plan: 'gold' };
+      const d = sluice.checkSync(subject, { cost: 2 });
+      rec.decision(d, 0.01, subject);
+    };
     const before = heap();
     let i = 0;
-    for (; i < 10_000; i++) s.offer(`per-account|${pad}-${i}`, 1, subject(i));
+    for (; i < 10_000; i++) refuse(i);
     const full = heap();
-    for (; i < 1_000_000; i++) s.offer(`per-account|${pad}-${i}`, 1, subject(i));
+    for (; i < 1_000_000; i++) refuse(i);
     const after = heap();
-    expect(s.size).toBe(OVERALL_CAPACITY);
-    const bound = boundBytes(OVERALL_CAPACITY, SAMPLE_BYTES);
-    // Whatever a full summary holds, it holds no more after 990,000 more keys (slack for heap noise).
+    rec.tick();
+    expect(rec.series(1000, 1)[0].totals.refused).toBe(1_000_000);
+    const held = rec.topRefused(1000);
+    expect(held.length).toBe(PER_RULE_CAPACITY);
+    // Whatever the full summary holds, it holds no more after 990,000 more keys (slack for heap noise).
     expect(after - full).toBeLessThan(64 * 1024);
-    expect(after - before).toBeLessThan(bound);
-    // The keys it holds are within the bound's allowance for key text.
-    expect(s.keyChars()).toBeLessThanOrEqual(OVERALL_CAPACITY * MAX_KEY_CHARS);
+    // Everything the dashboard added (series rings included, ~130 KB) is within the summary's bound plus the rings.
+    expect(after - before).toBeLessThan(boundBytes(PER_RULE_CAPACITY, SAMPLE_BYTES) + 160 * 1024);
+    for (const h of held) expect(h.key.account.length).toBeLessThanOrEqual(MAX_KEY_CHARS);
+    expect(DashboardRecorder.heavyHitterBoundBytes()).toBe(64 * boundBytes(PER_RULE_CAPACITY, SAMPLE_BYTES));
   });
 });
