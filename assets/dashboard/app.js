@@ -7,6 +7,7 @@
   const TOKEN_KEY = 'sluice.dashboard.token';
   const POLL_MS = 1000;
   const POLICY_POLL_MS = 5000;
+  const FLEET_POLL_MS = 2000;
   const COLORS = { allowed: '#2e8b57', refused: '#c62828', dropped: '#ef8f00' };
 
   const $ = (id) => document.getElementById(id);
@@ -82,7 +83,8 @@
     for (const c of state.charts.values()) c.plot.destroy();
     state.charts.clear();
     $('charts').replaceChildren();
-    for (const id of ['top-table', 'rules-table', 'overrides-table', 'reloads-table', 'inspect-table']) $(id).tBodies[0].replaceChildren();
+    for (const id of ['top-table', 'rules-table', 'overrides-table', 'reloads-table', 'inspect-table', 'fleet-table', 'fleet-top']) $(id).tBodies[0].replaceChildren();
+    $('fleet').hidden = true;
     $('health-list').replaceChildren();
     document.body.classList.remove('can-write');
     $('app').hidden = true;
@@ -101,6 +103,7 @@
     every(POLL_MS, () => guard(refreshLive));
     every(POLL_MS, () => guard(refreshTop));
     every(POLICY_POLL_MS, () => guard(refreshPolicy));
+    every(FLEET_POLL_MS, () => guard(refreshFleet));
   }
 
   /** Runs a refresh; a token that stopped working signs out, other failures show in the status line. */
@@ -278,6 +281,25 @@
       select.replaceChildren(...names.map((n) => el('option', { value: n }, n)));
       if (names.includes(chosen)) select.value = chosen;
     }
+  }
+
+  // ---------------------------------------------------------------- fleet
+
+  async function refreshFleet() {
+    const f = await api('GET', '/v1/dashboard/fleet');
+    $('fleet').hidden = !f.enabled;
+    if (!f.enabled) return;
+    const sums = (lastMinute) => Object.values(lastMinute).reduce((t, r) => ({ allowed: t.allowed + r.allowed, refused: t.refused + r.refused, dropped: t.dropped + r.dropped }), { allowed: 0, refused: 0, dropped: 0 });
+    const row = (name, seen, t, attrs) => el('tr', attrs || {}, el('td', {}, name), el('td', {}, seen), el('td', { class: 'num' }, String(t.allowed)), el('td', { class: 'num' }, String(t.refused)), el('td', { class: 'num' }, String(t.dropped)));
+    const total = { allowed: 0, refused: 0, dropped: 0 };
+    const rows = f.instances.map((i) => {
+      const t = sums(i.lastMinute);
+      for (const k of Object.keys(total)) total[k] += t[k];
+      return row(i.instance === f.instance ? `${i.instance} (this one)` : i.instance, new Date(i.at).toLocaleTimeString(), t);
+    });
+    $('fleet-table').tBodies[0].replaceChildren(...rows);
+    $('fleet-table').tFoot.replaceChildren(row(`fleet (${f.instances.length} instances)`, '', total, { class: 'total' }));
+    $('fleet-top').tBodies[0].replaceChildren(...f.top.slice(0, 10).map((k) => el('tr', {}, el('td', {}, k.rule), el('td', {}, keyText(k.key)), el('td', { class: 'num' }, String(k.count)), el('td', { class: 'num' }, String(k.instances)))));
   }
 
   // ---------------------------------------------------------------- inspector

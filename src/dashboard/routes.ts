@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AdminAuth } from '../server/auth.js';
 import type { ServerContext } from '../server/context.js';
 import { HttpError } from '../server/respond.js';
 import { readAsset } from './assets.js';
+import { Fleet } from './fleet.js';
 import type { DashboardRecorder, RefusedKey } from './recorder.js';
 import { TIERS } from './series.js';
 
@@ -48,7 +50,10 @@ interface CircuitAware {
  */
 export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext, auth: AdminAuth, recorder: DashboardRecorder): void {
   const sluice = ctx.sluice;
-  const instance = `${hostname()}:${process.pid}`;
+  // Several services may share a process (tests, embedding): the suffix tells them apart in the fleet.
+  const instance = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
+  const fleet = Fleet.over(sluice.store, instance, recorder, ctx.log)?.start();
+  if (fleet) app.addHook('onClose', async () => fleet.close());
   const reader = (req: FastifyRequest) => auth.authorize(req.headers.authorization, false);
 
   app.addHook('onRequest', (req, reply, done) => {
@@ -91,6 +96,12 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
       reloads: recorder.recentReloads(),
       policy: { source: sluice.policy.source, rules: sluice.policy.rules.length },
     };
+  });
+
+  app.get('/v1/dashboard/fleet', async (req) => {
+    reader(req);
+    if (!fleet) return { enabled: false, reason: `the store (${sluice.store.name}) is not shared through Redis`, instance };
+    return { enabled: true, instance, ...(await fleet.view(sluice.now())) };
   });
 
   app.get<{ Querystring: { n?: string } }>('/v1/dashboard/top', async (req) => {
