@@ -10,20 +10,12 @@ const dist = new URL('../dist/', import.meta.url);
 const { Sluice } = await import(new URL('engine/sluice.js', dist).href);
 const { DashboardRecorder } = await import(new URL('dashboard/recorder.js', dist).href);
 const { ServerMetrics } = await import(new URL('server/metrics.js', dist).href);
+const { POLICY } = await import('./service.mjs');
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 40);
 const BLOCK = Number(process.env.BENCH_BLOCK ?? 100_000);
-const policy = (limit) => `
-version: 1
-groups:
-  reporting: [List of Conversations, Queue Size]
-rules:
-  - name: account-per-minute
-    match: { api: { group: reporting } }
-    key: [account]
-    limit: ${limit}
-    algorithm: sliding-window
-`;
+// The service benchmark's rule (keyed per account, matched on an API group), with the limit of each case.
+const policy = (limit) => POLICY.replace('limit: 1000000000/1m', `limit: ${limit}`);
 
 function measure(limit) {
   const sluice = Sluice.openSync({ policy: policy(limit) });

@@ -25,7 +25,7 @@ const BODY = JSON.stringify({ subject: { account: 'acme', api: 'List of Conversa
 
 // A realistic rule (keyed per account, matched on an API group) with a limit the run never reaches,
 // so every request is a full decision that admits and charges.
-const POLICY = `
+export const POLICY = `
 version: 1
 groups:
   reporting: [List of Conversations, Queue Size]

@@ -10,18 +10,9 @@ import { statName } from '../../src/dashboard/exporters/statsd.js';
 import { DashboardRecorder } from '../../src/dashboard/recorder.js';
 import { Sluice } from '../../src/engine/sluice.js';
 import { start, stopAll } from '../server/support.js';
+import { accountPolicy, rule } from './policies.js';
 
-const POLICY = `
-version: 1
-rules:
-  - name: per-account
-    key: [account]
-    limit: 3/1m
-  - name: watch-ip
-    key: [ip]
-    limit: 1/1m
-    shadow: true
-`;
+const POLICY = accountPolicy(rule('name: watch-ip', 'key: [ip]', 'limit: 1/1m', 'shadow: true'));
 const quiet = pino({ level: 'silent' });
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -4,23 +4,12 @@ import { bucketEdgeMs, bucketOf, LatencyHistogram } from '../../src/dashboard/la
 import { TieredSeries, TIERS, N_FIELDS } from '../../src/dashboard/series.js';
 import { Sluice } from '../../src/engine/sluice.js';
 import { manualClock } from '../helpers/clock.js';
+import { accountPolicy, rule } from './policies.js';
 
-const POLICY = `
-version: 1
-rules:
-  - name: per-account
-    key: [account]
-    limit: 3/1m
-  - name: replies
-    match: { kind: reply }
-    key: [contact]
-    limit: 1/1m
-    action: drop
-  - name: watch-ip
-    key: [ip]
-    limit: 2/1m
-    shadow: true
-`;
+const POLICY = accountPolicy(
+  rule('name: replies', 'match: { kind: reply }', 'key: [contact]', 'limit: 1/1m', 'action: drop'),
+  rule('name: watch-ip', 'key: [ip]', 'limit: 2/1m', 'shadow: true'),
+);
 
 function setup() {
   const clock = manualClock(Date.UTC(2026, 0, 5, 9, 0, 0));

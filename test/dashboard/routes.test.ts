@@ -1,14 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/dashboard/routes.js';
 import { ADMIN, READ, start, stopAll, TOKENS } from '../server/support.js';
+import { accountPolicy } from './policies.js';
 
-const POLICY = `
-version: 1
-rules:
-  - name: per-account
-    key: [account]
-    limit: 3/1m
-`;
+const POLICY = accountPolicy();
 
 afterAll(stopAll);
 
