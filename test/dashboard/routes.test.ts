@@ -104,6 +104,12 @@ describe('the dashboard over HTTP', () => {
     expect((await s.get('/v1/dashboard/top?n=1000', READ)).status).toBe(400);
   });
 
+  it('is described in /openapi.json', async () => {
+    const s = await start({ policy: POLICY, ...TOKENS });
+    const paths = Object.keys((await s.get('/openapi.json')).body.paths);
+    for (const p of ['/dashboard', '/v1/dashboard/live', '/v1/dashboard/top', '/v1/dashboard/fleet', '/v1/dashboard/whoami']) expect(paths).toContain(p);
+  });
+
   it('is absent when turned off', async () => {
     const s = await start({ policy: POLICY, ...TOKENS, dashboard: false });
     expect((await s.get('/dashboard')).status).toBe(404);
