@@ -8,6 +8,10 @@ import type { Subject } from './policy/compiled.js';
 import { dashboardServeOptions, otlpEndpointFromEnv, type DashboardFlags } from './dashboard/cli-flags.js';
 import { parseHostPort } from './dashboard/exporters/index.js';
 
+// --max-keys (serve, gateway): the functions are at the end.
+const MAX_KEYS_FLAG = '--max-keys <n>';
+const MAX_KEYS_HELP = 'most keys the memory store and the outage fallback hold; past it the least-used is evicted, leaving a conservative trace (default 1,000,000; fallback 100,000) [SLUICE_MAX_KEYS]';
+
 const program = new Command();
 program.name('sluice').description('Rate limits, quotas and lockouts for multi-tenant APIs.').showHelpAfterError();
 
@@ -65,16 +69,20 @@ program
   .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
+  .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
+  .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
   // ---- dashboard flags (src/dashboard) ----
   .option('--no-dashboard', 'turn off the live dashboard at /dashboard and its bookkeeping [SLUICE_DASHBOARD=off]')
   .option('--otlp-endpoint <url>', 'export metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 [OTEL_EXPORTER_OTLP_ENDPOINT]', otlpEndpointFromEnv())
   .option('--statsd <host:port>', "send StatsD counters with envoyproxy/ratelimit's names [SLUICE_STATSD]", hostPort, process.env.SLUICE_STATSD ? hostPort(process.env.SLUICE_STATSD) : undefined)
   .option('--statsd-domain <name>', 'the <domain> in ratelimit.service.rate_limit.<domain>.<rule>.* (default sluice)')
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string } & DashboardFlags) => {
+  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string; maxKeys?: number } & DashboardFlags) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     const { serve } = await import('./server/serve.js');
+    const { gracePeriod, ...rest } = opts;
+    const shutdownTimeoutMs = gracePeriodMs(gracePeriod);
     // serve() refuses a broken policy before opening any port.
-    await serve({ ...opts, config: opts.config, ...dashboardServeOptions(opts) }).catch(exitOnPolicyError);
+    await serve({ ...rest, config: opts.config, shutdownTimeoutMs, ...dashboardServeOptions(opts) }).catch(exitOnPolicyError);
   });
 
 program
@@ -86,7 +94,10 @@ program
   .option('--host <addr>', 'listening address [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
-  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string }) => {
+  .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
+  .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
+  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; gracePeriod: string; maxKeys?: number }) => {
+    const graceMs = gracePeriodMs(opts.gracePeriod);
     let upstreamTimeoutMs = 30_000;
     try {
       upstreamTimeoutMs = parseDuration(opts.upstreamTimeout);
@@ -95,11 +106,13 @@ program
       fail(`${(e as Error).message}`);
     }
     const [{ startGateway }, { openStore }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js')]);
-    const store = await openStore(opts.store);
-    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs }).catch(exitOnPolicyError);
+    const store = await openStore(opts.store, { maxKeys: opts.maxKeys });
+    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs, maxKeys: opts.maxKeys }).catch(exitOnPolicyError);
     console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config }));
+    // Connections drain for most of the grace period; the rest is for the store; the process is gone by its end.
     const stop = async () => {
-      await gw.close();
+      setTimeout(() => process.exit(1), graceMs).unref();
+      await gw.close(Math.max(0, graceMs - Math.min(1000, graceMs / 5)));
       await store.close();
       process.exit(0);
     };
@@ -128,6 +141,30 @@ program
     } catch (e) {
       fail((e as Error).message);
     }
+  });
+
+program
+  .command('simulate')
+  .description('Replay an access log through a policy (or two) at the log’s own timestamps: who would have been refused, with plots.')
+  .option('--config <file>', 'policy file')
+  .option('--log <file>', 'access log: CLF, Combined, JSON lines or Envoy JSON; gzip recognised; - for stdin')
+  .option('--routes <file>', 'routes: and subject: sections for a policy that has none, e.g. examples/simulate/routes.yaml')
+  .option('--compare <file>', 'a second policy decided over the same lines: what it newly refuses and admits')
+  .option('--format <format>', 'auto | clf | combined | json | envoy', 'auto')
+  .option('--field <name=path>', 'JSON field mapping, repeatable: time=ts, url=req.uri, header.x-tenant-id=tenant', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--from <time>', 'only lines at or after this time (ISO 8601 or epoch seconds)')
+  .option('--to <time>', 'only lines before this time')
+  .option('--speed <n>', 'replay at n times the log’s own pace (default: as fast as possible)')
+  .option('--reorder <duration>', 'how far out of order lines may be and still be put back in order', '5s')
+  .option('--top <n>', 'keys shown per rule', '10')
+  .option('--json', 'print the result as JSON on stdout')
+  .option('--report <file>', 'write a self-contained HTML report with plots')
+  .option('--generate <file>', 'write a sample Combined-format log for the seed policies (- for stdout) instead of simulating')
+  .option('--lines <n>', 'lines to generate', '100000')
+  .option('--seed <n>', 'seed of the generated log', '1')
+  .action(async (opts: import('./simulate/command.js').SimulateFlags) => {
+    const { simulateCommand } = await import('./simulate/command.js');
+    process.exitCode = await simulateCommand(opts);
   });
 
 await program.parseAsync();
@@ -171,6 +208,18 @@ function numbers(pairs: Record<string, string>): { status?: number; bytes?: numb
   return out;
 }
 
+/** --grace-period (or SLUICE_GRACE_PERIOD): a duration such as 10s or 500ms, at most an hour. */
+function gracePeriodMs(v: string): number {
+  let ms = NaN;
+  try {
+    ms = parseDuration(v);
+  } catch {
+    // said below
+  }
+  if (!(ms >= 0 && ms <= 3_600_000)) fail(`--grace-period (or SLUICE_GRACE_PERIOD) must be a duration from 0s to 1h, such as 10s (got "${v}")`);
+  return ms;
+}
+
 function port(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${v}" is not a port (0–65535)`);
@@ -197,6 +246,25 @@ function wholeNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a whole number from 0 to 100');
   return n;
+}
+
+// ---- --max-keys (serve, gateway) ----
+
+
+function maxKeys(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 1e9) throw new InvalidArgumentError(`must be a whole number from 1 to 1,000,000,000 (got "${v}")`);
+  return n;
+}
+
+function envMaxKeys(): number | undefined {
+  const v = process.env.SLUICE_MAX_KEYS;
+  if (v === undefined || v === '') return undefined;
+  try {
+    return maxKeys(v);
+  } catch (e) {
+    fail(`SLUICE_MAX_KEYS ${(e as Error).message}`);
+  }
 }
 
 function positiveInteger(v: string): number {

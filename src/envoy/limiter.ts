@@ -1,5 +1,7 @@
-import { policyItem } from '../http/headers.js';
+import { policyItem } from '../headers/ratelimit-headers.js';
+import { escapeValue } from '../stores/key-codec.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
+import { sluiceClock } from '../engine/clock.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
 import { findLimit } from './match.js';
 import {
@@ -60,7 +62,7 @@ export class EnvoyRateLimiter {
   constructor(config: EnvoyConfig, store: Store, clock?: EnvoyClock, opts: EnvoyRateLimiterOptions = {}) {
     this.cfg = config;
     this.store = store;
-    this.clock = clock === undefined ? Date.now : typeof clock === 'function' ? clock : () => clock.now();
+    this.clock = clock === undefined ? sluiceClock : typeof clock === 'function' ? clock : () => clock.now();
     this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false };
   }
 
@@ -260,8 +262,9 @@ function tagOf(domain: string, entries: readonly RateLimitEntry[]): string {
   return `envoy|${esc(domain)}|${esc(entries[entries.length - 1].value)}`;
 }
 
+/** Envoy's key space escapes its own separators too (`=` `@` `~`), never throwing (../stores/key-codec.ts). */
 function esc(s: string): string {
-  return /[|=%@~{}]/.test(s) ? encodeURIComponent(s) : s;
+  return escapeValue(s, '=@~{}');
 }
 
 function overrideLimit(entries: readonly RateLimitEntry[], requestsPerUnit: number, unit: Exclude<EnvoyUnit, 'UNKNOWN'>): EnvoyLimit {

@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { FailureLog } from '../engine/failure-log.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
 import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer } from '../envoy/index.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
 import { MemoryStore } from '../stores/memory.js';
 import { listen } from '../http/plain-server.js';
+import { DEFAULT_GRACE_MS, trackConnections, type GracefulCloser } from '../http/graceful-close.js';
 import { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
@@ -48,7 +50,7 @@ export interface ServeOptions {
   logLevel?: string;
   /** A pino logger to use instead of a new one (logLevel is then ignored). */
   logger?: Logger;
-  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  /** Milliseconds since the epoch; inject one in tests. Default: the monotonic Sluice clock (src/engine/clock.ts). */
   clock?: Clock;
   /** Watch the policy file and reload it when it changes. Default true when `config` is given. */
   watch?: boolean;
@@ -56,11 +58,17 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** Largest request body, bytes. Default 1 MiB. */
   bodyLimit?: number;
-  /** Bound on keys for the memory store. */
+  /** Bound on keys for the memory store and the fallback limiter (--max-keys, SLUICE_MAX_KEYS). */
   maxKeys?: number;
+  /** Store failures are logged at most once per this many ms, with a count. Default 10 s. */
+  storeErrorLogIntervalMs?: number;
   /** Collect Node's process metrics on /metrics. Default true. */
   processMetrics?: boolean;
-  /** How long shutdown waits for in-flight requests before closing connections, ms. Default 10 s. */
+  /**
+   * The grace period, ms (--grace-period, SLUICE_GRACE_PERIOD; default 10 s): on SIGTERM the
+   * service stops accepting, answers what is in flight (with `Connection: close`), closes idle
+   * connections, and exits within it; whatever is still open at its end is cut, never served.
+   */
   shutdownTimeoutMs?: number;
   /** The live dashboard at /dashboard and its bookkeeping. Default true. SLUICE_DASHBOARD=off turns it off. */
   dashboard?: boolean;
@@ -107,12 +115,17 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   }
 
   const opened = await resolveStore(options.store, { maxKeys: options.maxKeys });
+  // One line per interval with a count, never a stack per decision (an outage wrote 34 MB in 30 s).
+  const storeFailures = new FailureLog(
+    (f) => log.warn({ store: opened.description, failures: f.failures, error: f.error, sinceMs: f.sinceMs }, 'store failed; rules fall back (open) or refuse with 503 (closed)'),
+    options.storeErrorLogIntervalMs ?? 10_000,
+  );
   const sluice = await Sluice.open({
     policy,
     store: opened.store,
     clock: options.clock,
     maxKeys: options.maxKeys,
-    onStoreError: (e) => log.warn({ err: e, store: opened.description }, 'store failed; rules fall back (open) or refuse with 503 (closed)'),
+    onStoreError: storeFailures.note,
   });
 
   const metrics = new ServerMetrics(() => sluice, { defaultMetrics: options.processMetrics });
@@ -141,7 +154,11 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   let closed: Promise<void> | undefined;
   let app: FastifyInstance | undefined;
   let server: Server | undefined;
+  let closer: GracefulCloser | undefined;
   let grpc: EnvoyGrpcServer | undefined;
+  const graceMs = options.shutdownTimeoutMs ?? DEFAULT_GRACE_MS;
+  // Connections drain for most of the grace period; the rest is for closing the store and exiting.
+  const drainMs = Math.max(0, graceMs - Math.min(1000, graceMs / 5));
   let stopExporters: (() => Promise<void>) | undefined;
 
   const close = (): Promise<void> =>
@@ -151,26 +168,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       dashboard?.stop();
       await stopExporters?.();
       reloader.close();
-      if (server) {
-        // Stop accepting and close idle keep-alive connections; in-flight requests finish,
-        // after which their connections close (responses say `connection: close`).
-        const http = server;
-        const timer = setTimeout(() => http.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
-        timer.unref();
-        const idle = setInterval(() => http.closeIdleConnections(), 100);
-        idle.unref();
-        try {
-          await new Promise<void>((done) => {
-            http.close(() => done());
-            http.closeIdleConnections();
-          });
-        } finally {
-          clearTimeout(timer);
-          clearInterval(idle);
-        }
-      }
+      // HTTP and gRPC drain side by side, each cut at the drain deadline (see trackConnections).
+      await Promise.all([closer?.close(drainMs), grpc?.close(drainMs)]);
       if (app) await app.close();
-      if (grpc) await grpc.close();
+      storeFailures.flush();
       if (opened.owned) await sluice.close();
       log.info('sluice stopped');
     })());
@@ -179,6 +180,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     const built = await buildServer(ctx, auth, reloader, envoy);
     app = built.app;
     server = built.server;
+    closer = trackConnections(server);
     const host = options.host ?? '0.0.0.0';
     await listen(built.server, options.port ?? 8080, host);
     const port = (built.server.address() as AddressInfo).port;
@@ -197,7 +199,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       const onHup = () => reloader.reload('signal', 'SIGHUP');
       const onStop = (signal: NodeJS.Signals) => {
         log.info({ signal }, 'shutting down: finishing in-flight requests');
-        const force = setTimeout(() => process.exit(1), (options.shutdownTimeoutMs ?? 10_000) + 5000);
+        // Whatever happens, the process is gone by the end of the grace period.
+        const force = setTimeout(() => process.exit(1), graceMs);
         force.unref();
         close().then(
           () => process.exit(0),
