@@ -230,7 +230,8 @@
     const rows = [
       ['store', h.store],
       ['keys tracked', h.keysTracked === null ? 'unknown' : String(h.keysTracked)],
-      ['circuit breaker', h.circuit],
+      ['circuit breaker', `${h.circuit}${h.circuitTrips ? ` (opened ${h.circuitTrips}×)` : ''}`],
+      ['decisions that skipped the store', String(h.shortCircuited ?? 0)],
       ['store errors', String(h.storeErrors)],
       ['fallback decisions', String(h.fallbackDecisions)],
       ['refused for store failure (503)', String(h.closedDecisions)],

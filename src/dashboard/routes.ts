@@ -38,11 +38,6 @@ const SECURITY_HEADERS = {
 
 const MAX_TOP = 50;
 
-/** Where a store says what its circuit breaker is doing, when it has one. */
-interface CircuitAware {
-  readonly circuitState?: string | (() => string);
-}
-
 /**
  * The dashboard: the page and its files under /dashboard (public: the page holds no
  * data and no secrets), and its data under /v1/dashboard/* (the read or admin token, as
@@ -124,9 +119,9 @@ async function health(ctx: ServerContext) {
   } catch (e) {
     storeError = (e as Error).message;
   }
-  const c = (s.store as CircuitAware).circuitState;
-  const circuit = typeof c === 'function' ? c.call(s.store) : (c ?? 'none');
-  return { store: s.store.name, keysTracked: keys, ...s.counters, circuit, ...(storeError ? { storeError } : {}) };
+  // The engine's breaker: open means decisions skip the store (and fall back) until a probe succeeds.
+  const circuit = s.breaker.open ? 'open' : 'closed';
+  return { store: s.store.name, keysTracked: keys, ...s.counters, circuit, circuitTrips: s.breaker.trips, ...(storeError ? { storeError } : {}) };
 }
 
 /** Each refused key's current usage under its rule, peeked (charging nothing) from the subject kept for it. */

@@ -74,6 +74,29 @@ describe.skipIf(!warnIfNoRedis('dashboard fleet over Redis'))('fleet view over a
     expect((await a.get('/v1/dashboard/fleet')).status).toBe(401);
   });
 
+  it('shows the store failing and the circuit breaker opening in store health', async () => {
+    const own = await RedisServer.start();
+    try {
+      const s = await start({ policy: POLICY, store: own.url, ...TOKENS });
+      expect((await s.get('/v1/dashboard/live?points=1', READ)).body.health).toMatchObject({ store: expect.stringMatching(/redis/), circuit: 'closed', storeErrors: 0 });
+      await own.stop('SIGKILL');
+      // Fail-open rules fall back to the local stand-in; after a few failures the breaker opens.
+      await expect
+        .poll(
+          async () => {
+            await s.post('/v1/check', { subject: { account: 'acme' } });
+            const h = (await s.get('/v1/dashboard/live?points=1', READ)).body.health;
+            return h.circuit === 'open' && h.storeErrors > 0 && h.fallbackDecisions > 0;
+          },
+          { timeout: 20_000, interval: 200 },
+        )
+        .toBe(true);
+      await s.close();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('says the fleet view is off on a store that is not shared', async () => {
     const m = await start({ policy: POLICY, ...TOKENS });
     expect((await m.get('/v1/dashboard/fleet', READ)).body).toMatchObject({ enabled: false });

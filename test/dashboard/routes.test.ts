@@ -82,7 +82,7 @@ describe('the dashboard over HTTP', () => {
     const rule = live.rules.find((r: any) => r.rule === 'per-account');
     expect(rule.totals).toMatchObject({ allowed: 5, refused: 5 });
     expect(rule.allowed.length).toBe(30);
-    expect(live.health).toMatchObject({ store: 'memory', keysTracked: 2, storeErrors: 0, circuit: 'none' });
+    expect(live.health).toMatchObject({ store: 'memory', keysTracked: 2, storeErrors: 0, circuit: 'closed', circuitTrips: 0 });
     expect(live.latency.count).toBe(10);
   });
 
