@@ -16,6 +16,7 @@
 //
 //   npm run build && flock /tmp/sluice-bench.lock node bench/service.mjs
 //   (BENCH_DURATION=5 BENCH_CONNECTIONS=50 BENCH_ROUNDS=3 BENCH_ONLY=floor,sluice,sluice-sqlite)
+//   npm run build && node bench/service.mjs --dashboard   the dashboard's bookkeeping on vs off (issue 14: ≤ 3%)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,7 +44,7 @@ descriptors:
 
 // A realistic rule (keyed per account, matched on an API group) with a limit the run never reaches,
 // so every request is a full decision that admits and charges.
-const POLICY = `
+export const POLICY = `
 version: 1
 groups:
   reporting: [List of Conversations, Queue Size]
@@ -111,7 +112,7 @@ async function child(kind, arg) {
     const { pino } = await import('pino');
     const store = process.env.BENCH_STORE ?? 'memory';
     const envoy = kind === 'envoy-json' ? { envoyConfig: process.env.BENCH_ENVOY } : {};
-    const h = await serve({ config: arg, port: 0, host: '127.0.0.1', store, logger: pino({ level: 'warn' }), watch: false, handleSignals: false, ...envoy });
+    const h = await serve({ config: arg, port: 0, host: '127.0.0.1', store, logger: pino({ level: 'warn' }), watch: false, handleSignals: false, dashboard: kind !== 'sluice-nodash', ...envoy });
     port = h.port;
   }
   // The driver asks for this process's CPU time around each measured run: CPU per request is
@@ -283,8 +284,64 @@ export async function run() {
   return { summary, rounds };
 }
 
+// ---------------------------------------------------------------- dashboard on vs off
+
+// The same service with the dashboard's bookkeeping on (the default) and off, interleaved round
+// by round, in two cases: every check admitted, and every check refused (a flood on one key,
+// where the bookkeeping also feeds the heavy-hitter summaries).
+const REFUSED_POLICY = POLICY.replace('limit: 1000000000/1m', 'limit: 1/1h');
+
+async function runDashboardComparison() {
+  if (!existsSync(new URL('server/serve.js', dist))) throw new Error('dist/server/serve.js is missing: run `npm run build` first');
+  const { default: autocannon } = await import('autocannon');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const cases = { admitted: join(dir, 'admitted.yaml'), refused: join(dir, 'refused.yaml') };
+  writeFileSync(cases.admitted, POLICY);
+  writeFileSync(cases.refused, REFUSED_POLICY);
+  const results = {};
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, file] of Object.entries(cases)) {
+        // Alternate which contender goes first, so a drift in the machine's speed hits both alike.
+        const order = round % 2 ? ['sluice-nodash', 'sluice'] : ['sluice', 'sluice-nodash'];
+        for (const kind of order) {
+          const c = await startChild(kind, file);
+          try {
+            await drive(autocannon, c, 1);
+            const r = await drive(autocannon, c, DURATION);
+            ((results[name] ??= {})[kind] ??= []).push(r);
+          } finally {
+            await c.stop();
+          }
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const pct = (x) => `${(x * 100).toFixed(1)}%`;
+  console.log(`\nPOST /v1/check, dashboard on vs off, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} interleaved rounds (node ${process.version})`);
+  for (const [name, r] of Object.entries(results)) {
+    const on = r.sluice;
+    const off = r['sluice-nodash'];
+    const rps = on.map((x, i) => x.rps / off[i].rps);
+    const cpu = on.map((x, i) => x.cpuUs / off[i].cpuUs);
+    const bad = on.concat(off).reduce((n, x) => n + x.errors, 0);
+    console.log(`${name.padEnd(9)} req/s on/off per round: ${rps.map(pct).join(', ')}  median ${pct(median(rps))} (spread ${pct(Math.min(...rps))}–${pct(Math.max(...rps))});  req/s on ${median(on.map((x) => x.rps)).toFixed(0)}, off ${median(off.map((x) => x.rps)).toFixed(0)}`);
+    console.log(`${''.padEnd(9)} server CPU µs/req on/off per round: ${cpu.map(pct).join(', ')}  median ${pct(median(cpu))};  errors ${bad}`);
+  }
+  return results;
+}
+
 if (process.argv[2] === '--child') {
   await child(process.argv[3], process.argv[4] || undefined);
+} else if (process.argv[2] === '--dashboard') {
+  await runDashboardComparison();
 } else if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   await run();
 }

@@ -63,14 +63,14 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
   const t0 = performance.now();
   if (ctx.sync) {
     const d = ctx.sluice.checkSync(body.subject, body);
-    ctx.metrics.decision(d, performance.now() - t0);
+    ctx.metrics.decision(d, performance.now() - t0, body.subject);
     ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
     return;
   }
   ctx.sluice
     .check(body.subject, body)
     .then((d) => {
-      ctx.metrics.decision(d, performance.now() - t0);
+      ctx.metrics.decision(d, performance.now() - t0, body.subject);
       ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
     })
     .catch((e) => answerError(ctx, res, e));
@@ -89,7 +89,7 @@ async function decideAll(ctx: ServerContext, checks: CheckBody[]): Promise<Decis
     const t0 = performance.now();
     const c = checks[i];
     out[i] = ctx.sync ? ctx.sluice.checkSync(c.subject, c) : await ctx.sluice.check(c.subject, c);
-    ctx.metrics.decision(out[i], performance.now() - t0);
+    ctx.metrics.decision(out[i], performance.now() - t0, c.subject);
   }
   return out;
 }
