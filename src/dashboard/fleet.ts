@@ -33,7 +33,10 @@ interface SharesRedis {
 }
 
 function sharedRedis(store: Store): SharesRedis | undefined {
-  const s = store as Partial<SharesRedis>;
+  // Look through wrappers (the engine's local cache of refused keys) to the store itself.
+  let inner: Store & { inner?: Store } = store;
+  while (inner.inner !== undefined) inner = inner.inner;
+  const s = inner as Partial<SharesRedis>;
   return s.client && typeof s.client.hset === 'function' && typeof s.keys?.prefix === 'string' ? (s as SharesRedis) : undefined;
 }
 
