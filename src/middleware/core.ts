@@ -65,7 +65,7 @@ export class Enforcer {
   constructor(sluice: Sluice, subject?: SubjectConfig, onError?: (error: unknown) => void) {
     this.sluice = sluice;
     this.subjectOverride = subject;
-    this.onError = onError ?? ((e) => console.error('[sluice]', e));
+    this.onError = onError ?? logOneLine;
     this.refresh();
   }
 
@@ -100,7 +100,8 @@ export class Enforcer {
       subject = this.derive(req);
     } catch (e) {
       if (e instanceof SubjectError) return refusal(e.status, { 'WWW-Authenticate': 'Bearer' }, errorBody(e.code, e.message));
-      throw e;
+      this.onError(e);
+      return internalError();
     }
     let meter: CapMeter | undefined;
     const plan: CapPlan | undefined = capPlan(this.policyRef, subject);
@@ -122,7 +123,7 @@ export class Enforcer {
       d = await this.sluice.check(p.subject);
     } catch (e) {
       this.onError(e);
-      return refusal(500, {}, errorBody('internal_error', 'The rate limiter failed to decide this request.'));
+      return internalError();
     }
     p.decision = d;
     if (!d.allowed) {
@@ -160,6 +161,23 @@ export class Enforcer {
   refund(p: Prepared): void {
     if (p.decision?.allowed) this.sluice.refund(p.subject).catch(this.onError);
   }
+}
+
+/** The answer when Sluice itself failed on a request: 500 with the JSON error body, never a stack. */
+export function internalError(): Refusal {
+  return refusal(500, {}, errorBody('internal_error', 'The rate limiter failed to decide this request.'));
+}
+
+/** The answer while the engine could not be opened (a broken policy or setting, logged once at startup). */
+export function unavailable(): Refusal {
+  return refusal(500, {}, errorBody('rate_limiter_unavailable', 'The rate limiter is not configured correctly; the server log says why.'));
+}
+
+/** The default onError: one line per failure in the server's log (no stack: the message says what and where). */
+export function logOneLine(e: unknown): void {
+  const err = e as { name?: string; message?: string; code?: string };
+  const what = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message.replace(/\s*\n\s*/g, '; ')}` : String(e);
+  console.error(`[sluice] ${what}${err?.code ? ` (${err.code})` : ''}`);
 }
 
 export function refusal(status: number, headers: Record<string, string>, body: unknown): Refusal {

@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CapExceededError, Enforcer, JSON_CONTENT_TYPE, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
+import { CapExceededError, Enforcer, internalError, JSON_CONTENT_TYPE, logOneLine, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
 import { recordAfterResponse, requestInfo } from './node.js';
 
 export type { EnforcerOptions as SluiceFastifyOptions } from './core.js';
@@ -34,7 +34,10 @@ export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promi
       reply.headers(p.decision!.headers);
       recordAfterResponse(enforcer, p, reply.raw);
       done();
-    }, done);
+    }, (err: unknown) => {
+      (opts.onError ?? logOneLine)(err);
+      send(reply, internalError());
+    });
   });
 
   app.addHook('preParsing', (request, _reply, payload, done) => {
