@@ -20,7 +20,7 @@ export interface ExpressSluice {
  * status and bytes sent are recorded after the response. `req.sluice` holds the decision.
  */
 export function sluice(opts: EnforcerOptions): ExpressSluice {
-  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError) : undefined;
+  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError, opts.onMissingKey) : undefined;
   const ready = enforcer ? Promise.resolve(enforcer) : Enforcer.create(opts).then((e) => (enforcer = e));
   // A policy or setting that cannot be used is said once, at startup; requests then get 500 JSON, never a stack page.
   ready.catch(opts.onError ?? logOneLine);

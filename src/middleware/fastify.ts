@@ -20,7 +20,7 @@ function send(reply: FastifyReply, r: Refusal): void {
  * response. `request.sluice` holds the prepared request with its decision.
  */
 export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promise<void> {
-  const enforcer = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError) : await Enforcer.create(opts);
+  const enforcer = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError, opts.onMissingKey) : await Enforcer.create(opts);
   if (!app.hasRequestDecorator('sluice')) app.decorateRequest('sluice', null);
 
   app.addHook('onRequest', (request, reply, done) => {

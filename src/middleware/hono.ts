@@ -23,7 +23,7 @@ function respond(r: Refusal): Response {
  * prepared request with its decision.
  */
 export function sluice(opts: SluiceHonoOptions): MiddlewareHandler {
-  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError) : undefined;
+  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError, opts.onMissingKey) : undefined;
   const ready = enforcer ? Promise.resolve(enforcer) : Enforcer.create(opts).then((e) => (enforcer = e));
   ready.catch(opts.onError ?? logOneLine);
   const addressOf = opts.remoteAddress ?? ((c: Context) => (c.env as NodeEnv | undefined)?.incoming?.socket?.remoteAddress);
