@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
 
@@ -63,7 +64,7 @@ export class SqliteStore implements Store, StateAccess {
   constructor(path = './data/sluice.db', opts: SqliteStoreOptions = {}) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path);
+    const db = new (loadSqlite())(path);
     this.db = db;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -224,4 +225,9 @@ function decode(b: Buffer): number[] {
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) out[i] = b.readDoubleLE(i * 8);
   return out;
+}
+
+/** better-sqlite3 (a native module) is loaded when a SQLite store is opened, not when the package is imported. */
+function loadSqlite(): typeof Database {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
 }

@@ -1,4 +1,4 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
 import { Batcher, type Finish } from './batcher.js';
 import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
@@ -79,7 +79,7 @@ export class RedisStore implements Store {
 
   constructor(client: Client, opts: RedisStoreOptions = {}) {
     this.client = client;
-    this.cluster = client instanceof Cluster;
+    this.cluster = client.isCluster;
     this.name = this.cluster ? 'redis-cluster' : 'redis';
     this.keys = new KeySpace(opts.prefix ?? 'sluice:');
     this.clientClock = opts.clock === 'client';
@@ -371,7 +371,7 @@ export class RedisStore implements Store {
 
   /** Keys holding state (SCAN over every master; for metrics, not for hot paths). */
   async size(): Promise<number> {
-    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const nodes: Redis[] = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     const pattern = `${this.keys.prefix}{*`;
     let n = 0;
     for (const node of nodes) {
