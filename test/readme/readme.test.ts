@@ -13,11 +13,11 @@ import { loadPolicyText } from '../../src/policy/index.js';
  * `<!-- fragment … -->` (a synopsis with [options]) is skipped.
  *
  * What the harness changes, and only this:
- *  - ports: 8080–8084 and 3000–3003 become free loopback ports (the same one for the same number everywhere);
+ *  - ports: 8080–8086 and 3000–3003 become free loopback ports (the same one for the same number everywhere);
  *  - https://api.example.com and https://hooks.example.com become a local stub answering 200;
  *  - `npm install` and `npm test` are skipped (done already; this is the test), `npm start` runs
  *    with SLUICE_PORT (the port for 8080), SLUICE_HOST=127.0.0.1 and SLUICE_STORE=memory;
- *  - `sleep N` waits until the ports of the processes started before it answer (at most 30 s);
+ * *  - `sleep N` waits until the ports of the processes started before it answer (at most 120 s);
  *  - a curl whose comment starts with a status (`# 429 …`) must answer that status, any other curl
  *    a status below 400; background processes (`&`, servers in js blocks) are stopped at the end.
  * Shell blocks share exported variables (SLUICE_ADMIN_TOKEN, SLUICE_JWT_SECRET), as one terminal would.
@@ -28,7 +28,7 @@ import { loadPolicyText } from '../../src/policy/index.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const WORK = join(ROOT, `.readme-run-${process.pid}`);
-const PORTS = [8080, 8081, 8082, 8083, 8084, 3000, 3001, 3002, 3003];
+const PORTS = [8080, 8081, 8082, 8083, 8084, 8085, 8086, 3000, 3001, 3002, 3003];
 
 interface Block {
   lang: string;
@@ -82,7 +82,7 @@ set -m
 cd "$WORK"
 [ -f "$WORK/env.sh" ] && source "$WORK/env.sh"
 curl() { command curl -sS --max-time 10 -D "$WORK/headers" "$@"; local rc=$?; echo; STATUS=$(awk 'toupper($1) ~ /^HTTP\\// {s=$2} END {print s}' "$WORK/headers"); return $rc; }
-wait_port() { for _ in $(seq 1 150); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 never opened" >&2; exit 1; }
+wait_port() { for _ in $(seq 1 600); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 never opened" >&2; exit 1; }
 expect_status() { if [ "$STATUS" != "$1" ]; then echo "README line $2: expected status $1, got $STATUS" >&2; exit 1; fi; }
 `;
 
@@ -137,7 +137,7 @@ function shellScript(block: Block): string {
 }
 
 function runShell(script: string): { code: number | null; out: string; err: string } {
-  const r = spawnSync('bash', ['-c', script], { cwd: WORK, env: { ...process.env, WORK }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('bash', ['-c', script], { cwd: WORK, env: { ...process.env, WORK }, encoding: 'utf8', timeout: 150_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -198,7 +198,7 @@ describe('README code blocks run as written', () => {
 
   for (const block of all) {
     if (block.fragment || !['sh', 'yaml', 'js', 'ts'].includes(block.lang)) continue;
-    it(`line ${block.line}: ${block.lang} block`, { timeout: 90_000 }, async () => {
+    it(`line ${block.line}: ${block.lang} block`, { timeout: 180_000 }, async () => {
       if (block.lang === 'yaml') {
         const named = /^#\s*(\S+\.ya?ml)\s*$/m.exec(block.code.split('\n')[0] ?? '')?.[1];
         if (named) writeFileSync(join(WORK, named), block.code);
