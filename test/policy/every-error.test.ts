@@ -1,18 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadPolicyText, PolicyError, type PolicyIssue } from '../../src/policy/index.js';
+import { issues } from './support.js';
+import { loadPolicyText, type PolicyIssue } from '../../src/policy/index.js';
 
 /** Validation collects every error in one pass, without errors that follow only from another. */
 
-function issues(text: string): PolicyIssue[] {
-  try {
-    loadPolicyText(text, 'policy.yaml');
-  } catch (e) {
-    if (e instanceof PolicyError) return e.issues;
-    throw e;
-  }
-  throw new Error('expected the policy to be refused');
-}
 
 const summary = (found: PolicyIssue[]) => found.map((i) => `${i.path}: ${i.message}`);
 
