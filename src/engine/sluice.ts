@@ -19,6 +19,8 @@ export interface RulePeek {
   block?: OpResult;
   /** An override from the policy file sets this key's limit. */
   policyOverride: boolean;
+  /** Usage is above the limit (a byte quota crossed by the download that finished over it). */
+  over: boolean;
 }
 
 export interface SluiceOptions {
@@ -202,8 +204,16 @@ export class Sluice {
       op.blockOnly = true; // reads the block, never trips it
       return ops.push(op) - 1;
     });
+    // A zero-cost peek fits unless usage is already above the limit: how a crossed byte quota shows.
+    const overAt: (number | undefined)[] = rules.map((rule) => {
+      if (rule.cost.kind !== 'bytes') return undefined;
+      const op = this.op(rule, subject, 0, 'peek');
+      op.blockKey = undefined;
+      return ops.push(op) - 1;
+    });
     const results = rules.length ? await this.store.apply(ops, this.clock()) : [];
     return rules.map((rule, i) => ({
+      over: overAt[i] !== undefined && !results[overAt[i]!].allowed,
       rule,
       key: ops[i].key,
       usage: results[i],
