@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '.readme-run-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,4 +15,6 @@ export default tseslint.config(
   },
   // The dashboard's page script runs in the browser, with uPlot loaded before it.
   { files: ['assets/dashboard/**/*.js'], languageOptions: { globals: { ...globals.browser, uPlot: 'readonly' } } },
+  // The CommonJS entry points (package.json "require") are CommonJS by definition.
+  { files: ['cjs/**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

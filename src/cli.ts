@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describeFailure } from './cli/failure.js';
 import { Sluice } from './engine/sluice.js';
 import { loadPolicy } from './policy/load.js';
-import { formatIssue, PolicyError } from './policy/errors.js';
+import { policyEnvironment } from './policy/environment.js';
+import { isEnvoyConfigFile } from './cli/envoy-detect.js';
 import { parseDuration } from './policy/units.js';
 import type { Subject } from './policy/compiled.js';
 import { dashboardServeOptions, otlpEndpointFromEnv, type DashboardFlags } from './dashboard/cli-flags.js';
@@ -13,16 +16,31 @@ const MAX_KEYS_FLAG = '--max-keys <n>';
 const MAX_KEYS_HELP = 'most keys the memory store and the outage fallback hold; past it the least-used is evicted, leaving a conservative trace (default 1,000,000; fallback 100,000) [SLUICE_MAX_KEYS]';
 
 const program = new Command();
-program.name('sluice').description('Rate limits, quotas and lockouts for multi-tenant APIs.').showHelpAfterError();
+program
+  .name('sluice')
+  .description('Rate limits, quotas and lockouts for multi-tenant APIs.')
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .showHelpAfterError('(sluice <command> --help lists the options)')
+  // Usage errors exit 2 (commander has printed the one line); --help and --version exit 0.
+  .exitOverride();
 
 program
   .command('validate')
   .description('Check a policy file; print every error with file:line, or a summary.')
   .argument('<policy>', 'policy file (YAML or JSON)')
-  .action((file: string) => {
+  .action(async (file: string) => {
+    if (isEnvoyConfigFile(file)) {
+      const { loadEnvoyConfig } = await import('./envoy/config.js');
+      const config = loadEnvoyConfig(file);
+      const domains = [...config.domains.keys()].join(', ');
+      console.log(`ok: an Envoy ratelimit config (domain${config.domains.size === 1 ? '' : 's'} ${domains}); serve it with: sluice serve --envoy-config ${file} --grpc-port 8081`);
+      return;
+    }
     const policy = loadOrExit(file);
     const apis = [...policy.groups.values()].reduce((n, g) => n + g.size, 0);
     console.log(`ok: ${policy.rules.length} rules, ${policy.groups.size} groups (${apis} names), ${policy.caps.length} caps, ${policy.overrides.length} overrides`);
+    // The file is sound; what it needs from the environment is said too (the gateway and middleware refuse to start without it).
+    for (const issue of policyEnvironment(policy)) console.error(`warning: ${file}: ${issue.path}: ${issue.message}`);
   });
 
 program
@@ -61,9 +79,9 @@ program
   .command('serve')
   .description('Run the Sluice service: decision API, admin API, metrics, health and Envoy’s rate-limit protocol.')
   .option('--config <file>', 'policy file, hot-reloaded on change and SIGHUP [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
-  .option('--port <n>', 'HTTP port [SLUICE_PORT]', port, port(process.env.SLUICE_PORT ?? '8080'))
+  .addOption(new Option('--port <n>', 'HTTP port').env('SLUICE_PORT').argParser(port).default(8080))
   .option('--host <addr>', 'interface to listen on [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
-  .option('--grpc-port <n>', 'Envoy rate-limit gRPC port [SLUICE_GRPC_PORT]', port, process.env.SLUICE_GRPC_PORT ? port(process.env.SLUICE_GRPC_PORT) : undefined)
+  .addOption(new Option('--grpc-port <n>', 'Envoy rate-limit gRPC port').env('SLUICE_GRPC_PORT').argParser(port))
   .option('--envoy-config <path>', 'envoy ratelimit YAML config: a file or a directory [SLUICE_ENVOY_CONFIG]', process.env.SLUICE_ENVOY_CONFIG)
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | rediss://… | redis+sentinel://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'sqlite:./data/sluice.db')
   .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
@@ -78,6 +96,11 @@ program
   .option('--statsd-domain <name>', 'the <domain> in ratelimit.service.rate_limit.<domain>.<rule>.* (default sluice)')
   .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string; maxKeys?: number } & DashboardFlags) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
+    if (opts.config && isEnvoyConfigFile(opts.config)) {
+      if (opts.envoyConfig) fail(`--config ${opts.config} is an Envoy ratelimit config; give a Sluice policy to --config, or pass it as --envoy-config alone`);
+      console.error(`sluice: ${opts.config} is an Envoy ratelimit config (domain/descriptors): serving it as --envoy-config`);
+      opts = { ...opts, envoyConfig: opts.config, config: undefined };
+    }
     const { serve } = await import('./server/serve.js');
     const { gracePeriod, ...rest } = opts;
     const shutdownTimeoutMs = gracePeriodMs(gracePeriod);
@@ -90,7 +113,7 @@ program
   .description('Run a reverse proxy that enforces the policy in front of an existing API.')
   .requiredOption('--config <file>', 'policy file, with an optional `subject:` section [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
   .requiredOption('--upstream <url>', 'the API behind the gateway, e.g. http://127.0.0.1:3000 [SLUICE_UPSTREAM]', process.env.SLUICE_UPSTREAM)
-  .option('--port <n>', 'listening port [SLUICE_PORT]', port, port(process.env.SLUICE_PORT ?? '8080'))
+  .addOption(new Option('--port <n>', 'listening port').env('SLUICE_PORT').argParser(port).default(8080))
   .option('--host <addr>', 'listening address [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
@@ -167,7 +190,7 @@ program
     process.exitCode = await simulateCommand(opts);
   });
 
-await program.parseAsync();
+await program.parseAsync().catch(exitOnFailure);
 
 function loadOrExit(file: string) {
   try {
@@ -177,12 +200,28 @@ function loadOrExit(file: string) {
   }
 }
 
-/** A broken policy is listed issue by issue (file:line:column: field: message), and the process exits 1. */
+/** A broken policy is listed issue by issue (file:line:column: field: message) and exits 1. */
 function exitOnPolicyError(e: unknown): never {
-  if (!(e instanceof PolicyError)) throw e;
-  for (const issue of e.issues) console.error(formatIssue(issue));
-  console.error(`${e.issues.length} error${e.issues.length === 1 ? '' : 's'}`);
-  process.exit(1);
+  return exitOnFailure(e);
+}
+
+/**
+ * Every failure ends here as lines without a stack: a broken policy exits 1; usage and
+ * configuration errors (a port in use, an unknown store, an unset secret, an unreadable file) exit 2.
+ */
+function exitOnFailure(e: unknown): never {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  const { lines, exitCode } = describeFailure(e);
+  for (const line of lines) console.error(line);
+  process.exit(exitCode);
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function parsePairs(items: string[], what: string): Record<string, string> {

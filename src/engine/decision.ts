@@ -1,6 +1,7 @@
 import { rateLimitHeaders } from '../headers/ratelimit-headers.js';
 import type { CompiledRule } from '../policy/compiled.js';
 import type { OpResult } from '../stores/store.js';
+import type { SkippedRule } from './key-gaps.js';
 
 export type Action = 'allow' | 'reject' | 'drop';
 
@@ -49,6 +50,8 @@ export class Decision {
   private readonly bindingResetMs: number;
   private readonly bindingRetryAfterMs: number;
   private readonly source: DecisionSource;
+  /** Set on the rare checks that skipped a rule or matched none: the rules not applied, and why (built when read). */
+  declare skippedFrom?: () => readonly SkippedRule[];
 
   private constructor(compiled: readonly CompiledRule[], source: DecisionSource, allowed: boolean, binding: number, remaining: number, resetMs: number, retryAfterMs: number) {
     this.allowed = allowed;
@@ -168,6 +171,11 @@ export class Decision {
     });
   }
 
+  /** Rules the check did not apply, and why; undefined when every rule of the policy was either applied or not about this subject's attributes. */
+  get skipped(): readonly SkippedRule[] | undefined {
+    return this.skippedFrom?.();
+  }
+
   /** Rules in shadow mode that would have refused. */
   get shadowDenied(): string[] {
     const out: string[] = [];
@@ -183,6 +191,7 @@ export class Decision {
 
   toJSON(): Record<string, unknown> {
     const shadowDenied = this.shadowDenied;
+    const skipped = this.skipped;
     return {
       allowed: this.allowed,
       action: this.action,
@@ -196,6 +205,7 @@ export class Decision {
       retryAfterMs: this.retryAfterMs,
       rules: this.rules,
       ...(shadowDenied.length ? { shadowDenied } : {}),
+      ...(skipped ? { skipped } : {}),
     };
   }
 }

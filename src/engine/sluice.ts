@@ -12,6 +12,7 @@ import { RefusedCache, type RefusedCacheOptions } from './refused-cache.js';
 import { RuleOp } from './rule-op.js';
 import { sluiceClock, type Clock } from './clock.js';
 import { carryState, ruleChanges, type RuleChange } from './carry-over.js';
+import { KeyGaps, SkipCounts, type KeyGap, type MissingKeyMode, type SkippedRule } from './key-gaps.js';
 
 export type { Clock } from './clock.js';
 
@@ -24,6 +25,8 @@ export interface RulePeek {
   block?: OpResult;
   /** An override from the policy file sets this key's limit. */
   policyOverride: boolean;
+  /** Usage is above the limit (a byte quota crossed by the download that finished over it). */
+  over: boolean;
 }
 
 export interface SluiceOptions {
@@ -53,6 +56,8 @@ export interface SluiceOptions {
 export interface CheckOptions {
   /** Units this request costs under rules that count requests (default: the rule's cost). */
   cost?: number;
+  /** For rules without `on_missing_key`: what to do when the subject lacks a key attribute (default skip; the gateway and middleware pass reject). */
+  onMissingKey?: Exclude<MissingKeyMode, 'shared'>;
 }
 
 /** The one decision core that every front door (library, middleware, service, envoy, gateway) calls. */
@@ -77,6 +82,9 @@ export class Sluice {
   private readonly onStoreError?: (error: unknown) => void;
   /** Store failures and fallbacks, for metrics; shortCircuited: decisions that skipped the store (breaker open). */
   readonly counters = { storeErrors: 0, fallbackDecisions: 0, closedDecisions: 0, shortCircuited: 0 };
+  /** Checks that skipped a rule for a missing key attribute, or matched no rule (sluice_skipped_checks_total). */
+  readonly skips = new SkipCounts();
+  private gaps!: KeyGaps;
 
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
@@ -130,7 +138,14 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
+    const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
+    if (gap !== undefined) return gap.refusal ? Promise.resolve(withSkipped(gap.refusal, gap)) : this.decideMatched(rules, subject, opts).then((d) => withSkipped(d, gap));
+    return this.decideMatched(rules, subject, opts);
+  }
+
+  private decideMatched(rules: readonly CompiledRule[], subject: Subject, opts?: CheckOptions): Promise<Decision> {
     const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, opts?.cost) : undefined;
     return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, opts?.cost));
   }
@@ -141,7 +156,14 @@ export class Sluice {
    * is flushed (the service does so before writing the turn's answers).
    */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
+    if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
+    const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
+    if (gap !== undefined) return withSkipped(gap.refusal ?? this.decideMatchedSync(rules, subject, opts), gap);
+    return this.decideMatchedSync(rules, subject, opts);
+  }
+
+  private decideMatchedSync(rules: readonly CompiledRule[], subject: Subject, opts?: CheckOptions): Decision {
     if (rules.length === 1) {
       const d = this.decideInPlace(rules[0], subject, opts?.cost);
       if (d !== undefined) return d;
@@ -168,6 +190,7 @@ export class Sluice {
    * and concurrency leases taken by check are released.
    */
   record(subject: Subject, outcome: Outcome): Promise<Decision> {
+    if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
     for (const rule of this.policyValue.rules) {
@@ -188,6 +211,7 @@ export class Sluice {
 
   /** Releases what a check charged, e.g. when the work was never done. */
   refund(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
     for (const rule of this.policyValue.rules) {
@@ -200,6 +224,7 @@ export class Sluice {
 
   /** The state keys a subject has under each rule it matches (for admin inspect and reset). */
   keysFor(subject: Subject): { rule: string; key: string; blockKey?: string }[] {
+    if (this.gaps.shared) subject = this.gaps.fill(subject);
     return this.policyValue.rules
       .filter((r) => r.matches(subject))
       .map((r) => ({ rule: r.name, key: stateKey(r, subject), ...(r.blockMs > 0 ? { blockKey: blockKeyOf(r, subject) } : {}) }));
@@ -211,6 +236,7 @@ export class Sluice {
    * the policy file applies, and, for rules with a block, the block's state.
    */
   async peek(subject: Subject): Promise<RulePeek[]> {
+    if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const ops: RuleOp[] = rules.map((rule) => {
       const op = this.op(rule, subject, 1, 'peek');
@@ -223,14 +249,28 @@ export class Sluice {
       op.blockOnly = true; // reads the block, never trips it
       return ops.push(op) - 1;
     });
+    // A zero-cost peek fits unless usage is already above the limit: how a crossed byte quota shows.
+    const overAt: (number | undefined)[] = rules.map((rule) => {
+      if (rule.cost.kind !== 'bytes') return undefined;
+      const op = this.op(rule, subject, 0, 'peek');
+      op.blockKey = undefined;
+      return ops.push(op) - 1;
+    });
     const results = rules.length ? await this.store.apply(ops, this.clock()) : [];
     return rules.map((rule, i) => ({
+      over: overAt[i] !== undefined && !results[overAt[i]!].allowed,
       rule,
       key: ops[i].key,
       usage: results[i],
       block: blockAt[i] === undefined ? undefined : results[blockAt[i]!],
       policyOverride: ops[i].override !== undefined,
     }));
+  }
+
+  /** The rules that do not apply to a subject, and why: no match, or a missing key attribute (admin inspect, `sluice check`). */
+  skipped(subject: Subject): SkippedRule[] {
+    if (this.gaps.shared) subject = this.gaps.fill(subject);
+    return this.gaps.explain(subject, this.matching(subject));
   }
 
   async close(): Promise<void> {
@@ -362,6 +402,7 @@ export class Sluice {
   }
 
   private indexPolicy(policy: CompiledPolicy): void {
+    this.gaps = new KeyGaps(policy);
     this.inPlaceSource = { legacyHeaders: policy.legacyHeaders };
     this.loneRules = policy.rules.map((rule) => [rule]);
     this.policyOverrides = new Map();
@@ -382,6 +423,11 @@ export class Sluice {
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
+
+function withSkipped(d: Decision, gap: KeyGap): Decision {
+  d.skippedFrom = gap.skipped;
+  return d;
+}
 const memoryApply = MemoryStore.prototype.apply;
 
 function costOf(rule: CompiledRule, subject: Subject): number {

@@ -16,7 +16,8 @@ export {
 export { findLimit } from './match.js';
 export { EnvoyRateLimiter, envoyStateKey, normalizeRequest, type EnvoyClock, type EnvoyRateLimiterOptions } from './limiter.js';
 export { registerEnvoyJson, decideJson, parseJsonRequest, responseToJson } from './json.js';
-export { startEnvoyGrpc, loadEnvoyProtos, PROTO_DIR, RATE_LIMIT_SERVICE, type EnvoyGrpcOptions, type EnvoyGrpcServer } from './grpc.js';
+export { startEnvoyGrpc, loadEnvoyProtos } from './grpc-lazy.js';
+export type { EnvoyGrpcOptions, EnvoyGrpcServer } from './grpc.js';
 export {
   EnvoyRequestError,
   EnvoyStoreError,

@@ -5,7 +5,7 @@ import type { Sluice } from '../engine/sluice.js';
 import { errorBody } from '../http/errors.js';
 import { answerClientErrors, listen } from '../http/plain-server.js';
 import { DEFAULT_GRACE_MS, trackConnections } from '../http/graceful-close.js';
-import { CapExceededError, Enforcer, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
+import { CapExceededError, Enforcer, internalError, logOneLine, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
 
 export interface GatewayOptions extends EnforcerOptions {
   /** The API behind the gateway, e.g. http://127.0.0.1:3000 (a path prefix is kept: http://host/api). */
@@ -59,6 +59,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
+    try {
+      handleRequest(req, res, expectsContinue);
+    } catch (e) {
+      logOneLine(e);
+      sendRefusal(req, res, internalError());
+    }
+  };
+
+  const handleRequest = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     const p = enforcer.prepare({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress }, req.headers['content-type'], req.headers['content-length']);
     if (p.refused) return sendRefusal(req, res, p);
     enforcer.decide(p).then(
@@ -68,7 +77,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         forward(req, res, r);
       },
       (e) => {
-        sendRefusal(req, res, refusal(500, {}, errorBody('internal_error', `The gateway failed: ${(e as Error).message}`)));
+        (opts.onError ?? logOneLine)(e);
+        sendRefusal(req, res, internalError());
       },
     );
   };

@@ -1,5 +1,6 @@
 import type { CompiledCap, CompiledPolicy, Subject } from '../policy/compiled.js';
 import { CsvRowCounter } from './caps/csv-row-counter.js';
+import { XLSX_TYPE, XlsxRowCounter, type RowCounter } from './caps/xlsx-row-counter.js';
 import { JsonItemCounter } from './caps/json-item-counter.js';
 import { MultipartMeter } from './caps/multipart-meter.js';
 import type { CapPlan, ItemWatch } from './caps/plan.js';
@@ -13,9 +14,11 @@ import { bodyTooLarge, tooManyRows, type CapViolation } from './caps/violations.
  *    tracks nesting, strings and object keys and counts the elements of the watched
  *    arrays as their first byte arrives (422) — memory is O(depth), not O(body);
  *  - multipart uploads: a small boundary parser measures each file part (413) and counts
- *    CSV rows in CSV parts (422); a text/csv body is row-counted directly.
+ *    the rows of CSV and .xlsx parts (422); a text/csv or .xlsx body is row-counted directly
+ *    (an .xlsx is unzipped and its worksheets parsed as they stream, see caps/xlsx-row-counter.ts).
  *
- * CSV rows are data rows: the first line is the header. Quoted newlines do not end a row.
+ * Rows are data rows: the first line of a CSV, and the first row of each worksheet, is the
+ * header and is not counted. Quoted newlines do not end a CSV row.
  * The parsers and the violation bodies live in ./caps/.
  */
 
@@ -74,7 +77,7 @@ export function needsMeter(plan: CapPlan, contentType: string | undefined): bool
   const ct = (contentType ?? '').toLowerCase();
   if (plan.items.length && isJson(ct)) return true;
   if ((plan.file || plan.rows) && ct.startsWith('multipart/form-data')) return true;
-  if (plan.rows && isCsv(ct)) return true;
+  if (plan.rows && (isCsv(ct) || ct.startsWith(XLSX_TYPE))) return true;
   return false;
 }
 
@@ -92,7 +95,7 @@ export class CapMeter {
   violation?: CapViolation;
   private readonly json?: JsonItemCounter;
   private readonly multipart?: MultipartMeter;
-  private readonly csv?: CsvRowCounter;
+  private readonly csv?: RowCounter;
 
   constructor(
     private readonly plan: CapPlan,
@@ -104,6 +107,7 @@ export class CapMeter {
       const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
       if (boundary) this.multipart = new MultipartMeter(boundary[1] ?? boundary[2], plan);
     } else if (plan.rows && isCsv(ct)) this.csv = new CsvRowCounter();
+    else if (plan.rows && ct.startsWith(XLSX_TYPE)) this.csv = new XlsxRowCounter();
   }
 
   push(chunk: Uint8Array): CapViolation | undefined {

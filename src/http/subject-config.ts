@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../policy/errors.js';
 import { subjectSchema } from '../policy/schema.js';
 import type { SubjectConfig } from './subject.js';
 
@@ -27,8 +28,8 @@ import type { SubjectConfig } from './subject.js';
 export function toSubjectConfig(doc: unknown, where = 'subject'): SubjectConfig {
   const parsed = subjectSchema.safeParse(doc);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
-    throw new Error(`invalid subject configuration:\n${lines.join('\n')}`);
+    const lines = parsed.error.issues.map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid subject configuration: ${lines.join('; ')}`);
   }
   const d = parsed.data;
   const out: SubjectConfig = {};
@@ -40,9 +41,9 @@ export function toSubjectConfig(doc: unknown, where = 'subject'): SubjectConfig 
     let secret = j.secret;
     if (j.secret_env !== undefined) {
       secret = process.env[j.secret_env];
-      if (!secret) throw new Error(`invalid subject configuration: ${where}.jwt.secret_env: environment variable ${j.secret_env} is not set`);
+      if (!secret) throw new ConfigError(`${where}.jwt.secret_env: environment variable ${j.secret_env} is not set (the JWT secret); set it before starting, e.g. ${j.secret_env}=$(openssl rand -hex 32)`);
     }
-    const publicKey = j.public_key ?? (j.public_key_file !== undefined ? readFileSync(j.public_key_file, 'utf8') : undefined);
+    const publicKey = j.public_key ?? (j.public_key_file !== undefined ? readKeyFile(j.public_key_file, `${where}.jwt.public_key_file`) : undefined);
     out.jwt = {
       header: j.header,
       claims: j.claims,
@@ -58,4 +59,12 @@ export function toSubjectConfig(doc: unknown, where = 'subject'): SubjectConfig 
   if (d.trusted_proxies) out.trustedProxies = d.trusted_proxies;
   if (d.ip_attribute) out.ipAttribute = d.ip_attribute;
   return out;
+}
+
+function readKeyFile(file: string, where: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }

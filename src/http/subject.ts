@@ -1,6 +1,7 @@
 import { createHash, createHmac, createPublicKey, timingSafeEqual, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import type { CompiledRoute, Subject } from '../policy/compiled.js';
+import { ConfigError } from '../policy/errors.js';
 
 /**
  * How a request becomes a subject, the attributes rules and caps match on.
@@ -36,7 +37,12 @@ export interface SubjectConfig {
     audience?: string;
     /** Clock skew allowed on exp/nbf, in seconds (default 30). */
     leewaySeconds?: number;
-    /** Refuse requests without a token (401). A bad token is always refused. */
+    /**
+     * true: every request needs a valid JWT (401 without one). false (default): a request
+     * without a bearer token, or with an opaque one that is not a JWT (the app's own
+     * tokens), passes without claims and is left to the app. A JWT is always verified, and
+     * a bad one (signature, expiry, issuer, audience) is always refused.
+     */
     required?: boolean;
     /**
      * Only when no key is configured: use claims from tokens that an earlier hop already
@@ -222,12 +228,18 @@ function bearer(v: string): string | undefined {
 
 function compileJwt(cfg: NonNullable<SubjectConfig['jwt']>, clock: () => number): (h: RequestInfo['headers'], into: Record<string, string | number | boolean>) => void {
   const header = (cfg.header ?? 'authorization').toLowerCase();
-  if (cfg.secret !== undefined && cfg.publicKey !== undefined) throw new Error('subject.jwt: give either secret (HS256) or publicKey (RS256), not both');
+  if (cfg.secret !== undefined && cfg.publicKey !== undefined) throw new ConfigError('subject.jwt: give either secret (HS256) or publicKey (RS256), not both');
   let publicKey: KeyObject | undefined;
-  if (cfg.publicKey !== undefined) publicKey = createPublicKey(cfg.publicKey);
+  if (cfg.publicKey !== undefined) {
+    try {
+      publicKey = createPublicKey(cfg.publicKey);
+    } catch (e) {
+      throw new ConfigError(`subject.jwt.public_key: not a PEM public key (${(e as Error).message})`);
+    }
+  }
   const secret = cfg.secret !== undefined ? Buffer.from(cfg.secret) : undefined;
   if (!secret && !publicKey && !cfg.trustUnverified) {
-    throw new Error('subject.jwt: configure secret (HS256) or publicKey (RS256); set trustUnverified only when an earlier hop verifies tokens');
+    throw new ConfigError('subject.jwt: configure secret (HS256) or publicKey (RS256); set trustUnverified only when an earlier hop verifies tokens');
   }
   // The accepted algorithm follows the configured key, never the token's own claim (no "none", no alg confusion).
   const alg = secret ? 'HS256' : publicKey ? 'RS256' : undefined;
@@ -245,14 +257,17 @@ function compileJwt(cfg: NonNullable<SubjectConfig['jwt']>, clock: () => number)
       return;
     }
     const parts = token.split('.');
-    if (parts.length !== 3) refuse('not a JWT');
-    let head: { alg?: unknown };
+    const head = parts.length === 3 ? jwtHeader(parts[0]) : undefined;
+    if (head === undefined) {
+      // An opaque token (the app's own): not ours to judge unless every request must carry a JWT.
+      if (cfg.required) refuse('not a JWT');
+      return;
+    }
     let payload: Record<string, unknown>;
     try {
-      head = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
       payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
     } catch {
-      return refuse('malformed header or payload');
+      return refuse('malformed payload');
     }
     if (payload === null || typeof payload !== 'object') refuse('malformed payload');
     if (alg) {
@@ -282,6 +297,17 @@ function compileJwt(cfg: NonNullable<SubjectConfig['jwt']>, clock: () => number)
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') into[attr] = v;
     }
   };
+}
+
+/** A JWT's decoded header (a JSON object naming an alg), or undefined when the token is not a JWT. */
+function jwtHeader(part: string): { alg?: unknown } | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(part)) return undefined;
+  try {
+    const head: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return head !== null && typeof head === 'object' && 'alg' in head ? (head as { alg?: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- client IP ----

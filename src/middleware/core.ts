@@ -28,6 +28,14 @@ export interface EnforcerOptions {
   subject?: SubjectConfig;
   /** Failures that must not fail the request (recording after the response, store hiccups). */
   onError?: (error: unknown) => void;
+  /**
+   * For rules without `on_missing_key`: a request a rule matches but that lacks one of its
+   * key attributes (no x-tenant-id header, no token claim) is refused with 400 — 401 when
+   * the attribute comes from an API key or JWT — ('reject', the default here), or passes
+   * that rule ('skip', the library's and service's default). Either way it is counted in
+   * sluice_skipped_checks_total / the decision's `skipped`.
+   */
+  onMissingKey?: 'skip' | 'reject';
 }
 
 /** An answer Sluice gives instead of the app or the upstream. */
@@ -64,21 +72,26 @@ export class Enforcer {
   private derive!: SubjectDeriver;
   private recordRules!: readonly CompiledRule[];
 
-  constructor(sluice: Sluice, subject?: SubjectConfig, onError?: (error: unknown) => void) {
+  private readonly checkOptions: { onMissingKey: 'skip' | 'reject' };
+  /** Attributes that come from API keys or JWT claims: a request missing one is unauthenticated (401). */
+  private authAttrs!: ReadonlySet<string>;
+
+  constructor(sluice: Sluice, subject?: SubjectConfig, onError?: (error: unknown) => void, onMissingKey: 'skip' | 'reject' = 'reject') {
     this.sluice = sluice;
+    this.checkOptions = { onMissingKey };
     this.subjectOverride = subject;
-    this.onError = onError ?? ((e) => console.error('[sluice]', e));
+    this.onError = onError ?? logOneLine;
     this.refresh();
   }
 
   /** Opens the engine from options; the policy file's `subject:` section is used unless `subject` is given. */
   static async create(opts: EnforcerOptions): Promise<Enforcer> {
-    return new Enforcer(opts.sluice ?? (await openFromOptions(opts)), opts.subject, opts.onError);
+    return new Enforcer(opts.sluice ?? (await openFromOptions(opts)), opts.subject, opts.onError, opts.onMissingKey);
   }
 
   /** Synchronous form for an engine already open (what the middleware factories use when given one). */
-  static fromSluice(sluice: Sluice, subject?: SubjectConfig, onError?: (error: unknown) => void): Enforcer {
-    return new Enforcer(sluice, subject, onError);
+  static fromSluice(sluice: Sluice, subject?: SubjectConfig, onError?: (error: unknown) => void, onMissingKey?: 'skip' | 'reject'): Enforcer {
+    return new Enforcer(sluice, subject, onError, onMissingKey);
   }
 
   /** Re-reads routes and outcome rules when the engine's policy was swapped. */
@@ -87,6 +100,7 @@ export class Enforcer {
     this.policyRef = policy;
     const config = this.subjectOverride ?? (policy.subject ? toSubjectConfig(policy.subject) : {});
     this.derive = compileSubject(config, policy.routes, () => this.sluice.now());
+    this.authAttrs = new Set([...Object.values(config.jwt?.claims ?? {}), ...Object.values(config.apiKeys?.keys ?? {}).flatMap((a) => Object.keys(a))]);
     this.recordRules = policy.rules.filter((r) => r.phase === 'outcome' || r.algorithm === 'concurrency');
   }
 
@@ -102,7 +116,8 @@ export class Enforcer {
       subject = this.derive(req);
     } catch (e) {
       if (e instanceof SubjectError) return refusal(e.status, { 'WWW-Authenticate': 'Bearer' }, errorBody(e.code, e.message));
-      throw e;
+      this.onError(e);
+      return internalError();
     }
     let meter: CapMeter | undefined;
     const plan: CapPlan | undefined = capPlan(this.policyRef, subject);
@@ -121,13 +136,14 @@ export class Enforcer {
   async decide(p: Prepared): Promise<Prepared | Refusal> {
     let d: Decision;
     try {
-      d = await this.sluice.check(p.subject);
+      d = await this.sluice.check(p.subject, this.checkOptions);
     } catch (e) {
       this.onError(e);
-      return refusal(500, {}, errorBody('internal_error', 'The rate limiter failed to decide this request.'));
+      return internalError();
     }
     p.decision = d;
     if (!d.allowed) {
+      if (d.code === 'missing_key_attribute') return this.missingKey(d);
       if (d.action === 'drop') return refusal(d.status, d.headers, dropBody(d));
       return refusal(d.status, d.headers, denialBody(d));
     }
@@ -141,6 +157,14 @@ export class Enforcer {
       p.record = 'status';
     }
     return p;
+  }
+
+  /** A rule needs an attribute the request does not carry: 400, or 401 when it would come from an API key or token. */
+  private missingKey(d: Decision): Refusal {
+    const missing = d.skipped?.find((s) => s.rule === d.rule)?.missing ?? [];
+    const fromAuth = missing.some((a) => this.authAttrs.has(a));
+    const body = errorBody(fromAuth ? 'unauthenticated' : 'missing_key_attribute', d.message ?? 'The request lacks an attribute a rule needs.', { rule: d.rule, missing });
+    return refusal(fromAuth ? 401 : 400, fromAuth ? { 'WWW-Authenticate': 'Bearer' } : {}, body);
   }
 
   /** A cap crossed while the body streamed: refund what the check charged, and answer. */
@@ -162,6 +186,23 @@ export class Enforcer {
   refund(p: Prepared): void {
     if (p.decision?.allowed) this.sluice.refund(p.subject).catch(this.onError);
   }
+}
+
+/** The answer when Sluice itself failed on a request: 500 with the JSON error body, never a stack. */
+export function internalError(): Refusal {
+  return refusal(500, {}, errorBody('internal_error', 'The rate limiter failed to decide this request.'));
+}
+
+/** The answer while the engine could not be opened (a broken policy or setting, logged once at startup). */
+export function unavailable(): Refusal {
+  return refusal(500, {}, errorBody('rate_limiter_unavailable', 'The rate limiter is not configured correctly; the server log says why.'));
+}
+
+/** The default onError: one line per failure in the server's log (no stack: the message says what and where). */
+export function logOneLine(e: unknown): void {
+  const err = e as { name?: string; message?: string; code?: string };
+  const what = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message.replace(/\s*\n\s*/g, '; ')}` : String(e);
+  console.error(`[sluice] ${what}${err?.code ? ` (${err.code})` : ''}`);
 }
 
 export function refusal(status: number, headers: Record<string, string>, body: unknown): Refusal {

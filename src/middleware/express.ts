@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Enforcer, type EnforcerOptions, type Prepared } from './core.js';
+import { Enforcer, internalError, logOneLine, unavailable, type EnforcerOptions, type Prepared } from './core.js';
 import { meterIncoming, recordAfterResponse, requestInfo, sendRefusal, setHeaders } from './node.js';
 
 export type { EnforcerOptions as SluiceMiddlewareOptions } from './core.js';
@@ -20,9 +20,10 @@ export interface ExpressSluice {
  * status and bytes sent are recorded after the response. `req.sluice` holds the decision.
  */
 export function sluice(opts: EnforcerOptions): ExpressSluice {
-  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError) : undefined;
+  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError, opts.onMissingKey) : undefined;
   const ready = enforcer ? Promise.resolve(enforcer) : Enforcer.create(opts).then((e) => (enforcer = e));
-  ready.catch(() => undefined);
+  // A policy or setting that cannot be used is said once, at startup; requests then get 500 JSON, never a stack page.
+  ready.catch(opts.onError ?? logOneLine);
 
   const run = (e: Enforcer, req: Req, res: ServerResponse, next: Next): void => {
     const p = e.prepare(requestInfo(req, req.originalUrl), req.headers['content-type'], req.headers['content-length']);
@@ -36,12 +37,15 @@ export function sluice(opts: EnforcerOptions): ExpressSluice {
       setHeaders(res, p.decision!.headers);
       recordAfterResponse(e, p, res);
       next();
-    }, next);
+    }, (err: unknown) => {
+      (opts.onError ?? logOneLine)(err);
+      sendRefusal(req, res, internalError());
+    });
   };
 
   const middleware = (req: IncomingMessage, res: ServerResponse, next: Next): void => {
     if (enforcer) return run(enforcer, req, res, next);
-    ready.then((e) => run(e, req, res, next), next);
+    ready.then((e) => run(e, req, res, next), () => sendRefusal(req, res, unavailable()));
   };
   return Object.assign(middleware, { ready });
 }

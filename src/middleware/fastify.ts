@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CapExceededError, Enforcer, JSON_CONTENT_TYPE, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
+import { CapExceededError, Enforcer, internalError, JSON_CONTENT_TYPE, logOneLine, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
 import { recordAfterResponse, requestInfo } from './node.js';
 
 export type { EnforcerOptions as SluiceFastifyOptions } from './core.js';
@@ -20,7 +20,7 @@ function send(reply: FastifyReply, r: Refusal): void {
  * response. `request.sluice` holds the prepared request with its decision.
  */
 export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promise<void> {
-  const enforcer = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError) : await Enforcer.create(opts);
+  const enforcer = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError, opts.onMissingKey) : await Enforcer.create(opts);
   if (!app.hasRequestDecorator('sluice')) app.decorateRequest('sluice', null);
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -34,7 +34,10 @@ export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promi
       reply.headers(p.decision!.headers);
       recordAfterResponse(enforcer, p, reply.raw);
       done();
-    }, done);
+    }, (err: unknown) => {
+      (opts.onError ?? logOneLine)(err);
+      send(reply, internalError());
+    });
   });
 
   app.addHook('preParsing', (request, _reply, payload, done) => {

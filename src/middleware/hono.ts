@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { CapExceededError, Enforcer, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
+import { CapExceededError, Enforcer, logOneLine, refusalHeaders, unavailable, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
 
 export interface SluiceHonoOptions extends EnforcerOptions {
   /**
@@ -23,13 +23,18 @@ function respond(r: Refusal): Response {
  * prepared request with its decision.
  */
 export function sluice(opts: SluiceHonoOptions): MiddlewareHandler {
-  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError) : undefined;
+  let enforcer: Enforcer | undefined = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError, opts.onMissingKey) : undefined;
   const ready = enforcer ? Promise.resolve(enforcer) : Enforcer.create(opts).then((e) => (enforcer = e));
-  ready.catch(() => undefined);
+  ready.catch(opts.onError ?? logOneLine);
   const addressOf = opts.remoteAddress ?? ((c: Context) => (c.env as NodeEnv | undefined)?.incoming?.socket?.remoteAddress);
 
   return async (c, next) => {
-    const e = enforcer ?? (await ready);
+    let e: Enforcer;
+    try {
+      e = enforcer ?? (await ready);
+    } catch {
+      return respond(unavailable());
+    }
     const raw = c.req.raw;
     const url = raw.url;
     const slash = url.indexOf('/', url.indexOf('//') + 2);

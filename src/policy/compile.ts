@@ -13,7 +13,16 @@ export type Locate = (path: readonly (string | number)[], keyOfLast?: boolean) =
  * throws a PolicyError listing every semantic problem with its place. Nothing is
  * returned unless the whole policy is sound: a bad file never half-loads.
  */
-export function compilePolicy(doc: PolicyDocument, opts: { file?: string; locate?: Locate } = {}): CompiledPolicy {
+export interface CompileOptions {
+  file?: string;
+  locate?: Locate;
+  /** Rules already reported broken by the schema: not compiled, and no further errors about them. */
+  setAside?: ReadonlySet<number>;
+  /** Every rule name in the file, broken rules included: an override naming one is not "unknown". */
+  ruleNames?: ReadonlySet<string>;
+}
+
+export function compilePolicy(doc: PolicyDocument, opts: CompileOptions = {}): CompiledPolicy {
   const issues: PolicyIssue[] = [];
   const fail = (path: (string | number)[], message: string) =>
     issues.push({ path: formatPath(path), message, file: opts.file, ...(opts.locate?.(path) ?? {}) });
@@ -27,6 +36,7 @@ export function compilePolicy(doc: PolicyDocument, opts: { file?: string; locate
   const seenAt = new Map<string, number>();
 
   doc.rules.forEach((r, i) => {
+    if (opts.setAside?.has(i)) return;
     const at = (...p: (string | number)[]) => ['rules', i, ...p];
     if (seenAt.has(r.name)) fail(at('name'), `duplicate rule name "${r.name}" (first used by rules[${seenAt.get(r.name)}])`);
     else seenAt.set(r.name, i);
@@ -43,6 +53,8 @@ export function compilePolicy(doc: PolicyDocument, opts: { file?: string; locate
     const at = (...p: (string | number)[]) => ['overrides', i, ...p];
     const rule = ruleByName.get(o.rule);
     if (!rule) {
+      // A rule of that name is in the file but broken: its own errors say so; the override is not also "unknown".
+      if (seenAt.has(o.rule) || opts.ruleNames?.has(o.rule)) return;
       const hint = closest(o.rule, ruleByName.keys());
       fail(at('rule'), `unknown rule "${o.rule}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       return;
@@ -164,13 +176,17 @@ function compileRule(
   if (broken || !parsed) return undefined;
 
   const action = r.action ?? 'reject';
+  const onMissingKey = r.on_missing_key ?? defaults.on_missing_key;
+  const matchesIgnoringKey = compileMatch(r.match, groups, []);
   const params = { limit: parsed.limit, windowMs: parsed.windowMs, burst: r.burst, buckets: r.buckets };
   const quotaUnit = cost.kind === 'bytes' ? 'content-bytes' : algorithm === 'concurrency' ? 'concurrent-requests' : undefined;
   return {
     index,
     name: r.name,
     description: r.description,
-    matches: compileMatch(r.match, groups, keyAttrs),
+    matches: onMissingKey === 'shared' ? matchesIgnoringKey : compileMatch(r.match, groups, keyAttrs),
+    matchesIgnoringKey,
+    onMissingKey,
     keyAttrs,
     algorithm,
     params,

@@ -23,8 +23,16 @@ export interface CompiledRule {
   readonly index: number;
   readonly name: string;
   readonly description?: string;
-  /** True when the rule applies to the subject (its match, and every key attribute present). */
+  /** True when the rule applies to the subject (its match, and every key attribute present — except for `shared` rules). */
   readonly matches: (subject: Subject) => boolean;
+  /** Its `match` alone: tells a subject that lacks a key attribute from one the rule is not about. */
+  readonly matchesIgnoringKey: (subject: Subject) => boolean;
+  /**
+   * When a subject it matches lacks a key attribute: skip the rule (reported), reject the
+   * request (400, or 401 at the HTTP front doors when auth supplies the attribute), or count
+   * every such request in one shared bucket. Undefined: the front door's default.
+   */
+  readonly onMissingKey?: 'skip' | 'reject' | 'shared';
   readonly keyAttrs: readonly string[];
   readonly algorithm: Exclude<AlgorithmName, 'block'>;
   readonly params: Params;

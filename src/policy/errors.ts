@@ -26,3 +26,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
   return out;
 }
+
+/**
+ * A setting the operator gave cannot be used (an unset environment variable, an unknown
+ * store, an unreadable key file): what and where, in one line. The CLI prints the message
+ * alone and exits 2; front doors refuse to start with it rather than fail per request.
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

@@ -4,7 +4,8 @@ import type { z } from 'zod';
 import { compilePolicy, type Locate } from './compile.js';
 import type { CompiledPolicy } from './compiled.js';
 import { formatPath, PolicyError, type PolicyIssue } from './errors.js';
-import { policySchema } from './schema.js';
+import { policySchema, type PolicyDocument } from './schema.js';
+import { repairDocument } from './repair.js';
 import { closest } from './suggest.js';
 
 /** A policy given as a file path, YAML/JSON text, or an already-parsed object. */
@@ -49,8 +50,30 @@ export function loadPolicyText(text: string, file?: string): CompiledPolicy {
 
 function validate(value: unknown, opts: { file?: string; locate?: Locate }): CompiledPolicy {
   const parsed = policySchema.safeParse(value);
-  if (!parsed.success) throw new PolicyError(parsed.error.issues.flatMap((i) => describe(i, value, opts)));
-  return compilePolicy(parsed.data, opts);
+  if (parsed.success) return compilePolicy(parsed.data, opts);
+  const issues = parsed.error.issues.flatMap((i) => describe(i, value, opts));
+  // Every error in one pass: what the schema refused is taken out, and the rest is compiled too.
+  const repaired = repairDocument(value, policySchema, parsed.error.issues);
+  if (repaired) {
+    try {
+      compilePolicy(repaired.data as PolicyDocument, { ...opts, setAside: repaired.setAside, ruleNames: ruleNamesIn(value) });
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      const seen = new Set(issues.map((i) => `${i.path}\n${i.message}`));
+      const followsFromRepair = (i: PolicyIssue) => repaired.touched.some((t) => t.startsWith(`${i.path}.`) || t.startsWith(`${i.path}[`));
+      for (const i of e.issues) if (!seen.has(`${i.path}\n${i.message}`) && !followsFromRepair(i)) issues.push(i);
+    }
+  }
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  throw new PolicyError(issues);
+}
+
+/** The rule names a document gives, even in rules too broken to compile (an override naming one is not "unknown"). */
+function ruleNamesIn(value: unknown): Set<string> {
+  const rules = (value as { rules?: unknown }).rules;
+  const names = new Set<string>();
+  if (Array.isArray(rules)) for (const r of rules) if (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string') names.add((r as { name: string }).name);
+  return names;
 }
 
 function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string; locate?: Locate }): PolicyIssue[] {
@@ -68,6 +91,12 @@ function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string;
     });
   }
   let message = issue.message;
+  if (issue.code === 'invalid_value') {
+    const given = valueAt(root, path);
+    const choices = issue.values.filter((v): v is string => typeof v === 'string');
+    const hint = typeof given === 'string' ? closest(given, choices) : undefined;
+    if (choices.length) message = `"${String(given)}" is not one of ${choices.join(', ')}${hint ? ` (did you mean "${hint}"?)` : ''}`;
+  }
   if (issue.code === 'invalid_union') message = unionHint(path) ?? 'this value has none of the accepted forms';
   if ((issue.code === 'invalid_union' || issue.code === 'invalid_type') && valueAt(root, path) === undefined) {
     message = issue.code === 'invalid_union' && unionHint(path) ? `this field is required: ${unionHint(path)}` : 'this field is required';

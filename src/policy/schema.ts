@@ -48,6 +48,7 @@ export const ruleSchema = z.strictObject({
   scale: z.union([attributeName, z.strictObject({ attribute: attributeName, of: attributeName.optional(), default: z.number().positive().optional() })]).optional(),
   on_store_error: z.enum(['open', 'closed']).optional(),
   charge_rejected: z.boolean().optional(),
+  on_missing_key: z.enum(['skip', 'reject', 'shared']).optional(),
 });
 
 export const overrideSchema = z.strictObject({
@@ -114,6 +115,7 @@ export const policySchema = z.strictObject({
       on_store_error: z.enum(['open', 'closed']).optional(),
       legacy_headers: z.boolean().optional(),
       response: responseSchema.optional(),
+      on_missing_key: z.enum(['skip', 'reject', 'shared']).optional(),
     })
     .optional(),
   groups: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a group name: letters, digits, _ . -'), z.array(z.string().min(1)).min(1)).optional(),

@@ -28,6 +28,8 @@ export function decisionJson(d: Decision): string {
     for (let i = 0; i < shadowDenied.length; i++) out += (i > 0 ? ',' : '') + str(shadowDenied[i]);
     out += ']';
   }
+  const skipped = d.skipped;
+  if (skipped) out += `,"skipped":${JSON.stringify(skipped)}`; // rare (a check that skipped a rule or matched none)
   return out + '}';
 }
 

@@ -8,7 +8,10 @@ export interface RuleUsage {
   /** Effective limit and window (after overrides and attribute scaling). */
   limit: number;
   windowMs: number;
+  /** Usage, at most the limit; `over` says when it went past it. */
   used: number;
+  /** Usage is above the limit: a byte quota crossed by the response that finished over it (seed 003: "contact support to review usage"). */
+  over: boolean;
   remaining: number;
   resetMs: number;
   /** Whether one more unit would be admitted now (0 when it would). */
@@ -26,7 +29,7 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
   if (peeks.length === 0) return [];
   const now = sluice.now();
   const storeOverrides = new Set((await sluice.store.listOverrides()).filter((o) => o.expiresAt === undefined || o.expiresAt > now).map((o) => o.key));
-  return peeks.map(({ rule, key, usage: r, block: b, policyOverride }) => {
+  return peeks.map(({ rule, key, usage: r, block: b, policyOverride, over }) => {
     const blocked = b?.blocked ?? false;
     return {
       rule: rule.name,
@@ -35,6 +38,7 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
       limit: r.limit,
       windowMs: r.windowMs,
       used: Math.max(0, r.limit - r.remaining),
+      over,
       remaining: blocked ? 0 : r.remaining,
       resetMs: blocked ? Math.max(r.resetMs, b!.resetMs) : r.resetMs,
       retryAfterMs: blocked ? b!.retryAfterMs : r.retryAfterMs,

@@ -69,6 +69,26 @@ export class ServerMetrics {
     counter('sluice_store_short_circuited_total', 'Decisions that skipped the store because its circuit breaker was open.', (s) => s.counters.shortCircuited);
     counter('sluice_store_breaker_trips_total', 'Times the store circuit breaker opened after consecutive failures.', (s) => s.breaker.trips);
 
+    // Unmatched traffic made visible: checks that skipped a rule for a missing key attribute, and checks that matched no rule.
+    const skippedSeen = new Map<string, number>();
+    new Counter({
+      name: 'sluice_skipped_checks_total',
+      help: 'Checks that did not apply a rule: reason missing_key (the rule matched but the subject lacked a key attribute), or no_rule (the check matched no rule; rule="none").',
+      labelNames: ['rule', 'reason'] as const,
+      registers: [r],
+      collect() {
+        const skips = getSluice().skips;
+        const bump = (rule: string, reason: string, total: number) => {
+          const id = `${reason}|${rule}`;
+          const last = skippedSeen.get(id) ?? 0;
+          if (total > last) this.inc({ rule, reason }, total - last);
+          skippedSeen.set(id, total);
+        };
+        bump('none', 'no_rule', skips.noRule);
+        for (const [rule, n] of skips.missingKey) bump(rule, 'missing_key', n);
+      },
+    });
+
     new Gauge({
       name: 'sluice_keys_tracked',
       help: 'Keys holding live (unexpired) rate-limit state in the store.',

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
@@ -106,7 +107,7 @@ export class SqliteStore implements Store, StateAccess {
   constructor(path = './data/sluice.db', opts: SqliteStoreOptions = {}) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path);
+    const db = new (loadSqlite())(path);
     this.db = db;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -408,4 +409,9 @@ function reclaimFreedPages(db: Db): void {
   } catch {
     // busy: another process has the file open; it keeps growing until a later open converts it
   }
+}
+
+/** better-sqlite3 (a native module) is loaded when a SQLite store is opened, not when the package is imported. */
+function loadSqlite(): typeof Database {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
 }

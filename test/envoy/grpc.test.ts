@@ -33,7 +33,7 @@ describe('envoy gRPC service over a socket', () => {
     const limiter = new EnvoyRateLimiter(loadEnvoyConfig(CONFIG), store, clock);
     server = await startEnvoyGrpc({ port: 0, limiter });
     expect(server.port).toBeGreaterThan(0);
-    const pkg = loadEnvoyProtos() as any;
+    const pkg = (await loadEnvoyProtos()) as any;
     const target = `127.0.0.1:${server.port}`;
     rls = new pkg.envoy.service.ratelimit.v3.RateLimitService(target, grpc.credentials.createInsecure());
     health = new pkg.grpc.health.v1.Health(target, grpc.credentials.createInsecure());

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadPolicy, loadPolicyText, PolicyError, parseDuration, parseLimit, parseSize, type PolicyIssue } from '../../src/policy/index.js';
+import { issues } from './support.js';
+import { loadPolicy, loadPolicyText, parseDuration, parseLimit, parseSize } from '../../src/policy/index.js';
 
-function issues(text: string): PolicyIssue[] {
-  try {
-    loadPolicyText(text, 'policy.yaml');
-  } catch (e) {
-    if (e instanceof PolicyError) return e.issues;
-    throw e;
-  }
-  throw new Error('expected the policy to be refused');
-}
 
 describe('units', () => {
   it('parses any window length', () => {

@@ -13,7 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['http'],
   ['middleware', 'envoy', 'client', 'dashboard'],
   ['gateway', 'server', 'pacer', 'simulate'],
-  ['cli.ts', 'index.ts'],
+  ['cli.ts', 'cli', 'index.ts'],
 ];
 
 function layerOf(file: string): number {

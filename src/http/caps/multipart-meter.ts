@@ -1,8 +1,9 @@
 import type { CapPlan } from './plan.js';
 import { CsvRowCounter } from './csv-row-counter.js';
+import { isXlsx, XlsxRowCounter, type RowCounter } from './xlsx-row-counter.js';
 import { fileTooLarge, tooManyRows, type CapViolation } from './violations.js';
 
-/** multipart/form-data: a small boundary parser that measures each file part and counts the rows of CSV parts. */
+/** multipart/form-data: a small boundary parser that measures each file part and counts the rows of CSV and XLSX parts. */
 const CRLF2 = Buffer.from('\r\n\r\n');
 const EMPTY_BUF = Buffer.alloc(0);
 const MAX_PART_HEADERS = 16 * 1024;
@@ -14,7 +15,7 @@ export class MultipartMeter {
   private state: 'body' | 'after' | 'headers' | 'done' = 'body';
   private preamble = true;
   private headerAcc: Buffer = EMPTY_BUF;
-  private part?: { file: boolean; filename?: string; bytes: number; csv?: CsvRowCounter };
+  private part?: { file: boolean; filename?: string; bytes: number; csv?: RowCounter };
   private rows = 0;
 
   constructor(
@@ -106,7 +107,8 @@ export class MultipartMeter {
     const filename = fn ? (fn[1] ?? fn[2])?.trim() : undefined;
     const type = /content-type:\s*([^\r\n;]*)/i.exec(headers)?.[1]?.trim().toLowerCase() ?? '';
     const file = fn !== null;
-    const csv = this.plan.rows && file && (type === 'text/csv' || type === 'application/csv' || /\.csv$/i.test(filename ?? '')) ? new CsvRowCounter() : undefined;
+    const isCsv = type === 'text/csv' || type === 'application/csv' || /\.csv$/i.test(filename ?? '');
+    const csv = !this.plan.rows || !file ? undefined : isCsv ? new CsvRowCounter() : isXlsx(type, filename) ? new XlsxRowCounter() : undefined;
     this.part = { file, filename, bytes: 0, csv };
   }
 
@@ -133,7 +135,7 @@ export class MultipartMeter {
   }
 
   /** Rows are counted across every CSV part of one upload. */
-  private rowsCheck(csv: CsvRowCounter): CapViolation | undefined {
+  private rowsCheck(csv: RowCounter): CapViolation | undefined {
     const rows = this.plan.rows!;
     return this.rows + csv.dataRows > rows.max ? tooManyRows(rows.cap, rows.max) : undefined;
   }

@@ -130,7 +130,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
   app.post('/v1/admin/inspect', async (req) => {
     who(req, false);
     const { subject } = readSubjectBody(req.body);
-    return { subject, now: new Date(sluice.now()).toISOString(), rules: await inspect(sluice, subject) };
+    return { subject, now: new Date(sluice.now()).toISOString(), rules: await inspect(sluice, subject), skipped: sluice.skipped(subject) };
   });
 
   app.post('/v1/admin/reload', async (req, reply) => {

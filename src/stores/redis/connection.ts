@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from './redis.js';
 
 /**
@@ -157,10 +158,10 @@ export function createRedisClient(spec: RedisSpec, opts: ConnectOptions = {}): R
       slotsRefreshTimeout: 1000,
       redisOptions: { ...nodeOpts, ...(tls ? { tls } : {}) },
     };
-    return new Cluster(spec.hosts, clusterOpts);
+    return new (ioredis().Cluster)(spec.hosts, clusterOpts);
   }
   if (spec.kind === 'sentinel') {
-    return new Redis({
+    return new (ioredis().Redis)({
       ...common,
       enableOfflineQueue: false,
       retryStrategy,
@@ -171,7 +172,7 @@ export function createRedisClient(spec: RedisSpec, opts: ConnectOptions = {}): R
       ...(spec.tls ? { enableTLSForSentinelMode: true } : {}),
     });
   }
-  return new Redis({
+  return new (ioredis().Redis)({
     ...common,
     enableOfflineQueue: false,
     retryStrategy,
@@ -203,7 +204,7 @@ export async function connectRedisStore(url: string, opts: ConnectOptions & { re
   const connectTimeout = opts.connectTimeoutMs ?? 2000;
   try {
     await withTimeout(client.connect(), connectTimeout, `could not connect to ${redact(url)} within ${connectTimeout} ms`);
-    if (client instanceof Cluster) await waitClusterReady(client, connectTimeout);
+    if (client.isCluster) await waitClusterReady(client as Cluster, connectTimeout);
   } catch (e) {
     if (opts.requireConnection) {
       await store.close();
@@ -222,4 +223,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
 async function waitClusterReady(c: Cluster, ms: number): Promise<void> {
   if (c.status === 'ready') return;
   await withTimeout(new Promise<void>((res) => c.once('ready', () => res())), ms, 'Redis Cluster did not become ready');
+}
+
+/** ioredis (≈240 ms to load) is loaded when a Redis store is opened, not when the package is imported. */
+function ioredis(): { Redis: typeof Redis; Cluster: typeof Cluster } {
+  return createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis; Cluster: typeof Cluster };
 }

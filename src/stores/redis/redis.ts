@@ -1,4 +1,4 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
 import { Batcher, type Finish } from './batcher.js';
 import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
@@ -100,7 +100,7 @@ export class RedisStore implements Store {
 
   constructor(client: Client, opts: RedisStoreOptions = {}) {
     this.client = client;
-    this.cluster = client instanceof Cluster;
+    this.cluster = client.isCluster;
     this.name = this.cluster ? 'redis-cluster' : 'redis';
     this.keys = new KeySpace(opts.prefix ?? 'sluice:');
     this.clientClock = opts.clock === 'client';
@@ -156,7 +156,7 @@ export class RedisStore implements Store {
     if (!again && this.callMode !== 'unknown') return Promise.resolve();
     return (this.loading ??= (async () => {
       try {
-        const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+        const nodes: Redis[] = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
         await Promise.all(nodes.map((n) => n.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY.code)));
         this.callMode = 'function';
       } catch (e) {
@@ -382,7 +382,7 @@ export class RedisStore implements Store {
   onInvalidate(listener: (keys: readonly string[] | 'all') => void): () => void {
     this.invalidateListeners.add(listener);
     if (this.subscriber === undefined && !this.closed) {
-      const sub: Client = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
+      const sub: Client = this.client.isCluster ? (this.client as Cluster).duplicate() : (this.client as Redis).duplicate();
       this.subscriber = sub;
       sub.on('error', () => undefined); // the main connection reports errors; this one reconnects on its own
       sub.on('message', (_channel: string, text: string) => {
@@ -471,7 +471,7 @@ export class RedisStore implements Store {
 
   /** Keys holding state (SCAN over every master; for metrics, not for hot paths). */
   async size(): Promise<number> {
-    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const nodes: Redis[] = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     const pattern = `${this.keys.prefix}{*`;
     let n = 0;
     for (const node of nodes) {

@@ -1,0 +1,2 @@
+'use strict';
+module.exports = require('./require-esm.cjs')('../dist/client/index.js', 'sluice/client');
