@@ -1,7 +1,6 @@
 import { rateLimitHeaders } from '../headers/ratelimit-headers.js';
 import type { CompiledRule } from '../policy/compiled.js';
 import type { OpResult } from '../stores/store.js';
-import type { SkippedRule } from './key-gaps.js';
 
 export type Action = 'allow' | 'reject' | 'drop';
 
@@ -30,6 +29,15 @@ export interface RuleResult extends OpResult {
   shadow: boolean;
   /** Decided by the local stand-in because the store failed. */
   fallback?: boolean;
+}
+
+/** A rule a check did not apply, and why (see ./key-gaps.ts). */
+export interface SkippedRule {
+  rule: string;
+  /** no_match: its `match` does not hold; missing_key: it matches, but the subject lacks a key attribute. */
+  reason: 'no_match' | 'missing_key';
+  /** The key attributes the subject lacks (missing_key). */
+  missing?: string[];
 }
 
 /**

@@ -1,15 +1,10 @@
 import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
 import type { OpResult } from '../stores/store.js';
-import { Decision } from './decision.js';
+import { Decision, type SkippedRule } from './decision.js';
+
+export type { SkippedRule } from './decision.js';
 
 /** A rule a check did not apply, and why. */
-export interface SkippedRule {
-  rule: string;
-  /** no_match: its `match` does not hold; missing_key: it matches, but the subject lacks a key attribute. */
-  reason: 'no_match' | 'missing_key';
-  /** The key attributes the subject lacks (missing_key). */
-  missing?: string[];
-}
 
 /** What a rule does when a subject it matches lacks one of its key attributes. */
 export type MissingKeyMode = 'skip' | 'reject' | 'shared';

@@ -13,7 +13,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['http'],
   ['middleware', 'envoy', 'client', 'dashboard'],
   ['gateway', 'server', 'pacer', 'simulate'],
-  ['cli.ts', 'cli', 'index.ts'],
+  ['cli'],
+  ['cli.ts', 'index.ts'],
 ];
 
 function layerOf(file: string): number {
