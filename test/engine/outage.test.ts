@@ -183,6 +183,24 @@ describe('the fallback during an outage', () => {
   });
 });
 
+describe('a key flood during an outage', () => {
+  it('the fallback limiter, bounded to maxKeys, never lets the flood reset a victim (50 × maxKeys distinct keys)', async () => {
+    const clock = manualClock();
+    const store = new UnreliableStore();
+    const sluice = await Sluice.open({ policy, store, clock: clock.now, maxKeys: 200 });
+    const victim = { api: 'x', k: 'victim' };
+    for (let i = 0; i < 10; i++) expect((await sluice.check(victim)).allowed).toBe(true);
+    store.mode = 'failing';
+    let admitted = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const d = await sluice.check({ api: 'x', k: `flood-${i}` });
+      expect(d.rules[0].fallback).toBe(true);
+      if (i % 100 === 0 && (await sluice.check(victim)).allowed) admitted++;
+    }
+    expect(admitted).toBe(0);
+  });
+});
+
 describe('store-failure logs', () => {
   it('one line for the first failure, then at most one per interval with the count, no stack', () => {
     const clock = manualClock();
