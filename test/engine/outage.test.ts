@@ -8,17 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, PROBE, SKIP, STORE } from '../../src/engine/breaker.js';
 import { FailureLog, type FailureSummary } from '../../src/engine/failure-log.js';
 import { Sluice } from '../../src/engine/sluice.js';
-import { MemoryStore } from '../../src/stores/memory.js';
 import type { OpResult, Store, TxOp } from '../../src/stores/store.js';
 import { manualClock } from '../helpers/clock.js';
+import { MemoryBackedStore } from '../helpers/memory-backed-store.js';
 
 /** A memory store that can be made to fail or to hang (never settle), counting the calls that reach it. */
-class UnreliableStore implements Store {
+class UnreliableStore extends MemoryBackedStore {
   readonly name = 'unreliable';
   mode: 'up' | 'failing' | 'hung' = 'up';
   calls = 0;
   instances = 1;
-  readonly inner = new MemoryStore();
   private readonly hung: ((e: Error) => void)[] = [];
   apply(ops: readonly TxOp[], now: number): Promise<OpResult[]> {
     this.calls++;
@@ -33,15 +32,6 @@ class UnreliableStore implements Store {
   liveInstances(): number {
     return this.instances;
   }
-  setOverride = this.inner.setOverride.bind(this.inner);
-  deleteOverride = this.inner.deleteOverride.bind(this.inner);
-  listOverrides = this.inner.listOverrides.bind(this.inner);
-  setAttributes = this.inner.setAttributes.bind(this.inner);
-  getAttributes = this.inner.getAttributes.bind(this.inner);
-  reset = this.inner.reset.bind(this.inner);
-  size = this.inner.size.bind(this.inner);
-  ping = this.inner.ping.bind(this.inner);
-  close = this.inner.close.bind(this.inner);
 }
 
 const policy = {
