@@ -154,6 +154,28 @@ describe('the fallback during an outage', () => {
     expect(7 + admitted).toBeLessThanOrEqual(10);
   });
 
+  it('shares the limit the store applied (a run-time override), and a second outage starts again from the store\'s count', async () => {
+    const clock = manualClock();
+    const store = new UnreliableStore();
+    store.instances = 2;
+    const sluice = await Sluice.open({ policy, store, clock: clock.now });
+    await store.setOverride({ key: 'per-minute|vip', rule: 'per-minute', keyValues: { k: 'vip' }, limit: 100, windowMs: 60_000 });
+    const vip = { api: 'x', k: 'vip' };
+    for (let i = 0; i < 20; i++) expect((await sluice.check(vip)).allowed).toBe(true);
+    store.mode = 'failing';
+    let admitted = 0;
+    for (let i = 0; i < 100; i++) if ((await sluice.check(vip)).allowed) admitted++;
+    expect(admitted).toBe(50 - 10); // half of 100, less half of the 20 used
+    // Back up: the store counted 20 (the fallback's 40 never reached it); a second outage starts from that, not from 20 + 40 local.
+    store.mode = 'up';
+    clock.advance(1000);
+    expect((await sluice.check(vip)).allowed).toBe(true); // 21 used
+    store.mode = 'failing';
+    admitted = 0;
+    for (let i = 0; i < 100; i++) if ((await sluice.check(vip)).allowed) admitted++;
+    expect(admitted).toBe(50 - 11);
+  });
+
   it('a login the store reported blocked stays blocked through the outage, until the block ends', async () => {
     const clock = manualClock();
     const store = new UnreliableStore();
