@@ -1,4 +1,5 @@
 import { policyItem } from '../http/headers.js';
+import { CircuitBreaker, SKIP } from '../engine/breaker.js';
 import { escapeValue } from '../stores/key-codec.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
@@ -57,11 +58,14 @@ export class EnvoyRateLimiter {
   private readonly opts: Required<EnvoyRateLimiterOptions>;
   /** For metrics. */
   readonly counters = { requests: 0, overLimit: 0, shadowOverLimit: 0, storeErrors: 0 };
+  /** After consecutive store failures, answers at once instead of waiting on a hung store (../engine/breaker.ts). */
+  readonly breaker: CircuitBreaker;
 
   constructor(config: EnvoyConfig, store: Store, clock?: EnvoyClock, opts: EnvoyRateLimiterOptions = {}) {
     this.cfg = config;
     this.store = store;
     this.clock = clock === undefined ? Date.now : typeof clock === 'function' ? clock : () => clock.now();
+    this.breaker = new CircuitBreaker(this.clock);
     this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false };
   }
 
@@ -143,9 +147,13 @@ export class EnvoyRateLimiter {
     const now = this.clock();
     let results: OpResult[] = [];
     if (ops.length) {
+      const gate = this.breaker.gate();
+      if (gate === SKIP) throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): circuit open after repeated failures`);
       try {
         results = await this.store.apply(ops, now);
+        this.breaker.success(gate);
       } catch (e) {
+        this.breaker.failure(gate);
         this.counters.storeErrors++;
         throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${(e as Error)?.message ?? String(e)}`, e);
       }
