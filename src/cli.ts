@@ -67,12 +67,15 @@ program
   .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
+  .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
   .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; maxKeys?: number }) => {
+  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string; maxKeys?: number }) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     const { serve } = await import('./server/serve.js');
+    const { gracePeriod, ...rest } = opts;
+    const shutdownTimeoutMs = gracePeriodMs(gracePeriod);
     // serve() refuses a broken policy before opening any port.
-    await serve({ ...opts, config: opts.config }).catch(exitOnPolicyError);
+    await serve({ ...rest, config: opts.config, shutdownTimeoutMs }).catch(exitOnPolicyError);
   });
 
 program
@@ -84,8 +87,10 @@ program
   .option('--host <addr>', 'listening address [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
+  .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
   .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
-  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; maxKeys?: number }) => {
+  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; gracePeriod: string; maxKeys?: number }) => {
+    const graceMs = gracePeriodMs(opts.gracePeriod);
     let upstreamTimeoutMs = 30_000;
     try {
       upstreamTimeoutMs = parseDuration(opts.upstreamTimeout);
@@ -97,8 +102,10 @@ program
     const store = await openStore(opts.store, { maxKeys: opts.maxKeys });
     const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs, maxKeys: opts.maxKeys }).catch(exitOnPolicyError);
     console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config }));
+    // Connections drain for most of the grace period; the rest is for the store; the process is gone by its end.
     const stop = async () => {
-      await gw.close();
+      setTimeout(() => process.exit(1), graceMs).unref();
+      await gw.close(Math.max(0, graceMs - Math.min(1000, graceMs / 5)));
       await store.close();
       process.exit(0);
     };
@@ -127,6 +134,30 @@ program
     } catch (e) {
       fail((e as Error).message);
     }
+  });
+
+program
+  .command('simulate')
+  .description('Replay an access log through a policy (or two) at the log’s own timestamps: who would have been refused, with plots.')
+  .option('--config <file>', 'policy file')
+  .option('--log <file>', 'access log: CLF, Combined, JSON lines or Envoy JSON; gzip recognised; - for stdin')
+  .option('--routes <file>', 'routes: and subject: sections for a policy that has none, e.g. examples/simulate/routes.yaml')
+  .option('--compare <file>', 'a second policy decided over the same lines: what it newly refuses and admits')
+  .option('--format <format>', 'auto | clf | combined | json | envoy', 'auto')
+  .option('--field <name=path>', 'JSON field mapping, repeatable: time=ts, url=req.uri, header.x-tenant-id=tenant', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--from <time>', 'only lines at or after this time (ISO 8601 or epoch seconds)')
+  .option('--to <time>', 'only lines before this time')
+  .option('--speed <n>', 'replay at n times the log’s own pace (default: as fast as possible)')
+  .option('--reorder <duration>', 'how far out of order lines may be and still be put back in order', '5s')
+  .option('--top <n>', 'keys shown per rule', '10')
+  .option('--json', 'print the result as JSON on stdout')
+  .option('--report <file>', 'write a self-contained HTML report with plots')
+  .option('--generate <file>', 'write a sample Combined-format log for the seed policies (- for stdout) instead of simulating')
+  .option('--lines <n>', 'lines to generate', '100000')
+  .option('--seed <n>', 'seed of the generated log', '1')
+  .action(async (opts: import('./simulate/command.js').SimulateFlags) => {
+    const { simulateCommand } = await import('./simulate/command.js');
+    process.exitCode = await simulateCommand(opts);
   });
 
 await program.parseAsync();
@@ -168,6 +199,18 @@ function numbers(pairs: Record<string, string>): { status?: number; bytes?: numb
     } else fail(`--record knows status, bytes and success (got "${k}")`);
   }
   return out;
+}
+
+/** --grace-period (or SLUICE_GRACE_PERIOD): a duration such as 10s or 500ms, at most an hour. */
+function gracePeriodMs(v: string): number {
+  let ms = NaN;
+  try {
+    ms = parseDuration(v);
+  } catch {
+    // said below
+  }
+  if (!(ms >= 0 && ms <= 3_600_000)) fail(`--grace-period (or SLUICE_GRACE_PERIOD) must be a duration from 0s to 1h, such as 10s (got "${v}")`);
+  return ms;
 }
 
 function port(v: string): number {

@@ -1,4 +1,3 @@
-import { keyTag } from '../../engine/keys.js';
 import { escapeValue, KEY_EXTRA } from '../key-codec.js';
 
 /**
@@ -56,4 +55,10 @@ export class KeySpace {
   get overrideIndex(): string {
     return `${this.prefix}overrides`;
   }
+}
+
+/** The part of a state key ("rule|values") after the rule name: rules keyed on the same values share a slot. */
+export function keyTag(key: string): string {
+  const i = key.indexOf('|');
+  return i < 0 ? key : key.slice(i + 1);
 }
