@@ -33,15 +33,15 @@ export class Fallback {
       const op = ops[i];
       const r = results[i];
       if (r === undefined || op.mode === 'refund') continue;
-      if (r.blocked && op.blockKey !== undefined) this.note(op.blockKey, 0, 0, now + r.retryAfterMs);
-      else if (!op.blockOnly || r.remaining < r.limit) this.note(op.key, Math.max(0, r.limit - r.remaining), r.limit, now + r.windowMs);
+      if (r.blocked && op.blockKey !== undefined) this.note(op.blockKey, 0, 0, 0, now + r.retryAfterMs);
+      else if (!op.blockOnly || r.remaining < r.limit) this.note(op.key, Math.max(0, r.limit - r.remaining), r.limit, r.windowMs, now + r.windowMs);
     }
   }
 
   /** Decides the ops locally, with each instance's share of every limit. */
   apply(ops: readonly TxOp[], now: number): OpResult[] {
     const n = Math.max(1, Math.floor(this.instances()) || 1);
-    const shared = ops.map((op) => share(op, n));
+    const shared = ops.map((op) => share(op, n, this.seen.get(op.key), now));
     for (const op of shared) this.seed(op, n, now);
     return this.local.apply(shared, now);
   }
@@ -56,11 +56,11 @@ export class Fallback {
     return this.seen.size;
   }
 
-  private note(key: string, used: number, limit: number, until: number): void {
+  private note(key: string, used: number, limit: number, windowMs: number, until: number): void {
     const old = this.seen.get(key);
     if (old !== undefined) this.seen.delete(key); // re-insert: the Map's order is the age
     else if (this.seen.size >= this.maxSeen) this.seen.delete(this.seen.keys().next().value!);
-    this.seen.set(key, { used, limit, until, seeded: false });
+    this.seen.set(key, { used, limit, windowMs, until, seeded: false });
   }
 
   /** On the first local decision of a key since the store last answered for it, carries over what the store had counted. */
@@ -75,6 +75,8 @@ export class Fallback {
     const s = this.seen.get(op.key);
     if (s === undefined || s.seeded) return;
     s.seeded = true;
+    // What an earlier outage left here was counted before the store's figure: start from the figure.
+    this.local.write(op, null, 0);
     if (s.until <= now || s.used <= 0 || op.mode === 'refund') return;
     // This instance's share of what was used, rounded up: refused earlier, never later.
     this.local.apply([{ ...op, cost: Math.ceil(s.used / n), mode: 'force', blockKey: undefined, blockOnly: false, shadow: false, chargeRejected: false }], now);
@@ -83,16 +85,23 @@ export class Fallback {
 
 interface Seen {
   used: number;
+  /** The effective limit and window the store applied (after run-time overrides and scaling). */
   limit: number;
+  windowMs: number;
   /** Until when the figure means anything: a window after it was seen (or the block's end). */
   until: number;
   /** Already carried into the local limiter during this outage. */
   seeded: boolean;
 }
 
-/** The op with its limit (and burst, and any limit override) divided among n instances. */
-function share(op: TxOp, n: number): TxOp {
+/**
+ * The op with its limit (and burst, and any limit override) divided among n instances. Where
+ * the store answered for the key with another limit (a run-time override, a scale attribute
+ * only the store holds) within the last window, that limit is the one shared.
+ */
+function share(op: TxOp, n: number, seen: Seen | undefined, now: number): TxOp {
   const p = op.params;
+  const fromStore = seen !== undefined && seen.windowMs > 0 && seen.until > now && (seen.limit !== p.limit || seen.windowMs !== p.windowMs) ? { limit: part(seen.limit, n, op.algorithm), windowMs: seen.windowMs } : undefined;
   const plain: TxOp = {
     key: op.key,
     ns: op.ns,
@@ -107,7 +116,7 @@ function share(op: TxOp, n: number): TxOp {
     blockMs: op.blockMs,
     blockKey: op.blockKey,
     blockOnly: op.blockOnly,
-    override: op.override && n > 1 ? { ...op.override, limit: part(op.override.limit, n, op.algorithm) } : op.override,
+    override: fromStore ?? (op.override && n > 1 ? { ...op.override, limit: part(op.override.limit, n, op.algorithm) } : op.override),
     scale: op.scale,
   };
   return plain;

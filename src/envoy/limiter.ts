@@ -1,4 +1,5 @@
 import { policyItem } from '../headers/ratelimit-headers.js';
+import { CircuitBreaker, SKIP } from '../engine/breaker.js';
 import { escapeValue } from '../stores/key-codec.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { sluiceClock } from '../engine/clock.js';
@@ -58,11 +59,14 @@ export class EnvoyRateLimiter {
   private readonly opts: Required<EnvoyRateLimiterOptions>;
   /** For metrics. */
   readonly counters = { requests: 0, overLimit: 0, shadowOverLimit: 0, storeErrors: 0 };
+  /** After consecutive store failures, answers at once instead of waiting on a hung store (../engine/breaker.ts). */
+  readonly breaker: CircuitBreaker;
 
   constructor(config: EnvoyConfig, store: Store, clock?: EnvoyClock, opts: EnvoyRateLimiterOptions = {}) {
     this.cfg = config;
     this.store = store;
     this.clock = clock === undefined ? sluiceClock : typeof clock === 'function' ? clock : () => clock.now();
+    this.breaker = new CircuitBreaker(this.clock);
     this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false };
   }
 
@@ -144,10 +148,14 @@ export class EnvoyRateLimiter {
     const now = this.clock();
     let results: OpResult[] = [];
     if (ops.length) {
+      const gate = this.breaker.gate();
+      if (gate === SKIP) throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): circuit open after repeated failures`);
       try {
         results = await this.store.apply(ops, now);
         await this.store.whenDurable?.(); // a group-committing store (SQLite): answer once durable
+        this.breaker.success(gate);
       } catch (e) {
+        this.breaker.failure(gate);
         this.counters.storeErrors++;
         throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${(e as Error)?.message ?? String(e)}`, e);
       }

@@ -36,12 +36,14 @@ export interface NamespaceInfo {
   kind: TraceKind;
   algorithm?: AlgorithmName;
   params?: Params;
+  /** params with a limit no state reaches, for reading how many units a state holds. */
+  counting?: Params;
   sketch?: MaxSketch;
 }
 
 const ROWS = 4;
 /** How many least recently used keys an eviction chooses among. */
-export const EVICTION_CANDIDATES = 6;
+export const EVICTION_CANDIDATES = 4;
 /** Large enough that peeking under it leaves every used unit visible: used = BIG − remaining. */
 const BIG = 1e12;
 
@@ -72,6 +74,7 @@ export class EvictionTrace {
     if (name === undefined || name === 'block') return;
     info.algorithm = name;
     info.params = params;
+    info.counting = { ...params, limit: BIG };
     info.kind = name === 'gcra' ? 'until' : 'units';
   }
 
@@ -139,8 +142,7 @@ export class EvictionTrace {
 }
 
 function usedUnits(info: NamespaceInfo, state: readonly number[], now: number): number {
-  const p = info.params!;
-  const r = algorithms[info.algorithm!].step(state as number[], now, 1, { ...p, limit: BIG }, 'peek');
+  const r = algorithms[info.algorithm!].step(state as number[], now, 1, info.counting!, 'peek');
   return Math.max(0, BIG - r.remaining);
 }
 

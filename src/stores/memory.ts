@@ -120,7 +120,7 @@ export class MemoryStore implements Store, StateAccess {
       if (start !== null) {
         if (start.length !== width) return UNABLE;
         for (let i = 0; i < width; i++) io[i] = start[i];
-        if (alg.ahead(io, now, p)) return UNABLE; // traced before the clock stepped back: the general path clamps it
+        if (alg.ahead(io, now, p)) return UNABLE; // as a held state would: the general path clamps it
         fresh = false;
       }
     }

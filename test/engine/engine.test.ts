@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStore, Sluice, type OpResult, type Store, type TxOp } from '../../src/index.js';
+import { MemoryStore, Sluice, type OpResult, type TxOp } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
+import { MemoryBackedStore } from '../helpers/memory-backed-store.js';
 
 const twoRules = {
   rules: [
@@ -142,22 +143,12 @@ describe('the decision engine', () => {
 });
 
 /** A store that fails on demand, to exercise the fallback path. */
-class FlakyStore implements Store {
+class FlakyStore extends MemoryBackedStore {
   readonly name = 'flaky';
   failing = false;
-  private readonly inner = new MemoryStore();
   apply(ops: readonly TxOp[], now: number): Promise<OpResult[]> {
     return this.failing ? Promise.reject(new Error('connection refused')) : Promise.resolve(this.inner.apply(ops, now));
   }
-  setOverride = this.inner.setOverride.bind(this.inner);
-  deleteOverride = this.inner.deleteOverride.bind(this.inner);
-  listOverrides = this.inner.listOverrides.bind(this.inner);
-  setAttributes = this.inner.setAttributes.bind(this.inner);
-  getAttributes = this.inner.getAttributes.bind(this.inner);
-  reset = this.inner.reset.bind(this.inner);
-  size = this.inner.size.bind(this.inner);
-  ping = this.inner.ping.bind(this.inner);
-  close = this.inner.close.bind(this.inner);
 }
 
 describe('when the store fails', () => {

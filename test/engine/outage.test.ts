@@ -8,17 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, PROBE, SKIP, STORE } from '../../src/engine/breaker.js';
 import { FailureLog, type FailureSummary } from '../../src/engine/failure-log.js';
 import { Sluice } from '../../src/engine/sluice.js';
-import { MemoryStore } from '../../src/stores/memory.js';
 import type { OpResult, Store, TxOp } from '../../src/stores/store.js';
 import { manualClock } from '../helpers/clock.js';
+import { MemoryBackedStore } from '../helpers/memory-backed-store.js';
 
 /** A memory store that can be made to fail or to hang (never settle), counting the calls that reach it. */
-class UnreliableStore implements Store {
+class UnreliableStore extends MemoryBackedStore {
   readonly name = 'unreliable';
   mode: 'up' | 'failing' | 'hung' = 'up';
   calls = 0;
   instances = 1;
-  readonly inner = new MemoryStore();
   private readonly hung: ((e: Error) => void)[] = [];
   apply(ops: readonly TxOp[], now: number): Promise<OpResult[]> {
     this.calls++;
@@ -33,15 +32,6 @@ class UnreliableStore implements Store {
   liveInstances(): number {
     return this.instances;
   }
-  setOverride = this.inner.setOverride.bind(this.inner);
-  deleteOverride = this.inner.deleteOverride.bind(this.inner);
-  listOverrides = this.inner.listOverrides.bind(this.inner);
-  setAttributes = this.inner.setAttributes.bind(this.inner);
-  getAttributes = this.inner.getAttributes.bind(this.inner);
-  reset = this.inner.reset.bind(this.inner);
-  size = this.inner.size.bind(this.inner);
-  ping = this.inner.ping.bind(this.inner);
-  close = this.inner.close.bind(this.inner);
 }
 
 const policy = {
@@ -164,6 +154,28 @@ describe('the fallback during an outage', () => {
     expect(7 + admitted).toBeLessThanOrEqual(10);
   });
 
+  it('shares the limit the store applied (a run-time override), and a second outage starts again from the store\'s count', async () => {
+    const clock = manualClock();
+    const store = new UnreliableStore();
+    store.instances = 2;
+    const sluice = await Sluice.open({ policy, store, clock: clock.now });
+    await store.setOverride({ key: 'per-minute|vip', rule: 'per-minute', keyValues: { k: 'vip' }, limit: 100, windowMs: 60_000 });
+    const vip = { api: 'x', k: 'vip' };
+    for (let i = 0; i < 20; i++) expect((await sluice.check(vip)).allowed).toBe(true);
+    store.mode = 'failing';
+    let admitted = 0;
+    for (let i = 0; i < 100; i++) if ((await sluice.check(vip)).allowed) admitted++;
+    expect(admitted).toBe(50 - 10); // half of 100, less half of the 20 used
+    // Back up: the store counted 20 (the fallback's 40 never reached it); a second outage starts from that, not from 20 + 40 local.
+    store.mode = 'up';
+    clock.advance(1000);
+    expect((await sluice.check(vip)).allowed).toBe(true); // 21 used
+    store.mode = 'failing';
+    admitted = 0;
+    for (let i = 0; i < 100; i++) if ((await sluice.check(vip)).allowed) admitted++;
+    expect(admitted).toBe(50 - 11);
+  });
+
   it('a login the store reported blocked stays blocked through the outage, until the block ends', async () => {
     const clock = manualClock();
     const store = new UnreliableStore();
@@ -180,6 +192,24 @@ describe('the fallback during an outage', () => {
     expect(during.retryAfterMs).toBe(14 * 60_000);
     clock.advance(14 * 60_000);
     expect((await sluice.check(bob)).allowed).toBe(true);
+  });
+});
+
+describe('a key flood during an outage', () => {
+  it('the fallback limiter, bounded to maxKeys, never lets the flood reset a victim (50 × maxKeys distinct keys)', async () => {
+    const clock = manualClock();
+    const store = new UnreliableStore();
+    const sluice = await Sluice.open({ policy, store, clock: clock.now, maxKeys: 200 });
+    const victim = { api: 'x', k: 'victim' };
+    for (let i = 0; i < 10; i++) expect((await sluice.check(victim)).allowed).toBe(true);
+    store.mode = 'failing';
+    let admitted = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const d = await sluice.check({ api: 'x', k: `flood-${i}` });
+      expect(d.rules[0].fallback).toBe(true);
+      if (i % 100 === 0 && (await sluice.check(victim)).allowed) admitted++;
+    }
+    expect(admitted).toBe(0);
   });
 });
 

@@ -326,6 +326,29 @@ descriptors:
     expect(limiter.counters.storeErrors).toBe(1);
   });
 
+  it('after 3 consecutive store failures the breaker answers at once without the store; a probe after 500 ms brings it back', async () => {
+    let calls = 0;
+    let up = false;
+    const inner = new MemoryStore();
+    const flaky = new Proxy(inner, {
+      get(target, p, r) {
+        if (p === 'apply') return (ops: never, now: number) => (calls++, up ? Promise.resolve(inner.apply(ops, now)) : Promise.reject(new Error('Command timed out')));
+        return Reflect.get(target, p, r);
+      },
+    }) as Store;
+    let t = T0;
+    const limiter = new EnvoyRateLimiter(loadEnvoyConfig(PER_MINUTE), flaky, () => t);
+    const ask = () => limiter.shouldRateLimit(req('web', [['remote_address', 'a']]));
+    for (let i = 0; i < 3; i++) await expect(ask()).rejects.toThrow(/timed out/);
+    for (let i = 0; i < 10; i++) await expect(ask()).rejects.toThrow(/circuit open/);
+    expect(calls).toBe(3);
+    up = true;
+    t += 500;
+    expect((await ask()).overall_code).toBe('OK');
+    expect((await ask()).overall_code).toBe('OK');
+    expect(calls).toBe(5);
+  });
+
   it('global shadow mode answers OK overall but keeps per-descriptor codes and counts', async () => {
     const { limiter } = limiterFor(PER_MINUTE, { globalShadowMode: true });
     for (let i = 0; i < 3; i++) await limiter.shouldRateLimit(req('web', [['remote_address', 'a']]));

@@ -23,8 +23,10 @@ const policy = {
 describe('a key flood through /v1/check/batch', () => {
   it('0 extra admissions for a victim at its limit or blocked; legit keys admitted; memory bounded', async () => {
     const clock = fakeClock();
-    const store = new MemoryStore({ maxKeys: MAX_KEYS });
-    const s = await start({ policy, store, clock: clock.fn });
+    // maxKeys as `sluice serve --max-keys` passes it: the service opens the memory store itself.
+    const s = await start({ policy, store: 'memory', maxKeys: MAX_KEYS, clock: clock.fn });
+    const store = s.sluice.store as MemoryStore;
+    expect(store).toBeInstanceOf(MemoryStore);
     const check = async (subject: Record<string, string>) => (await s.post('/v1/check', { subject })).status === 200;
     for (let i = 0; i < 20; i++) expect(await check({ api: 'x', account: 'victim' })).toBe(true);
     expect(await check({ api: 'x', account: 'victim' })).toBe(false);

@@ -5,6 +5,7 @@
  * the explicit-now hook; server time is covered by the Redis suites).
  */
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
 import { stateKeyFor } from '../../src/engine/keys.js';
@@ -273,6 +274,27 @@ rules:
       } finally {
         await sluice.close();
       }
+    });
+
+    it('key values are data (property): arbitrary 16-bit strings are distinct keys in this store', async () => {
+      const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+      const value = fc.oneof(fc.string({ unit, maxLength: 12 }), fc.string({ unit: fc.constantFrom('%', '|', '{', '}', '\ud800', '\udc00', 'a', '7', 'C'), maxLength: 6 }));
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.uniqueArray(value, { minLength: 1, maxLength: 5 }), async (values) => {
+          const { sluice } = await open(factory, 'picky-assist.yaml');
+          try {
+            // offline-reply: 1 per hour per contact; a fresh namespace of contacts per run.
+            const subject = (v: string) => ({ event: 'offline-reply', contact: `${run}:${v}` });
+            for (const v of values) expect((await sluice.check(subject(v))).allowed, JSON.stringify(v)).toBe(true);
+            for (const v of values) expect((await sluice.check(subject(v))).allowed, JSON.stringify(v)).toBe(false);
+          } finally {
+            run++;
+            await sluice.close();
+          }
+        }),
+        { numRuns: 15 },
+      );
     });
 
     it('raw transactions: refused takes leave state unchanged; force and refund always apply', async () => {

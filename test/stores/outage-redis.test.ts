@@ -66,6 +66,30 @@ describe.skipIf(!warnIfNoRedis('Redis outages: shares across instances, breaker 
     }, 30_000);
   }
 
+  it('heartbeats count live instances on the injected clock: one that stops beating stops counting after the TTL', async () => {
+    const server = await RedisServer.start();
+    const stores: RedisStore[] = [];
+    try {
+      let t = Date.UTC(2026, 0, 5, 9, 0, 0);
+      const clock = () => t;
+      for (let i = 0; i < 3; i++) stores.push(await connectRedisStore(server.url, { requireConnection: true, clock: 'client', prefix: 'beat:', instances: { intervalMs: 0, ttlMs: 6000, clock } }));
+      expect(stores[0].liveInstances()).toBe(1); // nothing learnt yet
+      for (const s of stores) await s.instances.beat();
+      expect(await stores[0].instances.beat()).toBe(3);
+      t += 4000;
+      await stores[0].instances.beat();
+      await stores[1].instances.beat(); // store 2 has stopped beating
+      t += 3000;
+      expect(await stores[0].instances.beat()).toBe(2);
+      expect(stores[0].liveInstances()).toBe(2);
+      await stores[1].close(); // leaving removes it at once
+      expect(await stores[0].instances.beat()).toBe(1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await server.destroy();
+    }
+  }, 30_000);
+
   it('SIGSTOP under load: the breaker trips, decisions answer from the fallback at once; SIGCONT: Redis is used again', async () => {
     const server = await RedisServer.start();
     let sluice: Sluice | undefined;
