@@ -373,7 +373,12 @@ export class RedisStore implements Store {
   onInvalidate(listener: (keys: readonly string[] | 'all') => void): () => void {
     this.invalidateListeners.add(listener);
     if (this.subscriber === undefined && !this.closed) {
-      const sub: Client = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
+      // Its own connection (a subscribed one can do nothing else), queueing the SUBSCRIBE until
+      // it is up; ioredis subscribes again after every reconnect.
+      const sub: Client =
+        this.client instanceof Cluster
+          ? this.client.duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
+          : this.client.duplicate({ enableOfflineQueue: true, lazyConnect: false });
       this.subscriber = sub;
       sub.on('error', () => undefined); // the main connection reports errors; this one reconnects on its own
       sub.on('message', (_channel: string, text: string) => {
