@@ -102,13 +102,18 @@ describe('the decision engine', () => {
         throw new Error('down');
       }
     }
-    expect(() => Sluice.openSync({ policy, store: new Refusing() }).checkSync({ k: 'a' })).toThrow('down');
+    // A store that throws is a store failure, decided per rule as check() decides it (fail open here).
+    const errors: unknown[] = [];
+    const refusing = Sluice.openSync({ policy, store: new Refusing(), onStoreError: (e) => errors.push(e) });
+    expect(refusing.checkSync({ k: 'a' }).allowed).toBe(true);
+    expect(refusing.counters).toMatchObject({ storeErrors: 1, fallbackDecisions: 1 });
     const patched = new MemoryStore();
-    const sluice = Sluice.openSync({ policy, store: patched });
+    const sluice = Sluice.openSync({ policy, store: patched, onStoreError: (e) => errors.push(e) });
     patched.apply = () => {
       throw new Error('patched');
     };
-    expect(() => sluice.checkSync({ k: 'a' })).toThrow('patched');
+    sluice.checkSync({ k: 'a' });
+    expect(errors.map((e) => (e as Error).message)).toEqual(['down', 'patched']);
   });
 
   it('peek reports usage and blocks without charging or tripping anything', async () => {
