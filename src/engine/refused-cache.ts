@@ -22,11 +22,13 @@ interface Entry {
  * its limit then costs the store one call per retry-after instead of one per request.
  *
  * The answer is the store's own, with its reset and retry-after counted down, and it is exact:
- * a transaction is cached only when a refusal writes nothing (every op a plain 'take', no
- * shadow, no charge of rejected calls, no concurrency lease that a release could free early),
- * and only for as long as it is certain to be refused again: until the latest retry-after of
- * the ops that refused, or the earliest when an op has a block penalty (a block that ends may
- * be tripped again, and that write must not be skipped).
+ * a check is cached only when it is one op of cost 1 whose refusal writes nothing (a plain
+ * 'take', no shadow, no charge of rejected calls, no concurrency lease that a release could
+ * free early), and only for as long as it is certain to be refused again: until its
+ * retry-after (a block penalty's end included: a block that ends may be tripped again, and
+ * that write must not be skipped). The remember/hold logic is written for several ops (the
+ * latest retry-after of the refused ops, the earliest when one has a block), should wider
+ * transactions ever be cached.
  *
  * What clears entries: a run-time override set or deleted, a reset, any attribute change,
  * made through this instance or, on a store that tells of them (Redis: pub/sub, see
@@ -106,7 +108,9 @@ export class RefusedCache implements Store {
       this.drop(oldest, this.entries.get(oldest)!);
     }
     const keys = ops.map((op) => op.key);
-    this.entries.set(key, { until: now + holdMs, at: now, results: results.map((r) => ({ ...r })), keys });
+    // An op that has just tripped its block answers as a blocked one from now on: nothing remaining.
+    const answers = results.map((r) => (r.blocked ? { ...r, remaining: 0 } : { ...r }));
+    this.entries.set(key, { until: now + holdMs, at: now, results: answers, keys });
     for (const k of keys) {
       let set = this.byKey.get(k);
       if (set === undefined) this.byKey.set(k, (set = new Set()));
@@ -176,6 +180,11 @@ export class RefusedCache implements Store {
 
 /** The cache key of a transaction whose refusal writes nothing, or undefined when it may write. */
 function cacheKey(ops: readonly TxOp[]): string | undefined {
+  // One op of cost 1: while it is refused, its figures hold still (nothing remaining, a reset
+  // that counts down). The figures of an op that admitted inside a refused transaction, or of a
+  // refused cost > 1 (tokens refilling, a sliding window's weight decaying) move with time, so
+  // such an answer cannot be replayed (test/engine/refused-cache.test.ts finds each).
+  if (ops.length !== 1 || ops[0].cost !== 1) return undefined;
   let key = '';
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
@@ -17,6 +18,11 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** Most transactions in one group commit; a longer synchronous run commits and opens a new group. Default 4096. */
   maxGroup?: number;
+  /**
+   * WAL checkpoints in a worker thread (see sqlite-checkpointer.ts), started at the first
+   * commit that writes, instead of inside the commit that fills the WAL. Default true.
+   */
+  backgroundCheckpoints?: boolean;
   /** How often expired rows are swept, in ms (0: never; rows are then only overwritten). Default 30 s. */
   sweepIntervalMs?: number;
   /** Expired rows deleted per write transaction (amortized expiry). Default 2. */
@@ -90,6 +96,8 @@ export class SqliteStore implements Store, StateAccess {
   private groupWrites = 0;
   /** The open group's commit, for callers that wait for it (made when first asked). */
   private durable?: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  /** Background checkpoints: wanted (true) until started, then the worker. */
+  private checkpointer?: SqliteCheckpointer | boolean;
   /** The writes of the transaction being decided, applied to the group only once it is decided. */
   private staged: [string, number[] | null, number][] = [];
   private timer?: NodeJS.Timeout;
@@ -154,6 +162,7 @@ export class SqliteStore implements Store, StateAccess {
     };
     this.sweepPerWrite = opts.sweepPerWrite ?? 2;
     this.maxGroup = Math.max(1, opts.maxGroup ?? 4096);
+    this.checkpointer = path !== ':memory:' && path !== '' && (opts.backgroundCheckpoints ?? true);
     // IMMEDIATE: take the write lock up front, so concurrent processes serialize instead of failing to upgrade a read lock.
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
@@ -204,6 +213,7 @@ export class SqliteStore implements Store, StateAccess {
       }
       if (this.groupWrites > 0 && this.sweepPerWrite > 0) this.q.sweep.run(this.lastNow, Math.min(this.sweepPerWrite * this.groupWrites, 1000));
       this.commitStmt.run();
+      if (this.checkpointer === true && this.groupWrites > 0) this.startCheckpoints();
     } catch (e) {
       if (this.db.inTransaction) this.rollback.run();
       durable?.reject(e);
@@ -225,6 +235,15 @@ export class SqliteStore implements Store, StateAccess {
       this.durable = { promise, resolve, reject };
     }
     return this.durable.promise;
+  }
+
+  private startCheckpoints(): void {
+    try {
+      this.checkpointer = new SqliteCheckpointer(this.path);
+      this.db.pragma('wal_autocheckpoint = 0');
+    } catch {
+      this.checkpointer = false; // no worker threads here: SQLite's own auto-checkpoint stays on
+    }
   }
 
   /** Opens a group: the write lock, a fresh cache, and its commit at the end of this turn at the latest. */
@@ -377,6 +396,7 @@ export class SqliteStore implements Store, StateAccess {
       this.closed = true;
     }
     if (this.timer) clearInterval(this.timer);
+    if (typeof this.checkpointer === 'object') await this.checkpointer.close();
     this.db.close();
   }
 }

@@ -4,7 +4,7 @@
  * in a setImmediate; library checks resolve only after it. These tests open a second
  * connection to the same file to see what is committed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -143,6 +143,33 @@ describe('SQLite group commit', () => {
     expect(other.apply([take('k')], T0)[0].remaining).toBe(0);
     other.flush();
     expect(store.apply([take('k')], T0)[0].allowed).toBe(false);
+  });
+
+  it('WAL checkpoints run in the background worker, not in the commits', async () => {
+    const { store, file } = fresh();
+    for (let i = 0; i < 3000; i++) {
+      store.apply([take(`k${i}`)], T0);
+      if (i % 10 === 0) store.flush();
+    }
+    store.flush();
+    // The store's own connection never checkpoints…
+    expect((store as unknown as { db: Database.Database }).db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    // …yet the database file itself (a copy without its WAL sees only checkpointed pages) soon holds every row.
+    const copy = join(dir, `copy-${n++}.db`);
+    let rows = 0;
+    for (let i = 0; i < 100 && rows < 3000; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      copyFileSync(file, copy);
+      const db = new Database(copy, { readonly: true });
+      try {
+        rows = db.prepare('SELECT count(*) FROM sluice_state').pluck().get() as number;
+      } catch {
+        rows = 0; // not even the schema is checkpointed yet
+      } finally {
+        db.close();
+      }
+    }
+    expect(rows).toBe(3000);
   });
 
   it('close() commits what is pending', async () => {

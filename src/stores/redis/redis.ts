@@ -382,7 +382,12 @@ export class RedisStore implements Store {
   onInvalidate(listener: (keys: readonly string[] | 'all') => void): () => void {
     this.invalidateListeners.add(listener);
     if (this.subscriber === undefined && !this.closed) {
-      const sub: Client = this.client.isCluster ? (this.client as Cluster).duplicate() : (this.client as Redis).duplicate();
+      // Its own connection (a subscribed one can do nothing else), queueing the SUBSCRIBE until
+      // it is up; ioredis subscribes again after every reconnect.
+      const sub: Client =
+        this.client.isCluster
+          ? (this.client as Cluster).duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
+          : (this.client as Redis).duplicate({ enableOfflineQueue: true, lazyConnect: false });
       this.subscriber = sub;
       sub.on('error', () => undefined); // the main connection reports errors; this one reconnects on its own
       sub.on('message', (_channel: string, text: string) => {
