@@ -63,11 +63,14 @@ program
   .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string }) => {
+  .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
+  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string }) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     const { serve } = await import('./server/serve.js');
+    const { gracePeriod, ...rest } = opts;
+    const shutdownTimeoutMs = gracePeriodMs(gracePeriod);
     // serve() refuses a broken policy before opening any port.
-    await serve({ ...opts, config: opts.config }).catch(exitOnPolicyError);
+    await serve({ ...rest, config: opts.config, shutdownTimeoutMs }).catch(exitOnPolicyError);
   });
 
 program
@@ -79,7 +82,9 @@ program
   .option('--host <addr>', 'listening address [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
-  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string }) => {
+  .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
+  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; gracePeriod: string }) => {
+    const graceMs = gracePeriodMs(opts.gracePeriod);
     let upstreamTimeoutMs = 30_000;
     try {
       upstreamTimeoutMs = parseDuration(opts.upstreamTimeout);
@@ -91,8 +96,10 @@ program
     const store = await openStore(opts.store);
     const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs }).catch(exitOnPolicyError);
     console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config }));
+    // Connections drain for most of the grace period; the rest is for the store; the process is gone by its end.
     const stop = async () => {
-      await gw.close();
+      setTimeout(() => process.exit(1), graceMs).unref();
+      await gw.close(Math.max(0, graceMs - Math.min(1000, graceMs / 5)));
       await store.close();
       process.exit(0);
     };
@@ -186,6 +193,18 @@ function numbers(pairs: Record<string, string>): { status?: number; bytes?: numb
     } else fail(`--record knows status, bytes and success (got "${k}")`);
   }
   return out;
+}
+
+/** --grace-period (or SLUICE_GRACE_PERIOD): a duration such as 10s or 500ms, at most an hour. */
+function gracePeriodMs(v: string): number {
+  let ms = NaN;
+  try {
+    ms = parseDuration(v);
+  } catch {
+    // said below
+  }
+  if (!(ms >= 0 && ms <= 3_600_000)) fail(`--grace-period (or SLUICE_GRACE_PERIOD) must be a duration from 0s to 1h, such as 10s (got "${v}")`);
+  return ms;
 }
 
 function port(v: string): number {

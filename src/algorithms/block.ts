@@ -7,11 +7,16 @@ import type { Algorithm, StepResult } from './types.js';
  *
  * State: [blockedUntil]
  */
+/** A block deadline, clamped: no block outlasts its duration from now (a deadline further off was stamped by a clock that stepped back). */
+export function blockedUntil(until: number, now: number, blockMs: number): number {
+  return until > now + blockMs ? now + blockMs : until;
+}
+
 export const block: Algorithm = {
   name: 'block',
   fixedSize: 1,
   step(state, now, _cost, p, mode): StepResult {
-    const until = state && state[0] > now ? state[0] : 0;
+    const until = state && state[0] > now ? blockedUntil(state[0], now, p.windowMs) : 0;
     if (mode === 'refund') return { allowed: true, remaining: 1, resetMs: 0, retryAfterMs: 0, state: null };
     if (mode === 'force') {
       const next = Math.max(until, now + p.windowMs);
@@ -25,6 +30,9 @@ export const block: Algorithm = {
       retryAfterMs: blocked ? until - now : 0,
       state: blocked ? [until] : null,
     };
+  },
+  ahead(state, now, p) {
+    return state[0] > now + p.windowMs;
   },
   expiresAt(state) {
     return state[0];

@@ -10,7 +10,12 @@ import type { Algorithm, StepResult } from './types.js';
 export const concurrency: Algorithm = {
   name: 'concurrency',
   step(state, now, cost, p, mode): StepResult {
-    const live = state ? state.filter((t) => t > now) : [];
+    const live: number[] = [];
+    if (state) {
+      // A lease stamped to expire later than a lease taken now could (the clock stepped back) ends with one.
+      const longest = now + p.windowMs;
+      for (let i = 0; i < state.length; i++) if (state[i] > now) live.push(state[i] > longest ? longest : state[i]);
+    }
     if (mode === 'refund') {
       live.splice(0, Math.min(cost, live.length));
       return finish(true, 0);
@@ -37,6 +42,9 @@ export const concurrency: Algorithm = {
         state: live.length ? live : null,
       };
     }
+  },
+  ahead(state, now, p) {
+    return state.length > 0 && state[state.length - 1] > now + p.windowMs;
   },
   expiresAt(state) {
     return state.length ? state[state.length - 1] : 0;

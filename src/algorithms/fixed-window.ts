@@ -5,14 +5,16 @@ import type { Algorithm, StepResult } from './types.js';
  * (as envoy's ratelimit aligns to the unit). Cheap, but admits up to 2x the limit
  * across a window boundary; kept for envoy compatibility.
  *
- * State: [windowStart, count]
+ * State: [windowStart, count]. A future window is clamped to the current one.
  */
 export const fixedWindow: Algorithm = {
   name: 'fixed-window',
   fixedSize: 2,
   step(state, now, cost, p, mode): StepResult {
     const start = Math.floor(now / p.windowMs) * p.windowMs;
-    const count = state && state[0] === start ? state[1] : 0;
+    // A window stamped ahead of now (the clock stepped back) counts as the current one:
+    // its units were taken, and they hold for at most one window.
+    const count = state && state[0] >= start ? state[1] : 0;
     const resetMs = start + p.windowMs - now;
 
     if (mode === 'refund') {
@@ -31,6 +33,9 @@ export const fixedWindow: Algorithm = {
       retryAfterMs,
       state: next > 0 ? [start, next] : null,
     };
+  },
+  ahead(state, now, p) {
+    return state[0] > Math.floor(now / p.windowMs) * p.windowMs;
   },
   expiresAt(state, p) {
     return state[0] + p.windowMs;

@@ -7,7 +7,7 @@ import type { Algorithm, StepResult } from './types.js';
  * the burst tolerance (burst * T). Smooth rates such as "1 per 3 seconds" come out
  * exactly, and "how long until allowed" is a subtraction, which the pacer relies on.
  *
- * State: [tat]
+ * State: [tat]. A TAT more than max(burst tolerance, window) ahead is clamped (see tatCeiling).
  */
 export const gcra: Algorithm = {
   name: 'gcra',
@@ -16,7 +16,7 @@ export const gcra: Algorithm = {
     const interval = p.windowMs / p.limit;
     const burst = p.burst ?? p.limit;
     const tolerance = burst * interval;
-    const tat = state ? Math.max(state[0], now) : now;
+    const tat = state ? Math.max(Math.min(state[0], now + tatCeiling(p.windowMs, tolerance)), now) : now;
 
     if (mode === 'refund') {
       const next = Math.max(now, tat - cost * interval);
@@ -31,10 +31,22 @@ export const gcra: Algorithm = {
     const retry = fits ? 0 : newTat - tolerance - now;
     return result(fits, tat, now, interval, tolerance, state && tat > now ? [tat] : null, retry);
   },
+  ahead(state, now, p) {
+    return state[0] > now + tatCeiling(p.windowMs, (p.burst ?? p.limit) * (p.windowMs / p.limit));
+  },
   expiresAt(state) {
     return state[0];
   },
 };
+
+/**
+ * How far ahead of now a TAT is believed: a TAT further ahead was stamped by a clock that has
+ * since stepped back (or is a forced debt), and is clamped so no key waits longer than a window
+ * beyond its burst.
+ */
+export function tatCeiling(windowMs: number, tolerance: number): number {
+  return Math.max(tolerance, windowMs);
+}
 
 function result(
   allowed: boolean,

@@ -1,3 +1,4 @@
+import { tatCeiling } from './gcra.js';
 import type { AlgorithmName, Params } from './types.js';
 
 /**
@@ -11,7 +12,8 @@ import type { AlgorithmName, Params } from './types.js';
  * `fresh`: the key has none). On return the figures are at REMAINING, RESET_MS and
  * RETRY_AFTER_MS and, when the cost fitted, the charged state is in the first cells
  * and the time it may be forgotten at EXPIRES_AT. A refused call leaves the state
- * cells as they were. The cost must be positive (a zero cost may delete a state,
+ * cells as they were. State stamped ahead of now is clamped as the step functions clamp it.
+ * The cost must be positive (a zero cost may delete a state,
  * which only the general path does).
  */
 export interface InPlaceTake {
@@ -19,6 +21,11 @@ export interface InPlaceTake {
   readonly width: number;
   /** Whether `cost` fits; if it does, it is charged in `io`. */
   take(io: Float64Array, fresh: boolean, now: number, cost: number, p: Params): boolean;
+  /**
+   * Whether the state in `io` is stamped ahead of now (the step's `ahead`): the store then
+   * takes the general path, which writes the clamped state back even when nothing is charged.
+   */
+  ahead(io: Float64Array, now: number, p: Params): boolean;
 }
 
 export const REMAINING = 3;
@@ -34,7 +41,7 @@ const gcra: InPlaceTake = {
   take(io, fresh, now, cost, p) {
     const interval = p.windowMs / p.limit;
     const tolerance = (p.burst ?? p.limit) * interval;
-    const tat = fresh ? now : Math.max(io[0], now);
+    const tat = fresh ? now : Math.max(Math.min(io[0], now + tatCeiling(p.windowMs, tolerance)), now);
     const newTat = tat + cost * interval;
     const fits = newTat - now <= tolerance + 1e-9;
     const shown = fits ? newTat : tat;
@@ -44,6 +51,9 @@ const gcra: InPlaceTake = {
     if (fits) io[0] = io[EXPIRES_AT] = newTat;
     return fits;
   },
+  ahead(io, now, p) {
+    return io[0] > now + tatCeiling(p.windowMs, (p.burst ?? p.limit) * (p.windowMs / p.limit));
+  },
 };
 
 /** Fixed window (./fixed-window.ts): state [windowStart, count]. */
@@ -51,7 +61,7 @@ const fixedWindow: InPlaceTake = {
   width: 2,
   take(io, fresh, now, cost, p) {
     const start = Math.floor(now / p.windowMs) * p.windowMs;
-    const count = !fresh && io[0] === start ? io[1] : 0;
+    const count = !fresh && io[0] >= start ? io[1] : 0;
     const resetMs = start + p.windowMs - now;
     const fits = count + cost <= p.limit;
     io[REMAINING] = Math.max(0, p.limit - (fits ? count + cost : count));
@@ -64,6 +74,7 @@ const fixedWindow: InPlaceTake = {
     }
     return fits;
   },
+  ahead: windowAhead,
 };
 
 /** Sliding window counter (./sliding-window.ts): state [windowStart, previousCount, currentCount]. */
@@ -75,7 +86,7 @@ const slidingWindow: InPlaceTake = {
     let prev = 0;
     let curr = 0;
     if (!fresh) {
-      if (io[0] === start) {
+      if (io[0] >= start) {
         prev = io[1];
         curr = io[2];
       } else if (io[0] === start - w) {
@@ -108,7 +119,13 @@ const slidingWindow: InPlaceTake = {
     }
     return fits;
   },
+  ahead: windowAhead,
 };
+
+/** Both window counters keep their window's start first. */
+function windowAhead(io: Float64Array, now: number, p: Params): boolean {
+  return io[0] > Math.floor(now / p.windowMs) * p.windowMs;
+}
 
 /** The algorithms that have an in-place take. */
 export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, InPlaceTake>>> = {

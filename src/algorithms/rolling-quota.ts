@@ -15,17 +15,20 @@ export const rollingQuota: Algorithm = {
   name: 'rolling-quota',
   step(state, now, cost, p, mode): StepResult {
     const width = bucketWidth(p);
+    const current = Math.floor(now / width) * width;
     const live: number[] = [];
     let used = 0;
     if (state) {
       for (let i = 0; i < state.length; i += 2) {
-        if (state[i] + width + p.windowMs > now) {
-          live.push(state[i], state[i + 1]);
+        // A bucket stamped ahead of now (the clock stepped back) is the current bucket's weight.
+        const start = state[i] > current ? current : state[i];
+        if (start + width + p.windowMs > now) {
+          if (live.length >= 2 && live[live.length - 2] === start) live[live.length - 1] += state[i + 1];
+          else live.push(start, state[i + 1]);
           used += state[i + 1];
         }
       }
     }
-    const current = Math.floor(now / width) * width;
 
     if (mode === 'refund') {
       let left = cost;
@@ -65,6 +68,10 @@ export const rollingQuota: Algorithm = {
         state: buckets.length ? buckets : null,
       };
     }
+  },
+  ahead(state, now, p) {
+    const width = bucketWidth(p);
+    return state.length > 0 && state[state.length - 2] > Math.floor(now / width) * width;
   },
   expiresAt(state, p) {
     return state.length ? state[state.length - 2] + bucketWidth(p) + p.windowMs : 0;

@@ -16,8 +16,10 @@ export const slidingLog: Algorithm = {
     let used = 0;
     if (state) {
       for (let i = 0; i < state.length; i += 2) {
-        if (state[i] + p.windowMs > now) {
-          live.push(state[i], state[i + 1]);
+        // A unit stamped ahead of now (the clock stepped back) counts from now: for one window, no longer.
+        const t = state[i] > now ? now : state[i];
+        if (t + p.windowMs > now) {
+          live.push(t, state[i + 1]);
           used += state[i + 1];
         }
       }
@@ -69,6 +71,9 @@ export const slidingLog: Algorithm = {
         state: live.length ? live : null,
       };
     }
+  },
+  ahead(state, now) {
+    return state.length > 0 && state[state.length - 2] > now;
   },
   expiresAt(state, p) {
     return state.length ? state[state.length - 2] + p.windowMs : 0;

@@ -17,7 +17,8 @@ export const slidingWindow: Algorithm = {
     let prev = 0;
     let curr = 0;
     if (state) {
-      if (state[0] === start) {
+      // A window stamped ahead of now (the clock stepped back) is taken as the current one.
+      if (state[0] >= start) {
         prev = state[1];
         curr = state[2];
       } else if (state[0] === start - w) {
@@ -60,6 +61,9 @@ export const slidingWindow: Algorithm = {
         state: pv > 0 || cv > 0 ? [start, pv, cv] : null,
       };
     }
+  },
+  ahead(state, now, p) {
+    return state[0] > Math.floor(now / p.windowMs) * p.windowMs;
   },
   expiresAt(state, p) {
     return state[0] + 2 * p.windowMs;

@@ -47,15 +47,23 @@ export interface Algorithm {
   /** Number of state slots when the state has a fixed size; undefined when it grows. */
   readonly fixedSize?: number;
   step(state: readonly number[] | null, now: number, cost: number, p: Params, mode: StepMode): StepResult;
+  /**
+   * Whether the state holds a stamp further ahead of `now` than any step at `now` could write
+   * (a clock that stepped back wrote it). step() clamps such stamps; a store writes the clamped
+   * state back even when nothing is charged, so the clamp holds from then on instead of
+   * locking the key out for the size of the step.
+   */
+  ahead(state: readonly number[], now: number, p: Params): boolean;
   /** Absolute time after which the state carries no information and may be dropped. */
   expiresAt(state: readonly number[], p: Params): number;
 }
 
-export type AlgorithmName =
-  | 'sliding-log'
-  | 'sliding-window'
-  | 'fixed-window'
-  | 'gcra'
-  | 'rolling-quota'
-  | 'concurrency'
-  | 'block';
+/**
+ * The algorithms, in the order that numbers them for the Redis scripts (code = position + 1;
+ * codes live only within one script call, never in stored state). Adding an algorithm: its
+ * step function in its own file (the registry in ./index.ts must then name it, the compiler
+ * says so), its Lua twin in src/stores/redis/lua/ (likewise), its vectors, and its name here.
+ */
+export const ALGORITHM_NAMES = ['sliding-log', 'sliding-window', 'fixed-window', 'gcra', 'rolling-quota', 'concurrency', 'block'] as const;
+
+export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];

@@ -46,12 +46,6 @@ export function stateKeyFor(rule: CompiledRule, values: Readonly<Record<string, 
   return stateKey(rule, values);
 }
 
-/** The part of a key after the rule name: rules keyed on the same values share a Redis slot. */
-export function keyTag(key: string): string {
-  const i = key.indexOf('|');
-  return i < 0 ? key : key.slice(i + 1);
-}
-
 function text(v: unknown): string {
   return typeof v === 'string' ? v : String(v);
 }

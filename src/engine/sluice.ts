@@ -2,12 +2,15 @@ import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
 import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceTake } from '../algorithms/in-place.js';
 import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
+import { openStore } from '../stores/open.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
+import { sluiceClock, type Clock } from './clock.js';
+import { carryState, ruleChanges, type RuleChange } from './carry-over.js';
 
-export type Clock = () => number;
+export type { Clock } from './clock.js';
 
 /** One rule's view of a subject, from Sluice.peek. */
 export interface RulePeek {
@@ -23,9 +26,12 @@ export interface RulePeek {
 export interface SluiceOptions {
   /** A policy file path, YAML/JSON text, a policy object, or an already compiled policy. */
   policy: PolicySource | CompiledPolicy;
-  /** 'memory' (default) or a Store instance. */
-  store?: 'memory' | Store;
-  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  /**
+   * A Store, or a spec string as `openStore` and the CLI's `--store` take: 'memory' (default),
+   * 'sqlite:./data/sluice.db', 'redis://…', 'rediss://…', 'redis+sentinel://…', 'redis+cluster://…'.
+   */
+  store?: string | Store;
+  /** Milliseconds since the epoch; inject one in tests. Default: a monotonic clock anchored to the epoch once (./clock.ts). */
   clock?: Clock;
   /** Bound on keys for the memory store and the fallback limiter. */
   maxKeys?: number;
@@ -63,7 +69,7 @@ export class Sluice {
     this.policyValue = policy;
     this.store = store;
     this.memory = store instanceof MemoryStore ? store : undefined;
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? sluiceClock;
     this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
     this.onStoreError = opts.onStoreError;
     this.indexPolicy(policy);
@@ -71,7 +77,7 @@ export class Sluice {
 
   static async open(opts: SluiceOptions): Promise<Sluice> {
     const policy = isCompiled(opts.policy) ? opts.policy : loadPolicy(opts.policy);
-    const store = opts.store === undefined || opts.store === 'memory' ? new MemoryStore({ maxKeys: opts.maxKeys }) : opts.store;
+    const store = typeof opts.store === 'string' ? await openStore(opts.store, { maxKeys: opts.maxKeys }) : (opts.store ?? new MemoryStore({ maxKeys: opts.maxKeys }));
     return new Sluice(policy, store, opts);
   }
 
@@ -86,10 +92,20 @@ export class Sluice {
     return this.policyValue;
   }
 
-  /** Swaps in a new policy; counters of rules that keep their name and key carry on. */
-  setPolicy(policy: CompiledPolicy): void {
+  /**
+   * Swaps in a new policy; counters of rules that keep their name and key carry on. A rule whose
+   * algorithm or parameters change has its states carried over first (./carry-over.ts), in
+   * stores that can list them; the changes are returned, for the reload log.
+   */
+  setPolicy(policy: CompiledPolicy): RuleChange[] {
+    const changes = ruleChanges(this.policyValue, policy);
+    const now = this.clock();
+    for (const c of changes) {
+      for (const store of [this.store, this.fallback]) store.rewriteStates?.(c.rule, (state) => carryState(c, state, now));
+    }
     this.policyValue = policy;
     this.indexPolicy(policy);
+    return changes;
   }
 
   now(): number {

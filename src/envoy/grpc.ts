@@ -43,7 +43,8 @@ export interface EnvoyGrpcServer {
   /** The bound port (the real one when 0 was asked for). */
   port: number;
   server: grpc.Server;
-  close(): Promise<void>;
+  /** Refuses new calls, lets those in flight finish, and cuts the rest after `graceMs` (default 2 s). */
+  close(graceMs?: number): Promise<void>;
 }
 
 type Service = grpc.ServiceClientConstructor;
@@ -106,15 +107,15 @@ export async function startEnvoyGrpc({ port, host = '127.0.0.1', limiter, creden
   return {
     port: bound,
     server,
-    close: () =>
+    close: (graceMs = 2000) =>
       new Promise<void>((resolve) => {
         for (const w of watchers) w.end();
         watchers.clear();
-        // Let calls in flight finish, but never wait on a stuck client for long.
+        // Refuse new calls (GOAWAY), let calls in flight finish, and cut what is left at the deadline.
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();
-        }, 2000);
+        }, graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

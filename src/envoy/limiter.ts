@@ -1,5 +1,6 @@
-import { policyItem } from '../http/headers.js';
+import { policyItem } from '../headers/ratelimit-headers.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
+import { sluiceClock } from '../engine/clock.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
 import { findLimit } from './match.js';
 import {
@@ -60,7 +61,7 @@ export class EnvoyRateLimiter {
   constructor(config: EnvoyConfig, store: Store, clock?: EnvoyClock, opts: EnvoyRateLimiterOptions = {}) {
     this.cfg = config;
     this.store = store;
-    this.clock = clock === undefined ? Date.now : typeof clock === 'function' ? clock : () => clock.now();
+    this.clock = clock === undefined ? sluiceClock : typeof clock === 'function' ? clock : () => clock.now();
     this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false };
   }
 

@@ -4,6 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { Sluice } from '../engine/sluice.js';
 import { errorBody } from '../http/errors.js';
 import { answerClientErrors, listen } from '../http/plain-server.js';
+import { DEFAULT_GRACE_MS, trackConnections } from '../http/graceful-close.js';
 import { CapExceededError, Enforcer, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
 
 export interface GatewayOptions extends EnforcerOptions {
@@ -26,7 +27,8 @@ export interface Gateway {
   readonly url: string;
   readonly server: Server;
   readonly sluice: Sluice;
-  close(): Promise<void>;
+  /** Stops within the grace period (default 10 s): see trackConnections (../http/graceful-close.ts). */
+  close(graceMs?: number): Promise<void>;
 }
 
 // Connection-level headers are the proxy's own business on each hop (RFC 9110 §7.6.1).
@@ -95,6 +97,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Expect: 100-continue — decide (and check caps) before the client sends the body.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
   answerClientErrors(server);
+  const closer = trackConnections(server);
 
   const host = opts.host ?? '127.0.0.1';
   await listen(server, opts.port ?? 0, host);
@@ -106,11 +109,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     server,
     sluice: enforcer.sluice,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+    async close(graceMs = DEFAULT_GRACE_MS) {
+      await closer.close(graceMs);
       await pool.close().catch(() => pool.destroy());
       if (ownsEngine) await enforcer.sluice.close();
     },

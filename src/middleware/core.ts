@@ -1,6 +1,6 @@
 import type { Decision } from '../engine/decision.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
-import { toSubjectConfig } from '../gateway/config.js';
+import { toSubjectConfig } from '../http/subject-config.js';
 import { capPlan, checkContentLength, CapMeter, needsMeter, type CapPlan, type CapViolation } from '../http/caps.js';
 import { denialBody, dropBody, errorBody } from '../http/errors.js';
 import { compileSubject, SubjectError, type RequestInfo, type SubjectConfig, type SubjectDeriver } from '../http/subject.js';

@@ -65,11 +65,12 @@ export class ServerMetrics {
 
     new Gauge({
       name: 'sluice_keys_tracked',
-      help: 'Keys holding rate-limit state in the store.',
+      help: 'Keys holding live (unexpired) rate-limit state in the store.',
       registers: [r],
       async collect() {
         try {
-          this.set(await getSluice().store.size());
+          const sluice = getSluice();
+          this.set(await sluice.store.size(sluice.now()));
         } catch {
           // An unreachable store shows up in sluice_store_errors_total and /readyz.
         }

@@ -11,7 +11,7 @@ import type { ServerMetrics } from './metrics.js';
 export type ReloadTrigger = 'api' | 'signal' | 'watch';
 
 export type ReloadResult =
-  | { ok: true; changed: boolean; source: string; rules: number }
+  | { ok: true; changed: boolean; source: string; rules: number; warnings?: string[] }
   | { ok: false; source: string; issues: PolicyIssue[]; message: string };
 
 /**
@@ -67,12 +67,15 @@ export class PolicyReloader {
       const policy = loadPolicyText(text, this.file);
       const envoy = this.deps.envoy;
       const envoyConfig = envoy ? loadEnvoyConfig(envoy.source) : undefined;
-      sluice.setPolicy(policy);
+      const changes = sluice.setPolicy(policy);
       if (envoy && envoyConfig) envoy.limiter.setConfig(envoyConfig);
       this.lastDigest = d;
       metrics.reload(true);
+      // A rule that changes how it counts says so: its states were carried over, not reset.
+      const warnings = changes.map((c) => c.message);
+      for (const message of warnings) log.warn({ who, trigger, source: this.file }, message);
       log.info({ who, trigger, source: this.file, rules: policy.rules.length, changed: true, ...(envoy ? { envoyConfig: envoy.source } : {}) }, 'policy reloaded');
-      return { ok: true, changed: true, source: this.file, rules: policy.rules.length };
+      return { ok: true, changed: true, source: this.file, rules: policy.rules.length, ...(warnings.length ? { warnings } : {}) };
     } catch (e) {
       if (e instanceof PolicyError) {
         // Remember the broken text too: the watcher should not log the same errors on every event.

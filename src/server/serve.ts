@@ -10,6 +10,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
 import { MemoryStore } from '../stores/memory.js';
 import { listen } from '../http/plain-server.js';
+import { DEFAULT_GRACE_MS, trackConnections, type GracefulCloser } from '../http/graceful-close.js';
 import { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
@@ -46,7 +47,7 @@ export interface ServeOptions {
   logLevel?: string;
   /** A pino logger to use instead of a new one (logLevel is then ignored). */
   logger?: Logger;
-  /** Milliseconds since the epoch; inject one in tests. Default Date.now. */
+  /** Milliseconds since the epoch; inject one in tests. Default: the monotonic Sluice clock (src/engine/clock.ts). */
   clock?: Clock;
   /** Watch the policy file and reload it when it changes. Default true when `config` is given. */
   watch?: boolean;
@@ -58,7 +59,11 @@ export interface ServeOptions {
   maxKeys?: number;
   /** Collect Node's process metrics on /metrics. Default true. */
   processMetrics?: boolean;
-  /** How long shutdown waits for in-flight requests before closing connections, ms. Default 10 s. */
+  /**
+   * The grace period, ms (--grace-period, SLUICE_GRACE_PERIOD; default 10 s): on SIGTERM the
+   * service stops accepting, answers what is in flight (with `Connection: close`), closes idle
+   * connections, and exits within it; whatever is still open at its end is cut, never served.
+   */
   shutdownTimeoutMs?: number;
 }
 
@@ -132,33 +137,20 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   let closed: Promise<void> | undefined;
   let app: FastifyInstance | undefined;
   let server: Server | undefined;
+  let closer: GracefulCloser | undefined;
   let grpc: EnvoyGrpcServer | undefined;
+  const graceMs = options.shutdownTimeoutMs ?? DEFAULT_GRACE_MS;
+  // Connections drain for most of the grace period; the rest is for closing the store and exiting.
+  const drainMs = Math.max(0, graceMs - Math.min(1000, graceMs / 5));
 
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       ctx.closing = true;
       for (const c of cleanup.splice(0)) c();
       reloader.close();
-      if (server) {
-        // Stop accepting and close idle keep-alive connections; in-flight requests finish,
-        // after which their connections close (responses say `connection: close`).
-        const http = server;
-        const timer = setTimeout(() => http.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
-        timer.unref();
-        const idle = setInterval(() => http.closeIdleConnections(), 100);
-        idle.unref();
-        try {
-          await new Promise<void>((done) => {
-            http.close(() => done());
-            http.closeIdleConnections();
-          });
-        } finally {
-          clearTimeout(timer);
-          clearInterval(idle);
-        }
-      }
+      // HTTP and gRPC drain side by side, each cut at the drain deadline (see trackConnections).
+      await Promise.all([closer?.close(drainMs), grpc?.close(drainMs)]);
       if (app) await app.close();
-      if (grpc) await grpc.close();
       if (opened.owned) await sluice.close();
       log.info('sluice stopped');
     })());
@@ -167,6 +159,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     const built = await buildServer(ctx, auth, reloader, envoy);
     app = built.app;
     server = built.server;
+    closer = trackConnections(server);
     const host = options.host ?? '0.0.0.0';
     await listen(built.server, options.port ?? 8080, host);
     const port = (built.server.address() as AddressInfo).port;
@@ -184,7 +177,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       const onHup = () => reloader.reload('signal', 'SIGHUP');
       const onStop = (signal: NodeJS.Signals) => {
         log.info({ signal }, 'shutting down: finishing in-flight requests');
-        const force = setTimeout(() => process.exit(1), (options.shutdownTimeoutMs ?? 10_000) + 5000);
+        // Whatever happens, the process is gone by the end of the grace period.
+        const force = setTimeout(() => process.exit(1), graceMs);
         force.unref();
         close().then(
           () => process.exit(0),

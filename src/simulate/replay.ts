@@ -1,6 +1,6 @@
 import { Sluice } from '../engine/sluice.js';
 import { localId } from '../engine/keys.js';
-import { toSubjectConfig } from '../gateway/config.js';
+import { toSubjectConfig } from '../http/subject-config.js';
 import { compileSubject, SubjectError, type RequestInfo, type SubjectDeriver } from '../http/subject.js';
 import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
 import type { LogEntry } from './log-entry.js';

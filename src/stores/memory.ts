@@ -1,7 +1,7 @@
 import type { Params } from '../algorithms/index.js';
 import { EXPIRES_AT, type InPlaceTake } from '../algorithms/in-place.js';
 import { runTransaction, type StateAccess } from './transaction.js';
-import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
+import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most keys held at once; the least recently used key is evicted past it. Default 1,000,000. */
@@ -98,6 +98,7 @@ export class MemoryStore implements Store, StateAccess {
     if (slot !== undefined) {
       if (this.lens[slot] !== width) return UNABLE;
       for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
+      if (alg.ahead(io, now, p)) return UNABLE; // stamped before the clock stepped back: the general path clamps it
     }
     if (!alg.take(io, slot === undefined, now, cost, p)) return REFUSED;
     this.now = now;
@@ -111,6 +112,18 @@ export class MemoryStore implements Store, StateAccess {
     this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
     this.sweep();
     return ADMITTED;
+  }
+
+  rewriteStates(ns: string, rewrite: StateRewrite): number {
+    const ids = [...(this.index.get(ns)?.keys() ?? [])];
+    for (const id of ids) {
+      const ref = { key: '', ns, id };
+      const state = this.read(ref);
+      if (state === null) continue;
+      const next = rewrite(state);
+      this.write(ref, next.state, next.expiresAt);
+    }
+    return ids.length;
   }
 
   // ---- StateAccess ----
@@ -207,8 +220,13 @@ export class MemoryStore implements Store, StateAccess {
     }
     return n;
   }
-  async size(): Promise<number> {
-    return this.used;
+  /** Keys held; with `now`, only those whose state is still live then (expired keys wait for a write to sweep them). */
+  async size(now?: number): Promise<number> {
+    if (now === undefined) return this.used;
+    const nowSec = now / 1000;
+    let n = 0;
+    for (let slot = 0; slot < this.highWater; slot++) if (this.owners[slot] !== undefined && this.expires[slot] > nowSec) n++;
+    return n;
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { runTransaction, type StateAccess } from './transaction.js';
-import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
+import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -40,6 +40,7 @@ export class SqliteStore implements Store, StateAccess {
     sweep: Stmt;
     sweepAll: Stmt;
     count: Stmt;
+    inNs: Stmt;
     ovGet: Stmt;
     ovPut: Stmt;
     ovDel: Stmt;
@@ -53,7 +54,11 @@ export class SqliteStore implements Store, StateAccess {
   private readonly tx: (ops: readonly TxOp[], now: number) => OpResult[];
   private readonly sweepPerWrite: number;
   private timer?: NodeJS.Timeout;
-  /** The latest instant seen by apply(): the sweep uses the store's own notion of time (clocks are injectable). */
+  /**
+   * The instant of the latest apply(): the sweep uses the store's own notion of time (clocks are
+   * injectable). The latest, not the greatest: after a clock stepped back, rows written since
+   * expire by the new clock, and a sweep by the old, further instant would delete them live.
+   */
   private lastNow = 0;
   private wrote = false;
   /** Whether any override row exists (checked once per transaction; saves a lookup per op when none do). */
@@ -65,6 +70,7 @@ export class SqliteStore implements Store, StateAccess {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     this.db = db;
+    reclaimFreedPages(db);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
@@ -93,7 +99,9 @@ export class SqliteStore implements Store, StateAccess {
       del: db.prepare('DELETE FROM sluice_state WHERE key = ?'),
       sweep: db.prepare('DELETE FROM sluice_state WHERE key IN (SELECT key FROM sluice_state WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)'),
       sweepAll: db.prepare('DELETE FROM sluice_state WHERE expires_at <= ?'),
-      count: db.prepare('SELECT count(*) FROM sluice_state').pluck(),
+      count: db.prepare('SELECT count(*) FROM sluice_state WHERE expires_at > ?').pluck(),
+      // A rule's states: the key is the rule name, or the name then "|" ("}" sorts right after "|").
+      inNs: db.prepare("SELECT key, state FROM sluice_state WHERE key = ? OR (key >= ? || '|' AND key < ? || '}')"),
       ovGet: db.prepare('SELECT body, expires_at FROM sluice_overrides WHERE key = ?'),
       ovPut: db.prepare('INSERT OR REPLACE INTO sluice_overrides (key, body, expires_at) VALUES (?, ?, ?)'),
       ovDel: db.prepare('DELETE FROM sluice_overrides WHERE key = ?'),
@@ -122,18 +130,39 @@ export class SqliteStore implements Store, StateAccess {
   }
 
   apply(ops: readonly TxOp[], now: number): OpResult[] {
-    if (now > this.lastNow) this.lastNow = now;
+    this.lastNow = now;
     return this.tx(ops, now);
   }
 
-  /** Deletes every row that has expired by the latest instant seen; returns how many went. */
+  /**
+   * Deletes every row that has expired by the instant of the latest transaction, then gives the
+   * freed pages back to the file system (incremental vacuum, and a WAL checkpoint that truncates
+   * the log), so the file shrinks with the keys instead of only growing. Returns how many rows went.
+   */
   sweep(): number {
     if (this.closed || this.lastNow === 0) return 0;
+    let n = 0;
     try {
-      return this.q.sweepAll.run(this.lastNow).changes;
+      n = this.q.sweepAll.run(this.lastNow).changes;
+      if ((this.db.pragma('freelist_count', { simple: true }) as number) > 0) {
+        this.db.pragma('incremental_vacuum');
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      }
     } catch {
-      return 0; // busy: the next sweep (or the per-write one) will catch up
+      // busy: the next sweep (or the per-write one) will catch up
     }
+    return n;
+  }
+
+  rewriteStates(ns: string, rewrite: StateRewrite): number {
+    return this.db.transaction(() => {
+      const rows = this.q.inNs.all(ns, ns, ns) as { key: string; state: Buffer }[];
+      for (const row of rows) {
+        const next = rewrite(decode(row.state));
+        this.write({ key: row.key }, next.state, next.expiresAt);
+      }
+      return rows.length;
+    }).immediate();
   }
 
   // ---- StateAccess ----
@@ -199,8 +228,9 @@ export class SqliteStore implements Store, StateAccess {
       return n;
     })();
   }
-  async size(): Promise<number> {
-    return this.q.count.get() as number;
+  /** Keys holding live state at `now` (default: the latest transaction's instant); expired rows awaiting the sweep are not counted. */
+  async size(now = this.lastNow): Promise<number> {
+    return this.q.count.get(now) as number;
   }
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
@@ -210,6 +240,23 @@ export class SqliteStore implements Store, StateAccess {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.db.close();
+  }
+}
+
+/**
+ * Files made by Sluice reclaim freed pages on each sweep (auto_vacuum = INCREMENTAL). The mode
+ * must be chosen before the first table exists; an older file is converted by one VACUUM
+ * (skipped while another connection holds it: the next open tries again).
+ */
+function reclaimFreedPages(db: Db): void {
+  if (db.pragma('auto_vacuum', { simple: true }) === 2) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  const hasTables = db.prepare("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table')").pluck().get() === 1;
+  if (!hasTables) return;
+  try {
+    db.exec('VACUUM');
+  } catch {
+    // busy: another process has the file open; it keeps growing until a later open converts it
   }
 }
 

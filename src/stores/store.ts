@@ -71,6 +71,9 @@ export interface StoredOverride {
   by?: string;
 }
 
+/** A state's replacement (null: forget it) and when the replacement may be forgotten. */
+export type StateRewrite = (state: readonly number[]) => { state: number[] | null; expiresAt: number };
+
 export interface Store {
   readonly name: string;
   /** Applies a transaction atomically at `now` (ms since the epoch). Memory and SQLite answer synchronously. */
@@ -83,8 +86,14 @@ export interface Store {
   getAttributes(entity: string): Promise<Record<string, number>>;
   /** Forgets usage and blocks for these state keys; returns how many held state. */
   reset(keys: readonly string[]): Promise<number>;
-  /** Number of keys holding state, for metrics. */
-  size(): Promise<number>;
+  /**
+   * Rewrites every state of a namespace (a rule's states) at once, for a reload that changes
+   * the rule's algorithm or parameters; returns how many states it visited. Stores that cannot
+   * list their states cheaply (Redis) leave it out.
+   */
+  rewriteStates?(ns: string, rewrite: StateRewrite): number;
+  /** Number of keys holding live state (at `now`, when given), for metrics. */
+  size(now?: number): Promise<number>;
   /** Resolves when the store is reachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import { algorithms, type Params } from '../algorithms/index.js';
+import { blockedUntil } from '../algorithms/block.js';
 import type { OpResult, StateRef, TxOp } from './store.js';
 
 /** What a store exposes to the shared transaction logic. */
@@ -38,7 +39,8 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
     if (op.blockKey !== undefined && op.mode !== 'force' && op.mode !== 'refund') {
       const b = s.read({ key: op.blockKey });
       if (b && b[0] > now) {
-        results[i] = { allowed: false, blocked: true, limit: p.limit, windowMs: p.windowMs, remaining: 0, resetMs: b[0] - now, retryAfterMs: b[0] - now };
+        const wait = blockUntil(s, op, b[0], now) - now;
+        results[i] = { allowed: false, blocked: true, limit: p.limit, windowMs: p.windowMs, remaining: 0, resetMs: wait, retryAfterMs: wait };
         if (!op.shadow) admitted = false;
         continue;
       }
@@ -51,6 +53,7 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
     results[i] = { allowed, blocked: false, limit: p.limit, windowMs: p.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: allowed ? 0 : r.retryAfterMs };
     if (mode !== 'peek') next[i] = r.state;
     if (mode === 'take' && op.chargeRejected) rejectedState[i] = r.allowed ? r.state : alg.step(state, now, op.cost, p, 'force').state;
+    if (state !== null && alg.ahead(state, now, p)) clampedState[i] = alg.step(state, now, op.cost, p, 'peek').state;
     if (!allowed && !op.shadow) admitted = false;
   }
 
@@ -62,6 +65,8 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
     let write: number[] | null | undefined;
     if (mode === 'force' || mode === 'refund') write = next[i];
     else if (mode === 'take') write = admitted ? (r.allowed ? next[i] : undefined) : op.chargeRejected ? rejectedState[i] : undefined;
+    // Nothing charged, but the state was stamped ahead of now: keep it clamped from now on.
+    if (write === undefined) write = clampedState[i];
     if (write !== undefined) {
       const p = r.limit === op.params.limit && r.windowMs === op.params.windowMs ? op.params : { ...op.params, limit: r.limit, windowMs: r.windowMs };
       s.write(op, write, write ? algorithms[op.algorithm].expiresAt(write, p) : 0);
@@ -73,7 +78,7 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
       r.resetMs = r.retryAfterMs = op.blockMs;
       r.blocked = true;
     }
-    next[i] = rejectedState[i] = undefined;
+    next[i] = rejectedState[i] = clampedState[i] = undefined;
   }
   return results;
 }
@@ -87,7 +92,10 @@ export function runOneOp(op: TxOp, now: number, s: StateAccess): OpResult {
   const p = effectiveParams(op, now, s);
   if (op.blockKey !== undefined && op.mode !== 'force' && op.mode !== 'refund') {
     const b = s.read({ key: op.blockKey });
-    if (b && b[0] > now) return { allowed: false, blocked: true, limit: p.limit, windowMs: p.windowMs, remaining: 0, resetMs: b[0] - now, retryAfterMs: b[0] - now };
+    if (b && b[0] > now) {
+      const wait = blockUntil(s, op, b[0], now) - now;
+      return { allowed: false, blocked: true, limit: p.limit, windowMs: p.windowMs, remaining: 0, resetMs: wait, retryAfterMs: wait };
+    }
   }
   const alg = algorithms[op.algorithm];
   const state = s.read(op);
@@ -102,6 +110,9 @@ export function runOneOp(op: TxOp, now: number, s: StateAccess): OpResult {
     if (r.allowed) write = r.state;
     else if (!op.shadow && op.chargeRejected) write = alg.step(state, now, op.cost, p, 'force').state;
   }
+  // Nothing charged, but the state was stamped ahead of now: keep it clamped from now on
+  // (a refused take's and a peek's state is the clamped state, uncharged).
+  if (write === undefined && state !== null && alg.ahead(state, now, p)) write = r.state;
   if (write !== undefined) {
     const wp = p.limit === op.params.limit && p.windowMs === op.params.windowMs ? op.params : { ...op.params, limit: p.limit, windowMs: p.windowMs };
     s.write(op, write, write ? alg.expiresAt(write, wp) : 0);
@@ -117,6 +128,18 @@ export function runOneOp(op: TxOp, now: number, s: StateAccess): OpResult {
 
 const scratchNext: (number[] | null | undefined)[] = [];
 const scratchRejected: (number[] | null | undefined)[] = [];
+const clampedState: (number[] | null | undefined)[] = [];
+
+/**
+ * When a blocked key's block ends: its deadline, clamped to the block's length from now. A
+ * deadline further off was stamped by a clock that stepped back; the clamped one is written
+ * back, so the block ends one block after the step instead of after the step's size.
+ */
+function blockUntil(s: StateAccess, op: TxOp, stamped: number, now: number): number {
+  const until = blockedUntil(stamped, now, op.blockMs);
+  if (until !== stamped) s.write({ key: op.blockKey! }, [until], until);
+  return until;
+}
 
 /** The op's parameters after a run-time override, or scaled by an entity attribute. */
 export function effectiveParams(op: TxOp, now: number, s: Pick<StateAccess, 'override' | 'attribute'>): Params {

@@ -14,7 +14,8 @@ const paramsArb = fc.record({
 // Times with fractions and costs with fractions too: the kernels must round exactly as the steps do.
 const callsArb = fc.array(
   fc.record({
-    dt: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.double({ min: 0, max: 2_000, noNaN: true })),
+    // Negative: the clock stepped back, so the state is stamped ahead and must be clamped alike.
+    dt: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.double({ min: 0, max: 2_000, noNaN: true }), fc.integer({ min: -20_000, max: -1 })),
     cost: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.double({ min: 0.01, max: 5, noNaN: true })),
   }),
   { minLength: 1, maxLength: 80 },
@@ -38,7 +39,10 @@ describe('in-place takes', () => {
           for (const c of calls) {
             now += c.dt;
             const expected = alg.step(state, now, c.cost, p, 'take');
-            if (state) io.set(state);
+            if (state) {
+              io.set(state);
+              expect(take.ahead(io, now, p)).toBe(alg.ahead(state, now, p));
+            }
             const fits = take.take(io, state === null, now, c.cost, p);
             expect({ allowed: fits, remaining: io[REMAINING], resetMs: io[RESET_MS], retryAfterMs: io[RETRY_AFTER_MS] }).toEqual({
               allowed: expected.allowed,

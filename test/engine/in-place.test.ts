@@ -28,7 +28,8 @@ const ruleArb = fc.record({
 });
 
 const stepArb = fc.record({
-  dt: fc.integer({ min: 0, max: 4_000 }),
+  // Negative: an injected clock stepped back; both paths must clamp (and write back) alike.
+  dt: fc.oneof(fc.integer({ min: 0, max: 4_000 }), fc.integer({ min: 0, max: 4_000 }), fc.integer({ min: -30_000, max: -1 })),
   k: fc.constantFrom<string>(...VALUES),
   j: fc.constantFrom<string>('1', '2'),
   which: fc.constantFrom('one', 'other', 'both'),

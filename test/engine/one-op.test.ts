@@ -31,7 +31,7 @@ class LoggedState implements StateAccess {
 const ALGORITHMS: Exclude<AlgorithmName, 'block'>[] = ['sliding-log', 'sliding-window', 'fixed-window', 'gcra', 'rolling-quota', 'concurrency'];
 
 const opArb = fc.record({
-  dt: fc.integer({ min: 0, max: 400 }),
+  dt: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 400 }), fc.integer({ min: -20_000, max: -1 })),
   algorithm: fc.constantFrom(...ALGORITHMS),
   key: fc.integer({ min: 0, max: 2 }),
   limit: fc.integer({ min: 1, max: 5 }),

@@ -29,14 +29,34 @@ const scenarios = [
     calls: [[0, 1], [10, 1], [20, 1], [30, 1, 'refund'], [40, 1], [50, 1], [1010, 1], [1050, 2], [1100, 1, 'refund'], [1100, 1, 'refund'], [1100, 1, 'refund']] },
   { name: 'block trips for 15 minutes', algorithm: 'block', params: { limit: 1, windowMs: 900_000 },
     calls: [[0, 1, 'peek'], [1000, 1, 'force'], [1001, 1, 'take'], [900_999, 1, 'peek'], [901_000, 1, 'peek'], [902_000, 1, 'force'], [903_000, 1, 'refund'], [903_001, 1, 'peek']] },
+  // Clock steps: calls whose time goes back (or jumps ahead, then back). State stamped ahead of
+  // now is clamped: it counts from now for one window at most, never a fresh budget, never a
+  // lockout for the size of the step.
+  { name: 'sliding-log 3/10s across a step back of an hour', algorithm: 'sliding-log', params: { limit: 3, windowMs: 10_000 },
+    calls: [[3_600_000, 1], [3_601_000, 1], [3_602_000, 1], [1000, 1], [5000, 1], [10_999, 1], [11_000, 1], [12_500, 1, 'refund'], [12_500, 1]] },
+  { name: 'gcra 10/1m after a day ahead, then corrected', algorithm: 'gcra', params: { limit: 10, windowMs: 60_000 },
+    calls: [[86_400_000, 10], [86_400_001, 5, 'force'], [1000, 1], [1000, 1, 'peek'], [7000, 1], [13_000, 1], [13_000, 1, 'refund']] },
+  { name: 'gcra 10/1m burst 2 stepped back a minute', algorithm: 'gcra', params: { limit: 10, windowMs: 60_000, burst: 2 },
+    calls: [[120_000, 2], [60_000, 1], [65_999, 1], [66_000, 1], [72_000, 1]] },
+  { name: 'fixed-window 5/1m stepped back 5 s across an edge', algorithm: 'fixed-window', params: { limit: 5, windowMs: 60_000 },
+    calls: [[61_000, 4], [56_000, 1], [57_000, 1], [58_000, 1, 'refund'], [60_000, 2], [120_000, 1]] },
+  { name: 'sliding-window 10/1m stepped back an hour', algorithm: 'sliding-window', params: { limit: 10, windowMs: 60_000 },
+    calls: [[3_630_000, 6], [3_690_000, 3], [30_000, 1], [30_000, 2], [59_000, 1], [60_000, 1], [125_000, 1]] },
+  { name: 'rolling-quota 100 over 4 buckets stepped back', algorithm: 'rolling-quota', params: { limit: 100, windowMs: 4000, buckets: 4 },
+    calls: [[10_000, 40, 'force'], [11_000, 30, 'force'], [2000, 1, 'peek'], [2100, 31], [2200, 30], [3000, 10, 'refund'], [7000, 1, 'peek']] },
+  { name: 'concurrency 2 leases of 1 s stepped back an hour', algorithm: 'concurrency', params: { limit: 2, windowMs: 1000 },
+    calls: [[3_600_000, 1], [3_600_100, 1], [500, 1], [1499, 1], [1500, 1], [1600, 1, 'refund']] },
+  { name: 'block of 15 min stamped a day ahead', algorithm: 'block', params: { limit: 1, windowMs: 900_000 },
+    calls: [[86_400_000, 1, 'force'], [1000, 1, 'take'], [900_999, 1, 'peek'], [901_000, 1, 'peek'], [902_000, 1, 'force']] },
 ];
 
 const out = scenarios.map((s) => {
   let state = null;
   const calls = s.calls.map(([now, cost, mode = 'take']) => {
     const r = algorithms[s.algorithm].step(state, now, cost, s.params, mode);
-    // Storage keeps the new state only when the step charged or reshaped it (never for a refused take or a peek).
-    if (mode !== 'peek' && (mode !== 'take' || r.allowed)) state = r.state;
+    // Storage keeps the new state only when the step charged or reshaped it (never for a refused take or a peek),
+    // or when the state was stamped ahead of now: then the clamped state is written back.
+    if ((mode !== 'peek' && (mode !== 'take' || r.allowed)) || (state && algorithms[s.algorithm].ahead(state, now, s.params))) state = r.state;
     return { now, cost, mode, expect: { allowed: r.allowed, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: r.retryAfterMs, state: r.state } };
   });
   return { name: s.name, algorithm: s.algorithm, params: s.params, calls };

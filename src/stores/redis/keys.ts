@@ -1,5 +1,3 @@
-import { keyTag } from '../../engine/keys.js';
-
 /**
  * The suffix of a state key: the format its value is in. Format 3 is packed little-endian
  * doubles followed by the key's deadline (state-codec.ts). Earlier formats (2: the doubles
@@ -49,4 +47,10 @@ export class KeySpace {
   get overrideIndex(): string {
     return `${this.prefix}overrides`;
   }
+}
+
+/** The part of a state key ("rule|values") after the rule name: rules keyed on the same values share a slot. */
+export function keyTag(key: string): string {
+  const i = key.indexOf('|');
+  return i < 0 ? key : key.slice(i + 1);
 }

@@ -2,7 +2,7 @@
 export const blockLua = `
 local function block(state, now, cost, p, mode)
   local untl = 0
-  if state and state[1] > now then untl = state[1] end
+  if state and state[1] > now then untl = math.min(state[1], now + p.windowMs) end
   if mode == 'r' then return true, 1, 0, 0, nil end
   if mode == 'f' then
     local nxt = math.max(untl, now + p.windowMs)
@@ -13,5 +13,8 @@ local function block(state, now, cost, p, mode)
 end
 local function block_expires(state, p)
   return state[1]
+end
+local function block_ahead(state, now, p)
+  return state[1] > now + p.windowMs
 end
 `;

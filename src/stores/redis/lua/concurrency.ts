@@ -3,8 +3,9 @@ export const concurrencyLua = `
 local function concurrency(state, now, cost, p, mode)
   local live, n = {}, 0
   if state then
+    local longest = now + p.windowMs
     for i = 1, #state do
-      if state[i] > now then n = n + 1; live[n] = state[i] end
+      if state[i] > now then n = n + 1; live[n] = math.min(state[i], longest) end
     end
   end
   local function finish(allowed, retry)
@@ -44,5 +45,9 @@ local function concurrency_expires(state, p)
   local n = #state
   if n > 0 then return state[n] end
   return 0
+end
+local function concurrency_ahead(state, now, p)
+  local n = #state
+  return n > 0 and state[n] > now + p.windowMs
 end
 `;

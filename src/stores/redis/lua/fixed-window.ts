@@ -3,7 +3,7 @@ export const fixedWindowLua = `
 local function fixed_window(state, now, cost, p, mode)
   local start = math.floor(now / p.windowMs) * p.windowMs
   local count = 0
-  if state and state[1] == start then count = state[2] end
+  if state and state[1] >= start then count = state[2] end
   local reset = start + p.windowMs - now
   if mode == 'r' then
     local nxt = math.max(0, count - cost)
@@ -22,5 +22,8 @@ local function fixed_window(state, now, cost, p, mode)
 end
 local function fixed_window_expires(state, p)
   return state[1] + p.windowMs
+end
+local function fixed_window_ahead(state, now, p)
+  return state[1] > math.floor(now / p.windowMs) * p.windowMs
 end
 `;

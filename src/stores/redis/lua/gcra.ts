@@ -10,7 +10,7 @@ local function gcra(state, now, cost, p, mode)
   if burst == nil then burst = p.limit end
   local tolerance = burst * interval
   local tat = now
-  if state then tat = math.max(state[1], now) end
+  if state then tat = math.max(math.min(state[1], now + math.max(tolerance, p.windowMs)), now) end
   if mode == 'r' then
     local nxt = math.max(now, tat - cost * interval)
     local st = nil
@@ -32,5 +32,11 @@ local function gcra(state, now, cost, p, mode)
 end
 local function gcra_expires(state, p)
   return state[1]
+end
+local function gcra_ahead(state, now, p)
+  local interval = p.windowMs / p.limit
+  local burst = p.burst
+  if burst == nil then burst = p.limit end
+  return state[1] > now + math.max(burst * interval, p.windowMs)
 end
 `;

@@ -7,16 +7,19 @@ local function rq_width(p)
 end
 local function rolling_quota(state, now, cost, p, mode)
   local width = rq_width(p)
+  local current = math.floor(now / width) * width
   local live, n, used = {}, 0, 0
   if state then
     for i = 1, #state, 2 do
-      if state[i] + width + p.windowMs > now then
-        live[n + 1] = state[i]; live[n + 2] = state[i + 1]; n = n + 2
+      local s = state[i]
+      if s > current then s = current end
+      if s + width + p.windowMs > now then
+        if n >= 2 and live[n - 1] == s then live[n] = live[n] + state[i + 1]
+        else live[n + 1] = s; live[n + 2] = state[i + 1]; n = n + 2 end
         used = used + state[i + 1]
       end
     end
   end
-  local current = math.floor(now / width) * width
   local function finish(allowed, retry, b, bn)
     local total = 0
     for i = 2, bn, 2 do total = total + b[i] end
@@ -61,5 +64,10 @@ local function rolling_quota_expires(state, p)
   local n = #state
   if n > 0 then return state[n - 1] + rq_width(p) + p.windowMs end
   return 0
+end
+local function rolling_quota_ahead(state, now, p)
+  local n = #state
+  local width = rq_width(p)
+  return n > 0 and state[n - 1] > math.floor(now / width) * width
 end
 `;

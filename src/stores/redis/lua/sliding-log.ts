@@ -4,8 +4,10 @@ local function sliding_log(state, now, cost, p, mode)
   local live, n, used = {}, 0, 0
   if state then
     for i = 1, #state, 2 do
-      if state[i] + p.windowMs > now then
-        live[n + 1] = state[i]; live[n + 2] = state[i + 1]; n = n + 2
+      local t = state[i]
+      if t > now then t = now end
+      if t + p.windowMs > now then
+        live[n + 1] = t; live[n + 2] = state[i + 1]; n = n + 2
         used = used + state[i + 1]
       end
     end
@@ -57,5 +59,9 @@ local function sliding_log_expires(state, p)
   local n = #state
   if n > 0 then return state[n - 1] + p.windowMs end
   return 0
+end
+local function sliding_log_ahead(state, now, p)
+  local n = #state
+  return n > 0 and state[n - 1] > now
 end
 `;

@@ -5,7 +5,7 @@ local function sliding_window(state, now, cost, p, mode)
   local start = math.floor(now / w) * w
   local prev, curr = 0, 0
   if state then
-    if state[1] == start then prev = state[2]; curr = state[3]
+    if state[1] >= start then prev = state[2]; curr = state[3]
     elseif state[1] == start - w then prev = state[3] end
   end
   local overlap = 1 - (now - start) / w
@@ -43,5 +43,8 @@ local function sliding_window(state, now, cost, p, mode)
 end
 local function sliding_window_expires(state, p)
   return state[1] + 2 * p.windowMs
+end
+local function sliding_window_ahead(state, now, p)
+  return state[1] > math.floor(now / p.windowMs) * p.windowMs
 end
 `;

@@ -7,30 +7,32 @@ import { slidingLogLua } from './sliding-log.js';
 import { slidingWindowLua } from './sliding-window.js';
 import { stateCodecLua } from './state-codec.js';
 import { STATE_SUFFIX } from '../keys.js';
+import { ALGORITHM_NAMES, type AlgorithmName } from '../../../algorithms/index.js';
 
-/** Algorithm codes shared by the encoder (../encode.ts) and the scripts. */
-export const ALG_CODE = {
-  'sliding-log': 1,
-  'sliding-window': 2,
-  'fixed-window': 3,
-  gcra: 4,
-  'rolling-quota': 5,
-  concurrency: 6,
-  block: 7,
-} as const;
+/** Each algorithm's Lua twin: Lua source defining its step `<name>` and `<name>_expires` (dashes as underscores). */
+const TWINS: Readonly<Record<AlgorithmName, string>> = {
+  'sliding-log': slidingLogLua,
+  'sliding-window': slidingWindowLua,
+  'fixed-window': fixedWindowLua,
+  gcra: gcraLua,
+  'rolling-quota': rollingQuotaLua,
+  concurrency: concurrencyLua,
+  block: blockLua,
+};
 
-/** Every algorithm twin plus the state codec and dispatch tables. */
+const luaName = (a: AlgorithmName) => a.replace(/-/g, '_');
+
+/** Algorithm codes shared by the encoder (../encode.ts) and the scripts: position in ALGORITHM_NAMES + 1. */
+export const ALG_CODE = Object.fromEntries(ALGORITHM_NAMES.map((a, i) => [a, i + 1])) as Readonly<Record<AlgorithmName, number>>;
+
+/** Every algorithm twin plus the state codec and the dispatch tables, indexed by ALG_CODE. */
 export const libraryLua = `
-${slidingLogLua}
-${slidingWindowLua}
-${fixedWindowLua}
-${gcraLua}
-${rollingQuotaLua}
-${concurrencyLua}
-${blockLua}
+${ALGORITHM_NAMES.map((a) => TWINS[a]).join('\n')}
 ${stateCodecLua}
-local STEP = { sliding_log, sliding_window, fixed_window, gcra, rolling_quota, concurrency, block }
-local EXPIRES = { sliding_log_expires, sliding_window_expires, fixed_window_expires, gcra_expires, rolling_quota_expires, concurrency_expires, block_expires }
+local STEP = { ${ALGORITHM_NAMES.map(luaName).join(', ')} }
+-- Whether a state holds stamps further ahead than a step at now could write (see Algorithm.ahead).
+local AHEAD = { ${ALGORITHM_NAMES.map((a) => `${luaName(a)}_ahead`).join(', ')} }
+local EXPIRES = { ${ALGORITHM_NAMES.map((a) => `${luaName(a)}_expires`).join(', ')} }
 local function fmt(x) return string.format('%.17g', x) end
 `;
 
@@ -159,7 +161,7 @@ end
 
 local function run(ops, keys)
   local nops = #ops
-  local results, nxt, hasNext, rej, hasRej = {}, {}, {}, {}, {}
+  local results, nxt, hasNext, rej, hasRej, clamped = {}, {}, {}, {}, {}, {}
   -- Each op's key's stored deadline; after a write, the written one (two ops may share a key).
   local deadlines = {}
   local admitted = true
@@ -181,7 +183,13 @@ local function run(ops, keys)
     if op.blockKey ~= nil and op.mode ~= 'f' and op.mode ~= 'r' then
       local b = read(keys[op.blockKey])
       if b and b[1] > now then
-        results[i] = { false, true, p.limit, p.windowMs, 0, b[1] - now, b[1] - now }
+        -- A deadline more than a block ahead was stamped before the clock stepped back: clamped, and kept so.
+        if b[1] > now + op.blockMs then
+          local untl = now + op.blockMs
+          write(keys[op.blockKey], { untl }, untl, nil)
+        end
+        local wait = math.min(b[1], now + op.blockMs) - now
+        results[i] = { false, true, p.limit, p.windowMs, 0, wait, wait }
         if not op.shadow then admitted = false end
         done = true
       end
@@ -204,6 +212,10 @@ local function run(ops, keys)
       if allowed then ra = 0 end
       results[i] = { allowed, false, p.limit, p.windowMs, remaining, reset, ra }
       if mode ~= 'p' then nxt[i] = st; hasNext[i] = true end
+      if state and AHEAD[op.alg](state, now, p) then
+        local _a, _b, _c, _d, cst = step(state, now, op.cost, p, 'p')
+        clamped[i] = { cst }
+      end
       if mode == 't' and op.chargeRejected then
         if ok then rej[i] = st
         else
@@ -229,6 +241,8 @@ local function run(ops, keys)
           if r[1] then doWrite = hasNext[i]; st = nxt[i] end
         elseif op.chargeRejected then doWrite = hasRej[i]; st = rej[i] end
       end
+      -- Nothing charged, but the state was stamped ahead of now: keep it clamped from now on.
+      if not doWrite and clamped[i] then doWrite = true; st = clamped[i][1] end
       if doWrite then
         local expiresAt = 0
         if st ~= nil then expiresAt = EXPIRES[op.alg](st, expiry_params(op.params, r[3], r[4])) end
@@ -283,6 +297,9 @@ local function run_one(k, tx)
     st = fst
     doWrite = true
   end
+  -- Nothing charged, but the state was stamped ahead of now: keep it clamped from now on (a
+  -- refused take's and a peek's state is the clamped state, uncharged).
+  if not doWrite and state and AHEAD[params.alg](state, now, p) then doWrite = true end
   if doWrite then
     local expiresAt = 0
     if st ~= nil then expiresAt = EXPIRES[params.alg](st, expiry_params(params, p.limit, p.windowMs)) end
@@ -408,7 +425,8 @@ return reply
 /**
  * One algorithm step, for the differential tests against the TypeScript step functions.
  * ARGV: alg now cost mode limit windowMs burst buckets state ('' for none).
- * Reply: "allowed,remaining,resetMs,retryAfterMs|state|expiresAt".
+ * Reply: "allowed,remaining,resetMs,retryAfterMs|state|expiresAt|ahead" (ahead: '1' when the
+ * given state is stamped ahead of now, '0' when not, '' without a state).
  */
 export const stepLua = `
 ${libraryLua}
@@ -434,5 +452,9 @@ if st ~= nil then
   s = table.concat(parts, ',')
   e = fmt(EXPIRES[alg](st, p))
 end
-return a .. ',' .. fmt(remaining) .. ',' .. fmt(reset) .. ',' .. fmt(retry) .. '|' .. s .. '|' .. e
+local ah = ''
+if state ~= nil and #state > 0 then
+  if AHEAD[alg](state, tonumber(ARGV[2]), p) then ah = '1' else ah = '0' end
+end
+return a .. ',' .. fmt(remaining) .. ',' .. fmt(reset) .. ',' .. fmt(retry) .. '|' .. s .. '|' .. e .. '|' .. ah
 `;
