@@ -139,6 +139,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     decided: run.decided,
     unauthenticated: run.unauthenticated,
     unmatched: run.unmatched,
+    storeKeys: run.storeKeys,
     timeline: run.timeline,
     elapsedMs: Date.now() - started,
   };
