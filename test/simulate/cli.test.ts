@@ -116,6 +116,6 @@ describe('on a terminal', () => {
       child.on('exit', () => resolve(text));
     });
     expect(out).toMatch(/\[#+\] 100%\s+61 lines\s+\S+ lines\/s\s+ETA \d+s/);
-    expect(out).toMatch(/\r\x1b\[K61 lines \(combined\)/);
+    expect(out).toContain('\r\u001b[K61 lines (combined)'); // the bar is cleared (CR, erase line) before the summary
   });
 });
