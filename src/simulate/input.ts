@@ -15,7 +15,7 @@ export interface InputProgress {
 }
 
 /** Opens a log file, or stdin for "-"; the size is known for files, for the progress bar. */
-export function openLog(path: string): { text: AsyncGenerator<string>; progress: InputProgress } {
+export function openLog(path: string, chunkBytes = 1 << 20): { text: AsyncGenerator<string>; progress: InputProgress } {
   let size: number | undefined;
   if (path !== '-') {
     try {
@@ -25,21 +25,21 @@ export function openLog(path: string): { text: AsyncGenerator<string>; progress:
     }
   }
   const progress: InputProgress = { read: 0, size };
-  const raw = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
-  return { text: decode(raw, progress, path === '-' ? 'stdin' : path), progress };
+  const raw = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: chunkBytes });
+  return { text: decode(raw, progress, path === '-' ? 'stdin' : path, chunkBytes), progress };
 }
 
 /**
  * The input as text chunks. Gzip is recognised by its magic bytes (1f 8b), whatever the
  * file is called, so `-` works for `zcat`-less pipes too.
  */
-async function* decode(raw: Readable, progress: InputProgress, name: string): AsyncGenerator<string> {
+async function* decode(raw: Readable, progress: InputProgress, name: string, chunkBytes: number): AsyncGenerator<string> {
   const bytes = counted(raw, progress);
   const head = await bytes.next();
   if (head.done) return;
   const decoder = new StringDecoder('utf8');
   if (head.value.length >= 2 && head.value[0] === 0x1f && head.value[1] === 0x8b) {
-    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    const gunzip = createGunzip({ chunkSize: chunkBytes });
     const feed = Readable.from(prepend(head.value, bytes));
     feed.on('error', (e) => gunzip.destroy(e));
     feed.pipe(gunzip);

@@ -3,6 +3,7 @@ import { localId } from '../engine/keys.js';
 import { toSubjectConfig } from '../http/subject-config.js';
 import { compileSubject, SubjectError, type RequestInfo, type SubjectDeriver } from '../http/subject.js';
 import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
+import type { MemoryStore } from '../stores/memory.js';
 import type { LogEntry } from './log-entry.js';
 import { RuleTally } from './tally.js';
 import { Timeline } from './timeline.js';
@@ -103,6 +104,11 @@ export class Replay {
     v.refusedBy = refusedBy;
     v.subject = subject;
     return v;
+  }
+
+  /** Keys held by the policy's memory store now. */
+  get storeKeys(): number {
+    return (this.sluice.store as MemoryStore).keyCount;
   }
 
   private needsRecord(subject: Subject): boolean {

@@ -28,6 +28,8 @@ export interface PolicyRun {
   decided: number;
   unauthenticated: number;
   unmatched: number;
+  /** Keys the policy's memory store held at the end: what the replay's memory follows. */
+  storeKeys: number;
   rules: RuleSummary[];
   timeline: ReturnType<Replay['timeline']['toJSON']>;
 }
@@ -63,6 +65,7 @@ export interface SimulationResult {
   decided: number;
   unauthenticated: number;
   unmatched: number;
+  storeKeys: number;
   timeline: PolicyRun['timeline'];
   elapsedMs: number;
 }
@@ -73,6 +76,7 @@ export function policyRun(replay: Replay, topKeys: number): PolicyRun {
     decided: replay.decided,
     unauthenticated: replay.unauthenticated,
     unmatched: replay.unmatched,
+    storeKeys: replay.storeKeys,
     rules: replay.tallies.map((t) => {
       const s: RuleSummary = {
         rule: t.rule.name,

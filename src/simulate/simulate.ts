@@ -102,7 +102,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     if (sample.filter(([t]) => t && t.trim()).length >= SAMPLE_LINES) choose();
   });
 
-  const input = openLog(opts.log);
+  // Paced replays read small chunks: the pace is kept between chunks.
+  const input = openLog(opts.log, opts.speed ? 4096 : 1 << 20);
   const paceStart = Date.now();
   for await (const chunk of input.text) {
     splitter.push(chunk);
@@ -138,6 +139,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     decided: run.decided,
     unauthenticated: run.unauthenticated,
     unmatched: run.unmatched,
+    storeKeys: run.storeKeys,
     timeline: run.timeline,
     elapsedMs: Date.now() - started,
   };

@@ -14,6 +14,7 @@ export function formatSummary(r: SimulationResult, opts: { top?: number } = {}):
   if (r.unmatched) notes.push(`${r.unmatched.toLocaleString('en-US')} matched no rule`);
   if (r.late) notes.push(`${r.late} later than the reorder window`);
   if (r.skipped) notes.push(`${r.skipped} outside --from/--to`);
+  notes.push(`${r.storeKeys.toLocaleString('en-US')} keys held at the end`);
   out.push(notes.join(', '));
   out.push('', `policy ${r.policy}`);
   out.push(...ruleTable(r.rules));

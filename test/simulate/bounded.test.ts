@@ -121,3 +121,14 @@ describe('the timeline', () => {
     expect(j.requests.length).toBeLessThanOrEqual(8);
   });
 });
+
+describe('--speed', () => {
+  it('paces the replay without changing a single answer', async () => {
+    const policy = () => loadWithRoutes(example('contact-center-ai.yaml'), ROUTES);
+    const log = logFile('speed.log', calls(70, 'acct-7', 10)); // 0.7 s of log time
+    const fast = await simulate({ policy: policy(), log });
+    const paced = await simulate({ policy: policy(), log, speed: 50 });
+    expect(paced.rules).toEqual(fast.rules);
+    expect(paced.timeline).toEqual(fast.timeline);
+  });
+});

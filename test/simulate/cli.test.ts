@@ -101,3 +101,21 @@ describe('sluice simulate (CLI)', () => {
     expect(prose.err).toMatch(/^sluice: cannot tell the log format/);
   }, 120_000); // a dozen CLI starts: slow on a loaded 2-core machine, never a hang
 });
+
+describe('on a terminal', () => {
+  const haveScript = existsSync('/usr/bin/script');
+  if (!haveScript) console.warn('\n*** SKIPPING the terminal progress-bar test: /usr/bin/script (util-linux) not found ***\n');
+  it.skipIf(!haveScript)('draws a progress bar with ETA on stderr, then clears it before the summary', async () => {
+    const log = tmpFile('tty61.log', log61);
+    // script(1) gives the child a real pseudo-terminal; stderr and stdout both arrive on it.
+    const cmd = [process.execPath, cli, 'simulate', ...policyArgs, '--log', log].map((a) => `'${a}'`).join(' ');
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn('/usr/bin/script', ['-qec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.on('exit', () => resolve(text));
+    });
+    expect(out).toMatch(/\[#+\] 100%\s+61 lines\s+\S+ lines\/s\s+ETA \d+s/);
+    expect(out).toContain('\r\u001b[K61 lines (combined)'); // the bar is cleared (CR, erase line) before the summary
+  });
+});

@@ -21,6 +21,7 @@ describe('answers known line by line', () => {
       expect(a.firstRefusal).toMatchObject({ line: 61, key: { account: 'acct-7' } });
       expect(a.topKeys).toEqual([{ key: { account: 'acct-7' }, refused: 1 }]);
       expect(a.peak).toMatchObject({ used: 60, limit: 60, key: { account: 'acct-7' } });
+      expect(r.storeKeys).toBe(1);
     });
   }
 

@@ -17,7 +17,7 @@ export function renderReport(r: SimulationResult): string {
   sections.push(
     `<p class="meta">${r.lines.toLocaleString('en-US')} lines (${esc(r.format)}), ${r.decided.toLocaleString('en-US')} decided, ${r.unparsed} unparsed${r.from ? `; log time ${esc(r.from)} → ${esc(r.to!)}` : ''}.</p>`,
   );
-  const baseRun: PolicyRun = { policy: r.policy, decided: r.decided, unauthenticated: r.unauthenticated, unmatched: r.unmatched, rules: r.rules, timeline: r.timeline };
+  const baseRun: PolicyRun = { policy: r.policy, decided: r.decided, unauthenticated: r.unauthenticated, unmatched: r.unmatched, storeKeys: r.storeKeys, rules: r.rules, timeline: r.timeline };
   if (c) {
     const yMax = Math.max(1, ...Object.values(r.timeline.refused).flat(), ...Object.values(c.run.timeline.refused).flat());
     sections.push(`<h2>Side by side</h2>`);

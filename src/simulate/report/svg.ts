@@ -149,7 +149,7 @@ export function groupedBars(title: string, names: readonly string[], groups: rea
 function niceMax(v: number): number {
   if (v <= 4) return 4;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 1.2, 2, 4, 6, 8, 10]) if (m * p >= v) return m * p; // quarters of these are round numbers
   return 10 * p;
 }
 
