@@ -115,7 +115,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
 
   registerOpsRoutes(app, ctx);
   registerAdminRoutes(app, ctx, auth, reloader);
-  if (ctx.dashboard) registerDashboardRoutes(app, ctx, auth, ctx.dashboard);
+  if (ctx.dashboard) registerDashboardRoutes(app, { sluice: ctx.sluice, log: ctx.log, auth, recorder: ctx.dashboard });
 
   // ---- ENVOY HOOK ----------------------------------------------------------------
   // Envoy's rate-limit protocol (src/envoy): with an envoy ratelimit config (serve's

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { Sluice } from '../../engine/sluice.js';
 import type { DashboardRecorder } from '../recorder.js';
+import { otlpMetricsUrl } from './targets.js';
+
+export { otlpMetricsUrl, parseHostPort } from './targets.js';
 
 /** Where the dashboard's numbers are also sent. Each exporter is loaded only when asked for. */
 export interface ExporterOptions {
@@ -33,19 +36,4 @@ export async function startExporters(recorder: DashboardRecorder, sluice: Sluice
   return async () => {
     for (const s of stops) await s().catch((e) => log.warn({ err: e }, 'stopping an exporter failed'));
   };
-}
-
-/** The collector's metrics URL: a base URL gets /v1/metrics, as the OTLP spec's OTEL_EXPORTER_OTLP_ENDPOINT does. */
-export function otlpMetricsUrl(endpoint: string): string {
-  const u = new URL(endpoint);
-  if (!/\/v1\/metrics\/?$/.test(u.pathname)) u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/metrics`;
-  return u.toString();
-}
-
-/** Checks a StatsD target: "host:port", "[v6]:port". */
-export function parseHostPort(text: string, what: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new Error(`${what} must be host:port (e.g. 127.0.0.1:8125), got "${text}"`);
-  return { host: m[1] ?? m[2], port };
 }
