@@ -9,7 +9,7 @@ import { isEnvoyConfigFile } from './cli/envoy-detect.js';
 import { parseDuration } from './policy/units.js';
 import type { Subject } from './policy/compiled.js';
 import { dashboardServeOptions, otlpEndpointFromEnv, type DashboardFlags } from './dashboard/cli-flags.js';
-import { parseHostPort } from './dashboard/exporters/index.js';
+import { parseHostPort } from './dashboard/exporters/targets.js';
 
 // --max-keys (serve, gateway): the functions are at the end.
 const MAX_KEYS_FLAG = '--max-keys <n>';

@@ -11,7 +11,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { decisionRoute, DECISION_ROUTES, handleDecision } from './routes/decisions.js';
 import { handleEnvoyJson, isEnvoyJson } from './routes/envoy-json.js';
 import { registerOpsRoutes } from './routes/ops.js';
-import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerDashboardRoutes } from '../dashboard/routes.js';
 import { BodyError } from './validate.js';
 
 export interface BuiltServer {
@@ -117,7 +117,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
 
   registerOpsRoutes(app, ctx);
   registerAdminRoutes(app, ctx, auth, reloader);
-  if (ctx.dashboard) registerDashboardRoutes(app, ctx, auth, ctx.dashboard);
+  if (ctx.dashboard) registerDashboardRoutes(app, { sluice: ctx.sluice, log: ctx.log, auth, recorder: ctx.dashboard });
 
   // ---- ENVOY HOOK ----------------------------------------------------------------
   // Envoy's rate-limit protocol (src/envoy): with an envoy ratelimit config (serve's

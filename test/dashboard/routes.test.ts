@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../src/server/routes/dashboard.js';
+import { CONTENT_SECURITY_POLICY } from '../../src/dashboard/routes.js';
 import { ADMIN, READ, start, stopAll, TOKENS } from '../server/support.js';
 import { accountPolicy } from './policies.js';
 

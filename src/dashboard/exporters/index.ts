@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Sluice } from '../../engine/sluice.js';
 import type { DashboardRecorder } from '../recorder.js';
-import { otlpMetricsUrl } from './endpoints.js';
+import { otlpMetricsUrl } from './targets.js';
+
+export { otlpMetricsUrl, parseHostPort } from './targets.js';
 
 /** Where the dashboard's numbers are also sent. Each exporter is loaded only when asked for. */
 export interface ExporterOptions {
@@ -35,5 +37,3 @@ export async function startExporters(recorder: DashboardRecorder, sluice: Sluice
     for (const s of stops) await s().catch((e) => log.warn({ err: e }, 'stopping an exporter failed'));
   };
 }
-
-export { otlpMetricsUrl, parseHostPort } from './endpoints.js';

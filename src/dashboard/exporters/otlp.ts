@@ -4,7 +4,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import type { Logger } from 'pino';
 import type { Sluice } from '../../engine/sluice.js';
 import type { DashboardRecorder } from '../recorder.js';
-import { otlpMetricsUrl } from './endpoints.js';
+import { otlpMetricsUrl } from './targets.js';
 
 /**
  * OpenTelemetry metrics through the official SDK, pushed over OTLP/HTTP (JSON):

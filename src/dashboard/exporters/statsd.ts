@@ -1,7 +1,7 @@
 import StatsDClient, { type StatsD } from 'hot-shots';
 import type { Logger } from 'pino';
 import type { DashboardRecorder, TickCounts } from '../recorder.js';
-import { parseHostPort } from './endpoints.js';
+import { parseHostPort } from './targets.js';
 
 /**
  * StatsD under envoyproxy/ratelimit's names, so dashboards built for it keep working:

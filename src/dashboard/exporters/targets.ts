@@ -1,4 +1,4 @@
-/** Where the exporters send: parsed and checked at startup, so a bad flag is one line, not a failed export later. */
+/** Where the exporters send: checked and normalised before anything is loaded. */
 
 /** The collector's metrics URL: a base URL gets /v1/metrics, as the OTLP spec's OTEL_EXPORTER_OTLP_ENDPOINT does. */
 export function otlpMetricsUrl(endpoint: string): string {
