@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import type { Sluice } from '../engine/sluice.js';
+import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
 import { answerClientErrors, listen } from '../http/plain-server.js';
 import { CapExceededError, Enforcer, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
@@ -107,10 +108,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     server,
     sluice: enforcer.sluice,
     async close() {
+      // A connection still draining a refused body (http/drain.ts) turns idle only later: keep closing idle ones.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-      });
+      }).finally(() => clearInterval(idle));
       await pool.close().catch(() => pool.destroy());
       if (ownsEngine) await enforcer.sluice.close();
     },
@@ -124,8 +127,8 @@ function sendRefusal(req: IncomingMessage, res: ServerResponse, r: Refusal): voi
   }
   res.writeHead(r.status, refusalHeaders(r));
   res.end(r.body);
-  // Keep reading (and discarding) what the client still sends, so it gets to read the answer.
-  if (!req.complete) req.resume();
+  // Keep reading (and discarding, within bounds) what the client still sends, so it gets to read the answer.
+  drainBody(req);
 }
 
 /**

@@ -169,8 +169,9 @@ export function refusal(status: number, headers: Record<string, string>, body: u
 export function capRefusal(v: CapViolation): Refusal {
   const extra: Record<string, unknown> = { cap: v.cap, limit: v.limit };
   if (v.path) extra.path = v.path;
-  // The rest of an oversized body is not read: close the connection after answering.
-  return refusal(v.status, { Connection: 'close' }, errorBody(v.code, v.message, extra));
+  // No `Connection: close`: the front door reads and discards the rest of the body within
+  // bounds (http/drain.ts), so the client gets this answer instead of a reset.
+  return refusal(v.status, {}, errorBody(v.code, v.message, extra));
 }
 
 /** Headers for a Refusal's body. */

@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { drainBody } from '../http/drain.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CapExceededError, Enforcer, JSON_CONTENT_TYPE, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
 import { recordAfterResponse, requestInfo } from './node.js';
@@ -68,8 +69,7 @@ export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promi
   app.addHook('onSend', (request, reply, payload, done) => {
     const r = (request as WithState)[CAPPED];
     if (!r) return done(null, payload);
-    const raw = request.raw;
-    if (!raw.complete) raw.resume();
+    drainBody(request.raw); // the rest of the body is discarded within bounds, so the client reads this answer
     reply.code(r.status).headers(r.headers).type(JSON_CONTENT_TYPE);
     done(null, r.body);
   });

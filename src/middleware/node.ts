@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { drainBody, drainSink, type DrainSink } from '../http/drain.js';
 import { type Enforcer, type Prepared, type Refusal, refusalHeaders } from './core.js';
 
 /** Helpers shared by the adapters whose requests are Node's IncomingMessage (Express, Fastify). */
@@ -11,8 +12,15 @@ export function sendRefusal(req: IncomingMessage, res: ServerResponse, r: Refusa
   if (res.headersSent) return;
   res.writeHead(r.status, refusalHeaders(r));
   res.end(r.body);
-  if (!req.complete) req.resume();
+  // The rest of the body is read and discarded within bounds, so the client gets the answer.
+  // A metered body is already being discarded chunk by chunk (meterIncoming): bound that.
+  const metered = discarding.get(req);
+  if (metered) metered.sink ??= drainSink(req);
+  else drainBody(req);
 }
+
+/** Requests whose body meterIncoming discards after a crossed cap. */
+const discarding = new WeakMap<IncomingMessage, { sink?: DrainSink }>();
 
 export function setHeaders(res: ServerResponse, headers: Record<string, string>): void {
   for (const k in headers) res.setHeader(k, headers[k]);
@@ -64,21 +72,29 @@ export function meterIncoming(req: IncomingMessage, p: Prepared, onViolation: (p
   const meter = p.meter;
   if (!meter) return;
   const push = req.push;
-  let stopped = false;
+  let stopped: { sink?: DrainSink } | undefined;
+  const stop = () => {
+    stopped = {};
+    discarding.set(req, stopped);
+    onViolation(p);
+  };
   req.push = function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (stopped) return true; // discard: keep the socket flowing so the client reads our answer
+    if (stopped) {
+      // discard, keeping the socket flowing (within the drain's bounds) so the client reads our answer
+      if (chunk === null) stopped.sink?.end();
+      else stopped.sink?.data(typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length);
+      return true;
+    }
     if (chunk === null) {
       if (meter.end()) {
-        stopped = true;
-        onViolation(p);
+        stop();
         return true;
       }
       return push.call(this, chunk, encoding);
     }
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
     if (meter.push(buf)) {
-      stopped = true;
-      onViolation(p);
+      stop();
       return true;
     }
     return push.call(this, chunk, encoding);

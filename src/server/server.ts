@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
 import { answerClientErrors } from '../http/plain-server.js';
 import type { AdminAuth } from './auth.js';
@@ -66,7 +67,11 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     reply.code(404).send(errorBody('not_found', `no such endpoint: ${req.method} ${path} (see /openapi.json)`));
   });
 
-  app.setErrorHandler((error: FastifyError | Error, _req, reply) => {
+  app.setErrorHandler((error: FastifyError | Error, req, reply) => {
+    // A body refused unread (too large, wrong type) is read and discarded within bounds,
+    // so the client gets the answer instead of a reset (see http/drain.ts).
+    drainBody(req.raw);
+    if (!ctx.closing) reply.removeHeader('connection'); // fastify asks to close after a 413: that is what resets the client
     if (error instanceof BodyError) {
       reply.code(error.status).send({ error: { code: error.code, message: error.message, issues: error.issues } });
       return;
@@ -85,7 +90,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
         reply.code(400).send(errorBody('invalid_json', 'the request body is empty; send a JSON object'));
         return;
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        reply.code(413).header('connection', 'close').send(errorBody('payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`));
+        reply.code(413).send(errorBody('payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`));
         return;
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         reply.code(415).send(errorBody('unsupported_media_type', `send the body as application/json (${error.message})`));

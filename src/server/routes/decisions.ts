@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Decision } from '../../engine/decision.js';
+import { drainBody } from '../../http/drain.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
@@ -35,7 +36,7 @@ export function decisionRoute(req: IncomingMessage): Route | undefined {
 export function handleDecision(ctx: ServerContext, route: Route, req: IncomingMessage, res: ServerResponse): void {
   const type = req.headers['content-type'];
   if (type !== undefined && !isJson(type)) {
-    req.resume();
+    drainBody(req);
     sendError(res, new HttpError(415, 'unsupported_media_type', `send the body as application/json (got ${type})`), ctx.closing);
     return;
   }
@@ -140,11 +141,9 @@ function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subj
 }
 
 function tooLarge(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
-  // Stop reading: answer and close, so the rest of the body is never buffered.
-  req.pause();
-  const e = new HttpError(413, 'payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`);
-  res.once('finish', () => req.destroy());
-  sendError(res, e, true);
+  // Answer now; the rest of the body is read and discarded (never buffered), so the client gets the 413.
+  drainBody(req);
+  sendError(res, new HttpError(413, 'payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`), ctx.closing);
 }
 
 export function answerError(ctx: ServerContext, res: ServerResponse, e: unknown): void {
