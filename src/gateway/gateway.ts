@@ -5,6 +5,7 @@ import type { Sluice } from '../engine/sluice.js';
 import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
 import { answerClientErrors, listen } from '../http/plain-server.js';
+import { requestInfo } from '../middleware/node.js';
 import { CapExceededError, Enforcer, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
 
 export interface GatewayOptions extends EnforcerOptions {
@@ -58,7 +59,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
-    const p = enforcer.prepare({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress }, req.headers['content-type'], req.headers['content-length']);
+    const p = enforcer.prepare(requestInfo(req), req.headers['content-type'], req.headers['content-length']);
     if (p.refused) return sendRefusal(req, res, p);
     enforcer.decide(p).then(
       (r) => {

@@ -99,7 +99,7 @@ export class Enforcer {
     try {
       subject = this.derive(req);
     } catch (e) {
-      if (e instanceof SubjectError) return refusal(e.status, { 'WWW-Authenticate': 'Bearer' }, errorBody(e.code, e.message));
+      if (e instanceof SubjectError) return refusal(e.status, e.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}, errorBody(e.code, e.message));
       throw e;
     }
     let meter: CapMeter | undefined;

@@ -1,11 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { drainBody, drainSink, type DrainSink } from '../http/drain.js';
+import type { RequestInfo } from '../http/subject.js';
 import { type Enforcer, type Prepared, type Refusal, refusalHeaders } from './core.js';
 
 /** Helpers shared by the adapters whose requests are Node's IncomingMessage (Express, Fastify). */
 
-export function requestInfo(req: IncomingMessage, url?: string) {
-  return { method: req.method ?? 'GET', url: url ?? req.url ?? '/', headers: req.headers, remoteAddress: req.socket?.remoteAddress };
+export function requestInfo(req: IncomingMessage, url?: string): RequestInfo {
+  return { method: req.method ?? 'GET', url: url ?? req.url ?? '/', headers: req.headers, remoteAddress: req.socket?.remoteAddress, forwardedFor: forwardedForLines(req) };
+}
+
+/** The X-Forwarded-For header lines as received (node joins them in req.headers), when there is more than one. */
+export function forwardedForLines(req: IncomingMessage): string[] | undefined {
+  if (req.headers['x-forwarded-for'] === undefined) return undefined;
+  const raw = req.rawHeaders;
+  let lines: string[] | undefined;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 15 && raw[i].toLowerCase() === 'x-forwarded-for') {
+      (lines ??= []).push(raw[i + 1]);
+      n++;
+    }
+  }
+  return n > 1 ? lines : undefined;
 }
 
 export function sendRefusal(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
