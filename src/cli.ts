@@ -56,18 +56,24 @@ program
   .description('Run the Sluice service: decision API, admin API, metrics, health and Envoy’s rate-limit protocol.')
   .option('--config <file>', 'policy file, hot-reloaded on change and SIGHUP [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
   .option('--port <n>', 'HTTP port [SLUICE_PORT]', port, port(process.env.SLUICE_PORT ?? '8080'))
-  .option('--host <addr>', 'interface to listen on [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
+  .option('--host <addr>', 'interface to listen on; 0.0.0.0 or :: exposes the service [SLUICE_HOST]', process.env.SLUICE_HOST ?? '127.0.0.1')
+  .option('--admin-port <n>', 'serve the admin API on its own port instead of next to the decision API [SLUICE_ADMIN_PORT]', port, process.env.SLUICE_ADMIN_PORT ? port(process.env.SLUICE_ADMIN_PORT) : undefined)
+  .option('--envoy-port <n>', 'serve Envoy’s POST /json on its own port instead of next to the decision API [SLUICE_ENVOY_PORT]', port, process.env.SLUICE_ENVOY_PORT ? port(process.env.SLUICE_ENVOY_PORT) : undefined)
+  .option('--envoy-host <addr>', 'interface for Envoy’s gRPC and /json ports (default: --host) [SLUICE_ENVOY_HOST]', process.env.SLUICE_ENVOY_HOST)
+  .option('--envoy-request-limits', 'honour a descriptor’s request-level `limit` (only where Envoy alone reaches the port) [SLUICE_ENVOY_REQUEST_LIMITS=1]', process.env.SLUICE_ENVOY_REQUEST_LIMITS === '1' || process.env.SLUICE_ENVOY_REQUEST_LIMITS === 'true')
   .option('--grpc-port <n>', 'Envoy rate-limit gRPC port [SLUICE_GRPC_PORT]', port, process.env.SLUICE_GRPC_PORT ? port(process.env.SLUICE_GRPC_PORT) : undefined)
   .option('--envoy-config <path>', 'envoy ratelimit YAML config: a file or a directory [SLUICE_ENVOY_CONFIG]', process.env.SLUICE_ENVOY_CONFIG)
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | rediss://… | redis+sentinel://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'sqlite:./data/sluice.db')
   .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
+  .option('--admin-token-file <file>', 'a file holding the admin token, kept out of the process list [SLUICE_ADMIN_TOKEN_FILE]', process.env.SLUICE_ADMIN_TOKEN_FILE)
+  .option('--read-token-file <file>', 'a file holding the read-only token [SLUICE_READ_TOKEN_FILE]', process.env.SLUICE_READ_TOKEN_FILE)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string }) => {
+  .action(async (opts: { config?: string; port: number; host: string; adminPort?: number; envoyPort?: number; envoyHost?: string; envoyRequestLimits: boolean; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; adminTokenFile?: string; readTokenFile?: string; logLevel: string }) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     const { serve } = await import('./server/serve.js');
-    // serve() refuses a broken policy before opening any port.
-    await serve({ ...opts, config: opts.config }).catch(exitOnPolicyError);
+    // serve() refuses a broken policy or token setup before opening any port.
+    await serve({ ...opts, config: opts.config }).catch((e: unknown) => (e instanceof Error && e.name === 'TokenConfigError' ? fail(e.message) : exitOnPolicyError(e)));
   });
 
 program
@@ -76,7 +82,7 @@ program
   .requiredOption('--config <file>', 'policy file, with an optional `subject:` section [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
   .requiredOption('--upstream <url>', 'the API behind the gateway, e.g. http://127.0.0.1:3000 [SLUICE_UPSTREAM]', process.env.SLUICE_UPSTREAM)
   .option('--port <n>', 'listening port [SLUICE_PORT]', port, port(process.env.SLUICE_PORT ?? '8080'))
-  .option('--host <addr>', 'listening address [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
+  .option('--host <addr>', 'listening address; 0.0.0.0 or :: exposes the gateway [SLUICE_HOST]', process.env.SLUICE_HOST ?? '127.0.0.1')
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
   .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string }) => {

@@ -4,7 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { Sluice } from '../engine/sluice.js';
 import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
-import { answerClientErrors, listen } from '../http/plain-server.js';
+import { answerClientErrors, listen, refuseWithoutHost, SERVER_OPTIONS } from '../http/plain-server.js';
 import { requestInfo } from '../middleware/node.js';
 import { CapExceededError, Enforcer, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
 
@@ -93,9 +93,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     pool.dispatch({ origin: upstream.origin, path: prefix + (req.url ?? '/'), method: req.method as Dispatcher.HttpMethod, headers, body }, handler);
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handle(req, res, false));
+  const server = createServer(SERVER_OPTIONS, (req, res) => refuseWithoutHost(req, res) || handle(req, res, false));
   // Expect: 100-continue — decide (and check caps) before the client sends the body.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => refuseWithoutHost(req, res) || handle(req, res, true));
   answerClientErrors(server);
 
   const host = opts.host ?? '127.0.0.1';

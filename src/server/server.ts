@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
-import { answerClientErrors } from '../http/plain-server.js';
+import { answerClientErrors, refuseWithoutHost, SERVER_OPTIONS } from '../http/plain-server.js';
 import type { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
 import { registerEnvoyJson, type EnvoyRateLimiter } from '../envoy/index.js';
@@ -16,6 +16,16 @@ import { BodyError } from './validate.js';
 export interface BuiltServer {
   app: FastifyInstance;
   server: Server;
+  /** The admin API's own server, when it has its own port (`separate.admin`). */
+  adminServer?: Server;
+  /** Envoy's POST /json on its own server, when it has its own port (`separate.envoy`). */
+  envoyServer?: Server;
+}
+
+/** Which parts are served apart from the decision API, on servers of their own. */
+export interface Separate {
+  admin?: boolean;
+  envoy?: boolean;
 }
 
 /**
@@ -23,24 +33,40 @@ export interface BuiltServer {
  * itself (the hot path) and hands every other request to fastify (admin, operations,
  * Envoy's POST /json, errors). Nothing listens until the caller says so.
  */
-export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader, envoy?: EnvoyRateLimiter): Promise<BuiltServer> {
+export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader, envoy?: EnvoyRateLimiter, separate: Separate = {}): Promise<BuiltServer> {
   const app = Fastify({
     loggerInstance: ctx.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.bodyLimit,
     return503OnClosing: true,
+    // Attribute values are up to 1,024 characters (checked in the route), percent-encoded
+    // up to 9 characters each: fastify's default of 100 answered 414 to documented values.
+    maxParamLength: 1024 * 9,
+    // fastify's own 400 (bad URL encoding) and 414 with Sluice's error body.
+    frameworkErrors: (error, _req, reply) => {
+      const e = error as FastifyError;
+      const status = e.statusCode ?? 400;
+      (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(status).send(errorBody(status === 414 ? 'uri_too_long' : 'bad_url', e.message));
+    },
   }) as unknown as FastifyInstance; // a pino Logger in, the plain FastifyInstance type out
 
   // A plain node:http server owns the socket: the decision routes are answered right here,
   // everything else goes through fastify's router (app.routing), so the serve() that listens
   // also closes. Keep-alive outlasts the 60 s idle timeout of common load balancers, so they
   // never reuse a connection the service is closing.
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(SERVER_OPTIONS, (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseWithoutHost(req, res)) return;
     const route = decisionRoute(req);
     if (route !== undefined) handleDecision(ctx, route, req, res);
+    else if (separate.admin && isAdminPath(req.url)) notHere(req, res, 'the admin API is served on its own port (--admin-port)');
+    else if (separate.envoy && isEnvoyPath(req.url)) notHere(req, res, 'Envoy’s rate-limit protocol is served on its own port (--envoy-port)');
     else app.routing(req, res);
   });
   answerClientErrors(server);
+  // The admin API's own server: fastify's routes, without the decision API or Envoy's.
+  const adminServer = separate.admin ? apart((req, res) => (isAdminPath(req.url) || !separate.envoy || !isEnvoyPath(req.url) ? app.routing(req, res) : notHere(req, res, 'Envoy’s rate-limit protocol is served on its own port (--envoy-port)'))) : undefined;
+  // Envoy's own server: POST /json only.
+  const envoyServer = separate.envoy ? apart((req, res) => (isEnvoyPath(req.url) ? app.routing(req, res) : notHere(req, res, 'this port serves Envoy’s rate-limit protocol only (POST /json)'))) : undefined;
 
   // JSON only: a text/plain body is refused with 415 rather than read as a string.
   app.removeContentTypeParser('text/plain');
@@ -130,7 +156,29 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
   // ---------------------------------------------------------------------------------
 
   await app.ready();
-  return { app, server };
+  return { app, server, adminServer, envoyServer };
+}
+
+function apart(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const server = createServer(SERVER_OPTIONS, (req, res) => refuseWithoutHost(req, res) || handler(req, res));
+  answerClientErrors(server);
+  return server;
+}
+
+function isAdminPath(url: string | undefined): boolean {
+  return url !== undefined && (url === '/v1/admin' || url.startsWith('/v1/admin/') || url.startsWith('/v1/admin?'));
+}
+
+function isEnvoyPath(url: string | undefined): boolean {
+  return url !== undefined && (url === '/json' || url.startsWith('/json?') || url.startsWith('/json/'));
+}
+
+/** 404 for a path served on another port, with a JSON body saying where. */
+function notHere(req: IncomingMessage, res: ServerResponse, message: string): void {
+  drainBody(req);
+  const body = JSON.stringify(errorBody('not_found', `no such endpoint here: ${req.method} ${(req.url ?? '/').split('?')[0]}; ${message}`));
+  res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function pattern(url: string): RegExp {
