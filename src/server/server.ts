@@ -41,7 +41,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     return503OnClosing: true,
     // Attribute values are up to 1,024 characters (checked in the route), percent-encoded
     // up to 9 characters each: fastify's default of 100 answered 414 to documented values.
-    maxParamLength: 1024 * 9,
+    routerOptions: { maxParamLength: 1024 * 9 },
     // fastify's own 400 (bad URL encoding) and 414 with Sluice's error body.
     frameworkErrors: (error, _req, reply) => {
       const e = error as FastifyError;
