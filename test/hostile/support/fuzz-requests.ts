@@ -29,7 +29,18 @@ const hugeNumber = fc.constantFrom(1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, -
 const scalar = fc.oneof(hostileString, fc.double(), fc.integer(), hugeNumber, fc.boolean(), fc.constant(null));
 const name = fc.oneof(fc.constantFrom(...ATTRS), fc.constantFrom(...PROTO_KEYS), hostileString);
 const value: fc.Arbitrary<unknown> = fc.oneof({ weight: 6, arbitrary: scalar }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) });
-const subject = fc.oneof({ weight: 5, arbitrary: fc.dictionary(name, value, { maxKeys: 8 }) }, { weight: 1, arbitrary: value });
+/** A subject that matches a rule of examples/picky-assist.yaml, with hostile key values: reaches the engine and the store. */
+const ruleSubject = fc
+  .record({
+    match: fc.constantFrom({ api: 'Login' }, { api: 'Signup' }, { event: 'smart-reply' }, { event: 'offline-reply' }, { event: 'connector-inbound' }, { event: 'connector-outbound-http' }),
+    user: hostileString,
+    ip: hostileString,
+    contact: hostileString,
+    question: hostileString,
+    connector: hostileString,
+  })
+  .map(({ match, ...keys }) => ({ ...keys, ...match }));
+const subject = fc.oneof({ weight: 4, arbitrary: fc.dictionary(name, value, { maxKeys: 8 }) }, { weight: 4, arbitrary: ruleSubject }, { weight: 1, arbitrary: value });
 
 /** A plausible body for each kind of route (then mangled by `asText`). */
 const bodies: Record<string, fc.Arbitrary<unknown>> = {
@@ -93,7 +104,7 @@ export function serviceRequest(tokens: Tokens): fc.Arbitrary<FuzzRequest> {
       return { method, path: p, headers, body: text };
     });
   const bodiless = (method: string, path: fc.Arbitrary<string>, admin: boolean) =>
-    fc.record({ path, auth: admin ? auth(tokens) : fc.constant(undefined) }).map(({ path: p, auth: a }) => ({ method, path: p, headers: a === undefined ? {} : { authorization: a } }));
+    fc.record({ path, auth: admin ? auth(tokens) : fc.constant(undefined) }).map(({ path: p, auth: a }): FuzzRequest => ({ method, path: p, headers: a === undefined ? {} : { authorization: a } }));
   const at = (p: string) => fc.constant(p);
   const attrPath = fc.tuple(fc.oneof(fc.constantFrom('tenant', 'account'), pathParam), pathParam).map(([a, v]) => `/v1/admin/attributes/${a}/${v}`);
   return fc.oneof(
