@@ -3,10 +3,15 @@ import { connect, type AddressInfo } from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import express from 'express';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Hono } from 'hono';
+import { serve as honoServe } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { drainBody } from '../../src/http/drain.js';
 import { sluice as expressSluice } from '../../src/middleware/express.js';
+import { sluice as fastifySluice } from '../../src/middleware/fastify.js';
+import { sluice as honoSluice } from '../../src/middleware/hono.js';
 import { EXAMPLES, start, stopAll, TOKENS, type Service } from '../server/support.js';
 
 /**
@@ -39,7 +44,23 @@ let upstream: Server;
 let gw: Gateway;
 let app: Server;
 let appUrl: string;
+let hono: Server;
+let honoUrl: string;
+let fst: FastifyInstance;
+let fastifyUrl: string;
 beforeAll(async () => {
+  fst = Fastify({ bodyLimit: 100 * 1024 * 1024 });
+  await fst.register(fastifySluice, { policy: POLICY });
+  fst.removeAllContentTypeParsers();
+  fst.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  fst.all('/*', async () => ({ ok: true }));
+  fastifyUrl = await fst.listen({ port: 0, host: '127.0.0.1' });
+  const h = new Hono();
+  h.use('*', honoSluice({ policy: POLICY }));
+  h.all('*', async (c) => c.json({ ok: true, bytes: (await c.req.arrayBuffer()).byteLength }));
+  hono = honoServe({ fetch: h.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+  await new Promise<void>((r) => (hono.listening ? r() : hono.once('listening', () => r())));
+  honoUrl = `http://127.0.0.1:${(hono.address() as AddressInfo).port}`;
   s = await start({ config: EXAMPLES + 'picky-assist.yaml', ...TOKENS });
   upstream = createServer((req, res) => req.resume().on('end', () => res.end('{"ok":true}')));
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
@@ -56,6 +77,9 @@ afterAll(async () => {
   await stopAll();
   await gw.close();
   app.closeAllConnections();
+  hono.closeAllConnections();
+  await fst.close();
+  await new Promise((r) => hono.close(r));
   upstream.closeAllConnections();
   await Promise.all([new Promise((r) => upstream.close(r)), new Promise((r) => app.close(r))]);
 });
@@ -82,6 +106,15 @@ describe('a 10 MB body gets its 413 with Node’s fetch, 20 of 20', () => {
 
   it('through the Express middleware, from Content-Length', async () => {
     expect(await tally(appUrl + '/upload')).toEqual({ '413 payload_too_large': TRIES });
+  });
+
+  it('through the Fastify plugin: from Content-Length, and crossed while streaming', async () => {
+    expect(await tally(fastifyUrl + '/upload')).toEqual({ '413 payload_too_large': TRIES });
+    expect(await tally(fastifyUrl + '/upload', { chunked: true, tries: 5 })).toEqual({ '413 payload_too_large': 5 });
+  });
+
+  it('through the Hono middleware on @hono/node-server, from Content-Length', async () => {
+    expect(await tally(honoUrl + '/upload')).toEqual({ '413 payload_too_large': TRIES });
   });
 });
 
