@@ -58,15 +58,19 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     if (refuseWithoutHost(req, res)) return;
     const route = decisionRoute(req);
     if (route !== undefined) handleDecision(ctx, route, req, res);
-    else if (separate.admin && isAdminPath(req.url)) notHere(req, res, 'the admin API is served on its own port (--admin-port)');
-    else if (separate.envoy && isEnvoyPath(req.url)) notHere(req, res, 'Envoy’s rate-limit protocol is served on its own port (--envoy-port)');
     else app.routing(req, res);
   });
   answerClientErrors(server);
-  // The admin API's own server: fastify's routes, without the decision API or Envoy's.
-  const adminServer = separate.admin ? apart((req, res) => (isAdminPath(req.url) || !separate.envoy || !isEnvoyPath(req.url) ? app.routing(req, res) : notHere(req, res, 'Envoy’s rate-limit protocol is served on its own port (--envoy-port)'))) : undefined;
-  // Envoy's own server: POST /json only.
-  const envoyServer = separate.envoy ? apart((req, res) => (isEnvoyPath(req.url) ? app.routing(req, res) : notHere(req, res, 'this port serves Envoy’s rate-limit protocol only (POST /json)'))) : undefined;
+  // The admin API's and Envoy's own servers, when they have their own ports: fastify's routes,
+  // with each request tagged with the door it came in by (checked against its route below).
+  const through = (door: Door) =>
+    apart((req, res) => {
+      if (decisionRoute(req) !== undefined) return notFound(req, res, 'the decision API is served on the main port');
+      (req as Tagged)[DOOR] = door;
+      app.routing(req, res);
+    });
+  const adminServer = separate.admin ? through('admin') : undefined;
+  const envoyServer = separate.envoy ? through('envoy') : undefined;
 
   // JSON only: a text/plain body is refused with 415 rather than read as a string.
   app.removeContentTypeParser('text/plain');
@@ -138,6 +142,14 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     reply.code(500).send(errorBody('internal_error', 'an unexpected error occurred; the request may be retried'));
   });
 
+  // A route served on its own port is not found anywhere else: decided on the route fastify
+  // matched (after its decoding of the path), not on the raw URL.
+  app.addHook('onRequest', (req, reply, done) => {
+    const why = misplaced((req.raw as Tagged)[DOOR] ?? 'public', req.routeOptions.url, separate);
+    if (why === undefined) return done();
+    notFound(req.raw, reply.hijack().raw, why);
+  });
+
   app.addHook('onRequest', (_req, reply, done) => {
     if (ctx.closing) reply.header('connection', 'close');
     done();
@@ -165,18 +177,25 @@ function apart(handler: (req: IncomingMessage, res: ServerResponse) => void): Se
   return server;
 }
 
-function isAdminPath(url: string | undefined): boolean {
-  return url !== undefined && (url === '/v1/admin' || url.startsWith('/v1/admin/') || url.startsWith('/v1/admin?'));
+type Door = 'public' | 'admin' | 'envoy';
+const DOOR = Symbol('sluice.door');
+type Tagged = IncomingMessage & { [DOOR]?: Door };
+
+/** Why a route may not be answered through a door (undefined: it may). */
+function misplaced(door: Door, route: string | undefined, separate: Separate): string | undefined {
+  if (route === undefined) return undefined; // not found anyway
+  const admin = route === '/v1/admin' || route.startsWith('/v1/admin/');
+  const envoy = route === '/json';
+  if (door === 'envoy') return envoy ? undefined : 'this port serves Envoy’s rate-limit protocol only (POST /json)';
+  if (envoy && separate.envoy) return 'Envoy’s rate-limit protocol is served on its own port (--envoy-port)';
+  if (door === 'public' && admin && separate.admin) return 'the admin API is served on its own port (--admin-port)';
+  return undefined;
 }
 
-function isEnvoyPath(url: string | undefined): boolean {
-  return url !== undefined && (url === '/json' || url.startsWith('/json?') || url.startsWith('/json/'));
-}
-
-/** 404 for a path served on another port, with a JSON body saying where. */
-function notHere(req: IncomingMessage, res: ServerResponse, message: string): void {
+/** 404 for a route served through another door, with a JSON body saying where. */
+function notFound(req: IncomingMessage, res: ServerResponse, where: string): void {
   drainBody(req);
-  const body = JSON.stringify(errorBody('not_found', `no such endpoint here: ${req.method} ${(req.url ?? '/').split('?')[0]}; ${message}`));
+  const body = JSON.stringify(errorBody('not_found', `no such endpoint here: ${req.method} ${(req.url ?? '/').split('?')[0]}; ${where}`));
   res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
