@@ -69,7 +69,10 @@ export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promi
   app.addHook('onSend', (request, reply, payload, done) => {
     const r = (request as WithState)[CAPPED];
     if (!r) return done(null, payload);
-    drainBody(request.raw); // the rest of the body is discarded within bounds, so the client reads this answer
+    // The rest of the body is discarded within bounds, so the client reads this answer; fastify
+    // asks to close after a body error, which is what resets a client still sending.
+    drainBody(request.raw);
+    reply.removeHeader('connection');
     reply.code(r.status).headers(r.headers).type(JSON_CONTENT_TYPE);
     done(null, r.body);
   });
