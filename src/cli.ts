@@ -80,12 +80,18 @@ program
   .description('Run the Sluice service: decision API, admin API, metrics, health and Envoy’s rate-limit protocol.')
   .option('--config <file>', 'policy file, hot-reloaded on change and SIGHUP [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
   .addOption(new Option('--port <n>', 'HTTP port').env('SLUICE_PORT').argParser(port).default(8080))
-  .option('--host <addr>', 'interface to listen on [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
+  .option('--host <addr>', 'interface to listen on; 0.0.0.0 or :: exposes the service [SLUICE_HOST]', process.env.SLUICE_HOST ?? '127.0.0.1')
+  .addOption(new Option('--admin-port <n>', 'serve the admin API on its own port instead of next to the decision API').env('SLUICE_ADMIN_PORT').argParser(port))
+  .addOption(new Option('--envoy-port <n>', 'serve Envoy’s POST /json on its own port instead of next to the decision API').env('SLUICE_ENVOY_PORT').argParser(port))
+  .option('--envoy-host <addr>', 'interface for Envoy’s gRPC and /json ports (default: --host) [SLUICE_ENVOY_HOST]', process.env.SLUICE_ENVOY_HOST)
+  .option('--envoy-request-limits', 'honour a descriptor’s request-level `limit` (only where Envoy alone reaches the port) [SLUICE_ENVOY_REQUEST_LIMITS=1]', process.env.SLUICE_ENVOY_REQUEST_LIMITS === '1' || process.env.SLUICE_ENVOY_REQUEST_LIMITS === 'true')
   .addOption(new Option('--grpc-port <n>', 'Envoy rate-limit gRPC port').env('SLUICE_GRPC_PORT').argParser(port))
   .option('--envoy-config <path>', 'envoy ratelimit YAML config: a file or a directory [SLUICE_ENVOY_CONFIG]', process.env.SLUICE_ENVOY_CONFIG)
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | rediss://… | redis+sentinel://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'sqlite:./data/sluice.db')
   .option('--admin-token <token>', 'bearer token for the admin API [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
+  .option('--admin-token-file <file>', 'a file holding the admin token, kept out of the process list [SLUICE_ADMIN_TOKEN_FILE]', process.env.SLUICE_ADMIN_TOKEN_FILE)
+  .option('--read-token-file <file>', 'a file holding the read-only token [SLUICE_READ_TOKEN_FILE]', process.env.SLUICE_READ_TOKEN_FILE)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
   .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
   .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
@@ -94,7 +100,7 @@ program
   .option('--otlp-endpoint <url>', 'export metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 [OTEL_EXPORTER_OTLP_ENDPOINT]', otlpEndpointFromEnv())
   .option('--statsd <host:port>', "send StatsD counters with envoyproxy/ratelimit's names [SLUICE_STATSD]", hostPort, process.env.SLUICE_STATSD ? hostPort(process.env.SLUICE_STATSD) : undefined)
   .option('--statsd-domain <name>', 'the <domain> in ratelimit.service.rate_limit.<domain>.<rule>.* (default sluice)')
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string; maxKeys?: number } & DashboardFlags) => {
+  .action(async (opts: { config?: string; port: number; host: string; adminPort?: number; envoyPort?: number; envoyHost?: string; envoyRequestLimits: boolean; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; adminTokenFile?: string; readTokenFile?: string; logLevel: string; gracePeriod: string; maxKeys?: number } & DashboardFlags) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     if (opts.config && isEnvoyConfigFile(opts.config)) {
       if (opts.envoyConfig) fail(`--config ${opts.config} is an Envoy ratelimit config; give a Sluice policy to --config, or pass it as --envoy-config alone`);
@@ -104,8 +110,8 @@ program
     const { serve } = await import('./server/serve.js');
     const { gracePeriod, ...rest } = opts;
     const shutdownTimeoutMs = gracePeriodMs(gracePeriod);
-    // serve() refuses a broken policy before opening any port.
-    await serve({ ...rest, config: opts.config, shutdownTimeoutMs, ...dashboardServeOptions(opts) }).catch(exitOnPolicyError);
+    // serve() refuses a broken policy or token setup before opening any port.
+    await serve({ ...rest, config: opts.config, shutdownTimeoutMs, ...dashboardServeOptions(opts) }).catch((e: unknown) => (e instanceof Error && e.name === 'TokenConfigError' ? fail(e.message) : exitOnPolicyError(e)));
   });
 
 program
@@ -114,7 +120,7 @@ program
   .requiredOption('--config <file>', 'policy file, with an optional `subject:` section [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
   .requiredOption('--upstream <url>', 'the API behind the gateway, e.g. http://127.0.0.1:3000 [SLUICE_UPSTREAM]', process.env.SLUICE_UPSTREAM)
   .addOption(new Option('--port <n>', 'listening port').env('SLUICE_PORT').argParser(port).default(8080))
-  .option('--host <addr>', 'listening address [SLUICE_HOST]', process.env.SLUICE_HOST ?? '0.0.0.0')
+  .option('--host <addr>', 'listening address; 0.0.0.0 or :: exposes the gateway [SLUICE_HOST]', process.env.SLUICE_HOST ?? '127.0.0.1')
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
   .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')

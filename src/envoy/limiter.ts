@@ -24,6 +24,13 @@ export interface EnvoyRateLimiterOptions {
   xRateLimitHeaders?: boolean;
   /** envoy's global SHADOW_MODE: count everything, report per-descriptor codes, but answer OK overall. Default false. */
   globalShadowMode?: boolean;
+  /**
+   * Honour a descriptor's request-level `limit` over the configured one, as envoyproxy/ratelimit
+   * does. Default false: whoever can reach /json or gRPC could otherwise choose its own limit
+   * (150 of 150 admitted on a 100/day rule); with it off, such a descriptor is decided by the
+   * configuration like any other.
+   */
+  requestLimits?: boolean;
 }
 
 const UINT32_MAX = 4_294_967_295;
@@ -67,7 +74,7 @@ export class EnvoyRateLimiter {
     this.store = store;
     this.clock = clock === undefined ? sluiceClock : typeof clock === 'function' ? clock : () => clock.now();
     this.breaker = new CircuitBreaker(this.clock);
-    this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false };
+    this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false, requestLimits: opts.requestLimits ?? false };
   }
 
   get config(): EnvoyConfig {
@@ -95,7 +102,7 @@ export class EnvoyRateLimiter {
     // 1. the limit of each descriptor (a request-level override wins over the file)
     const limits: (EnvoyLimit | undefined)[] = req.descriptors.map((d) => {
       if (!domain) return undefined; // unknown domain: no limits, as envoy
-      if (d.override) return overrideLimit(d.entries, d.override.requestsPerUnit, d.override.unit);
+      if (d.override && this.opts.requestLimits) return overrideLimit(d.entries, d.override.requestsPerUnit, d.override.unit);
       return findLimit(domain, d.entries);
     });
 
@@ -112,7 +119,7 @@ export class EnvoyRateLimiter {
       if (limit.unlimited) return { kind: 'unlimited' };
       const cost = d.hits ?? req.hits;
       if (limit.requestsPerUnit === 0) return { kind: 'zero', limit, cost };
-      const key = envoyStateKey(req.domain, d.entries, d.override ? limit : undefined, limit.algorithm);
+      const key = envoyStateKey(req.domain, d.entries, d.override && this.opts.requestLimits ? limit : undefined, limit.algorithm);
       const same = opByKey.get(key);
       if (same !== undefined) {
         // The same counter twice in one request: one op carrying both costs.

@@ -2,9 +2,11 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import type { Sluice } from '../engine/sluice.js';
+import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
-import { answerClientErrors, listen } from '../http/plain-server.js';
+import { answerClientErrors, listen, refuseWithoutHost, SERVER_OPTIONS } from '../http/plain-server.js';
 import { DEFAULT_GRACE_MS, trackConnections } from '../http/graceful-close.js';
+import { requestInfo } from '../middleware/node.js';
 import { CapExceededError, Enforcer, internalError, logOneLine, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
 
 export interface GatewayOptions extends EnforcerOptions {
@@ -68,7 +70,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   const handleRequest = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
-    const p = enforcer.prepare({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress }, req.headers['content-type'], req.headers['content-length']);
+    const p = enforcer.prepare(requestInfo(req), req.headers['content-type'], req.headers['content-length']);
     if (p.refused) return sendRefusal(req, res, p);
     enforcer.decide(p).then(
       (r) => {
@@ -103,9 +105,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     pool.dispatch({ origin: upstream.origin, path: prefix + (req.url ?? '/'), method: req.method as Dispatcher.HttpMethod, headers, body }, handler);
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handle(req, res, false));
+  const server = createServer(SERVER_OPTIONS, (req, res) => refuseWithoutHost(req, res) || handle(req, res, false));
   // Expect: 100-continue — decide (and check caps) before the client sends the body.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => refuseWithoutHost(req, res) || handle(req, res, true));
   answerClientErrors(server);
   const closer = trackConnections(server);
 
@@ -134,8 +136,8 @@ function sendRefusal(req: IncomingMessage, res: ServerResponse, r: Refusal): voi
   }
   res.writeHead(r.status, refusalHeaders(r));
   res.end(r.body);
-  // Keep reading (and discarding) what the client still sends, so it gets to read the answer.
-  if (!req.complete) req.resume();
+  // Keep reading (and discarding, within bounds) what the client still sends, so it gets to read the answer.
+  drainBody(req);
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { drainBody } from './drain.js';
 import { errorBody } from './errors.js';
 
 /** Listens on port and host, resolving once bound and rejecting on a bind error (EADDRINUSE, …). */
@@ -12,8 +13,37 @@ export function listen(server: Server, port: number, host: string): Promise<void
   });
 }
 
-/** Answers a request node:http cannot parse with 400 and a JSON error body, as every Sluice error is. */
+/**
+ * node:http options of every Sluice server. `requireHostHeader: false` because node's own
+ * answer to an HTTP/1.1 request without Host is a 400 with an empty body; the handlers
+ * answer it themselves (refuseWithoutHost) with a JSON one.
+ */
+export const SERVER_OPTIONS = { keepAliveTimeout: 65_000, requireHostHeader: false } as const;
+
+/** HTTP/1.1 without a Host header (RFC 9112 §3.2): 400 with a JSON body. True when it answered. */
+export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersionMinor !== 1 || req.httpVersionMajor !== 1) return false;
+  sendPlain(req, res, 400, errorBody('missing_host', 'an HTTP/1.1 request needs a Host header'));
+  return true;
+}
+
+function sendPlain(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+  drainBody(req);
+}
+
+/**
+ * Every answer node:http would give itself, with a JSON error body as every Sluice error
+ * has: 400 for a request it cannot parse, 408 for one that took too long, 431 for headers
+ * too large, and 417 for an Expect other than 100-continue (node answers those with an
+ * empty body unless someone listens).
+ */
 export function answerClientErrors(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    sendPlain(req, res, 417, errorBody('expectation_failed', `Expect: ${String(req.headers.expect)} is not supported; only 100-continue is`));
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return;
     const [status, reason, code, message] =

@@ -22,6 +22,7 @@ import type { SubjectConfig } from './subject.js';
  *       secret_env: SLUICE_JWT_SECRET        # HS256; or secret, public_key, public_key_file (RS256)
  *       issuer: https://auth.example.com
  *     trusted_proxies: [10.0.0.0/8, "fd00::/8", loopback]
+ *     ip_prefix: { v4: 32, v6: 64 }           # key IPv6 clients on their /64 (ip = "2001:db8:1:2::/64")
  */
 
 /** Validates a `subject:` section and resolves env/file references into a SubjectConfig. */
@@ -58,6 +59,7 @@ export function toSubjectConfig(doc: unknown, where = 'subject'): SubjectConfig 
   }
   if (d.trusted_proxies) out.trustedProxies = d.trusted_proxies;
   if (d.ip_attribute) out.ipAttribute = d.ip_attribute;
+  if (d.ip_prefix) out.ipPrefix = d.ip_prefix;
   return out;
 }
 

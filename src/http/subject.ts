@@ -1,7 +1,9 @@
 import { createHash, createHmac, createPublicKey, timingSafeEqual, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
 import type { CompiledRoute, Subject } from '../policy/compiled.js';
 import { ConfigError } from '../policy/errors.js';
+import { compileClientIp, ForwardedForConflict, type IpPrefix } from './client-ip.js';
+
+export { canonicalIpv6, compileClientIp, ForwardedForConflict, ipNetwork, normalizeIp, trustList, type IpPrefix } from './client-ip.js';
 
 /**
  * How a request becomes a subject, the attributes rules and caps match on.
@@ -58,6 +60,11 @@ export interface SubjectConfig {
   trustedProxies?: string[];
   /** The attribute the client IP goes in (default ip). */
   ipAttribute?: string;
+  /**
+   * Key on the client's network rather than its address: { v6: 64 } puts "2001:db8:1:2::/64"
+   * in the ip attribute for every address of that /64 (see ./client-ip.ts). Default: the address.
+   */
+  ipPrefix?: IpPrefix;
 }
 
 /** The parts of a request a subject is derived from, whatever the framework. */
@@ -69,6 +76,8 @@ export interface RequestInfo {
   headers: NodeHeaders | { get(name: string): string | null };
   /** The socket peer address. */
   remoteAddress: string | undefined;
+  /** The X-Forwarded-For header lines as received, when the front door sees them apart (node: req.headersDistinct). */
+  forwardedFor?: readonly string[];
 }
 
 export type NodeHeaders = Record<string, string | string[] | undefined>;
@@ -94,7 +103,7 @@ export function compileSubject(config: SubjectConfig = {}, routes: readonly Comp
   const fixed = config.set ? Object.entries(config.set) : [];
   const apiKeys = config.apiKeys ? compileApiKeys(config.apiKeys) : undefined;
   const jwt = config.jwt ? compileJwt(config.jwt, clock) : undefined;
-  const clientIp = compileClientIp(config.trustedProxies ?? []);
+  const clientIp = compileClientIp(config.trustedProxies ?? [], config.ipPrefix);
   const ipAttr = config.ipAttribute ?? 'ip';
 
   return (req) => {
@@ -111,7 +120,13 @@ export function compileSubject(config: SubjectConfig = {}, routes: readonly Comp
     }
     if (apiKeys) apiKeys(req.headers, subject);
     if (jwt) jwt(req.headers, subject);
-    const ip = clientIp(req.remoteAddress, req.headers);
+    let ip: string | undefined;
+    try {
+      ip = clientIp(req.remoteAddress, req.headers, req.forwardedFor);
+    } catch (e) {
+      if (e instanceof ForwardedForConflict) throw new SubjectError(400, 'conflicting_forwarded_for', e.message);
+      throw e;
+    }
     if (ip) subject[ipAttr] = ip;
     return subject;
   };
@@ -308,73 +323,4 @@ function jwtHeader(part: string): { alg?: unknown } | undefined {
   } catch {
     return undefined;
   }
-}
-
-// ---- client IP ----
-
-const NAMED_RANGES: Record<string, [string, number, 'ipv4' | 'ipv6'][]> = {
-  loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
-  private: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
-  linklocal: [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']],
-};
-
-/** Parses a trusted-proxy list into a BlockList (used as an allow list); throws on a bad entry. */
-export function trustList(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const named = NAMED_RANGES[entry.toLowerCase()];
-    if (named) {
-      for (const [net, prefix, type] of named) list.addSubnet(net, prefix, type);
-      continue;
-    }
-    const [addr, bits] = entry.split('/');
-    const family = isIP(addr);
-    if (family === 0) throw new Error(`trusted_proxies: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8, loopback)`);
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    const max = family === 4 ? 32 : 128;
-    const prefix = bits === undefined ? max : Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`trusted_proxies: "${entry}" has a bad prefix length (0-${max})`);
-    list.addSubnet(addr, prefix, type);
-  }
-  return list;
-}
-
-/** "::ffff:10.0.0.1" → "10.0.0.1"; strips brackets and ports ("[::1]:80", "1.2.3.4:5"). */
-export function normalizeIp(raw: string | undefined): string | undefined {
-  if (!raw) return undefined;
-  let s = raw.trim();
-  if (s.startsWith('[')) {
-    const end = s.indexOf(']');
-    s = end > 0 ? s.slice(1, end) : s;
-  } else if (s.indexOf(':') > 0 && s.indexOf(':') === s.lastIndexOf(':') && s.includes('.')) {
-    s = s.slice(0, s.indexOf(':'));
-  }
-  if (s.length > 7 && s.slice(0, 7).toLowerCase() === '::ffff:' && isIP(s.slice(7)) === 4) s = s.slice(7);
-  return isIP(s) ? s : undefined;
-}
-
-/**
- * The client IP: the socket peer, unless the peer is a trusted proxy; then X-Forwarded-For
- * is read right to left, skipping trusted hops, and the first untrusted address is the
- * client. Entries left of it were written by the client and are never believed.
- */
-export function compileClientIp(trusted: readonly string[]): (remote: string | undefined, headers: RequestInfo['headers']) => string | undefined {
-  if (trusted.length === 0) return (remote) => normalizeIp(remote);
-  const list = trustList(trusted);
-  const isTrusted = (ip: string) => list.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
-  return (remote, headers) => {
-    const peer = normalizeIp(remote);
-    if (!peer || !isTrusted(peer)) return peer;
-    const xff = headerOf(headers, 'x-forwarded-for');
-    if (!xff) return peer;
-    const hops = xff.split(',');
-    let client = peer;
-    for (let i = hops.length - 1; i >= 0; i--) {
-      const hop = normalizeIp(hops[i]);
-      if (!hop) break; // garbage: stop at the last hop we could vouch for
-      client = hop;
-      if (!isTrusted(hop)) break;
-    }
-    return client;
-  };
 }

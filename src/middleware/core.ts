@@ -115,7 +115,7 @@ export class Enforcer {
     try {
       subject = this.derive(req);
     } catch (e) {
-      if (e instanceof SubjectError) return refusal(e.status, { 'WWW-Authenticate': 'Bearer' }, errorBody(e.code, e.message));
+      if (e instanceof SubjectError) return refusal(e.status, e.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}, errorBody(e.code, e.message));
       this.onError(e);
       return internalError();
     }
@@ -212,8 +212,9 @@ export function refusal(status: number, headers: Record<string, string>, body: u
 export function capRefusal(v: CapViolation): Refusal {
   const extra: Record<string, unknown> = { cap: v.cap, limit: v.limit };
   if (v.path) extra.path = v.path;
-  // The rest of an oversized body is not read: close the connection after answering.
-  return refusal(v.status, { Connection: 'close' }, errorBody(v.code, v.message, extra));
+  // No `Connection: close`: the front door reads and discards the rest of the body within
+  // bounds (http/drain.ts), so the client gets this answer instead of a reset.
+  return refusal(v.status, {}, errorBody(v.code, v.message, extra));
 }
 
 /** Headers for a Refusal's body. */

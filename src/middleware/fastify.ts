@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { drainBody } from '../http/drain.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CapExceededError, Enforcer, internalError, JSON_CONTENT_TYPE, logOneLine, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
 import { recordAfterResponse, requestInfo } from './node.js';
@@ -71,8 +72,10 @@ export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promi
   app.addHook('onSend', (request, reply, payload, done) => {
     const r = (request as WithState)[CAPPED];
     if (!r) return done(null, payload);
-    const raw = request.raw;
-    if (!raw.complete) raw.resume();
+    // The rest of the body is discarded within bounds, so the client reads this answer; fastify
+    // asks to close after a body error, which is what resets a client still sending.
+    drainBody(request.raw);
+    reply.removeHeader('connection');
     reply.code(r.status).headers(r.headers).type(JSON_CONTENT_TYPE);
     done(null, r.body);
   });

@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
+import { forwardedForLines } from './node.js';
 import { CapExceededError, Enforcer, logOneLine, refusalHeaders, unavailable, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
 
 export interface SluiceHonoOptions extends EnforcerOptions {
@@ -9,7 +11,7 @@ export interface SluiceHonoOptions extends EnforcerOptions {
   remoteAddress?: (c: Context) => string | undefined;
 }
 
-type NodeEnv = { incoming?: { socket?: { remoteAddress?: string } }; outgoing?: { once(ev: 'close', fn: () => void): unknown } };
+type NodeEnv = { incoming?: IncomingMessage; outgoing?: { once(ev: 'close', fn: () => void): unknown } };
 
 function respond(r: Refusal): Response {
   return new Response(r.body, { status: r.status, headers: refusalHeaders(r) });
@@ -36,10 +38,18 @@ export function sluice(opts: SluiceHonoOptions): MiddlewareHandler {
       return respond(unavailable());
     }
     const raw = c.req.raw;
+    const incoming = (c.env as NodeEnv | undefined)?.incoming;
     const url = raw.url;
     const slash = url.indexOf('/', url.indexOf('//') + 2);
     const p = e.prepare(
-      { method: raw.method, url: slash < 0 ? '/' : url.slice(slash), headers: raw.headers, remoteAddress: addressOf(c) },
+      {
+        method: raw.method,
+        url: slash < 0 ? '/' : url.slice(slash),
+        headers: raw.headers,
+        remoteAddress: addressOf(c),
+        // Fetch Headers join repeated lines; @hono/node-server's request still has them apart.
+        forwardedFor: incoming?.rawHeaders ? forwardedForLines(incoming) : undefined,
+      },
       raw.headers.get('content-type') ?? undefined,
       raw.headers.get('content-length'),
     );

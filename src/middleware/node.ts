@@ -1,18 +1,42 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { drainBody, drainSink, type DrainSink } from '../http/drain.js';
+import type { RequestInfo } from '../http/subject.js';
 import { type Enforcer, type Prepared, type Refusal, refusalHeaders } from './core.js';
 
 /** Helpers shared by the adapters whose requests are Node's IncomingMessage (Express, Fastify). */
 
-export function requestInfo(req: IncomingMessage, url?: string) {
-  return { method: req.method ?? 'GET', url: url ?? req.url ?? '/', headers: req.headers, remoteAddress: req.socket?.remoteAddress };
+export function requestInfo(req: IncomingMessage, url?: string): RequestInfo {
+  return { method: req.method ?? 'GET', url: url ?? req.url ?? '/', headers: req.headers, remoteAddress: req.socket?.remoteAddress, forwardedFor: forwardedForLines(req) };
+}
+
+/** The X-Forwarded-For header lines as received (node joins them in req.headers), when there is more than one. */
+export function forwardedForLines(req: IncomingMessage): string[] | undefined {
+  if (req.headers['x-forwarded-for'] === undefined) return undefined;
+  const raw = req.rawHeaders;
+  let lines: string[] | undefined;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 15 && raw[i].toLowerCase() === 'x-forwarded-for') {
+      (lines ??= []).push(raw[i + 1]);
+      n++;
+    }
+  }
+  return n > 1 ? lines : undefined;
 }
 
 export function sendRefusal(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
   if (res.headersSent) return;
   res.writeHead(r.status, refusalHeaders(r));
   res.end(r.body);
-  if (!req.complete) req.resume();
+  // The rest of the body is read and discarded within bounds, so the client gets the answer.
+  // A metered body is already being discarded chunk by chunk (meterIncoming): bound that.
+  const metered = discarding.get(req);
+  if (metered) metered.sink ??= drainSink(req);
+  else drainBody(req);
 }
+
+/** Requests whose body meterIncoming discards after a crossed cap. */
+const discarding = new WeakMap<IncomingMessage, { sink?: DrainSink }>();
 
 export function setHeaders(res: ServerResponse, headers: Record<string, string>): void {
   for (const k in headers) res.setHeader(k, headers[k]);
@@ -64,21 +88,29 @@ export function meterIncoming(req: IncomingMessage, p: Prepared, onViolation: (p
   const meter = p.meter;
   if (!meter) return;
   const push = req.push;
-  let stopped = false;
+  let stopped: { sink?: DrainSink } | undefined;
+  const stop = () => {
+    stopped = {};
+    discarding.set(req, stopped);
+    onViolation(p);
+  };
   req.push = function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (stopped) return true; // discard: keep the socket flowing so the client reads our answer
+    if (stopped) {
+      // discard, keeping the socket flowing (within the drain's bounds) so the client reads our answer
+      if (chunk === null) stopped.sink?.end();
+      else stopped.sink?.data(typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length);
+      return true;
+    }
     if (chunk === null) {
       if (meter.end()) {
-        stopped = true;
-        onViolation(p);
+        stop();
         return true;
       }
       return push.call(this, chunk, encoding);
     }
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
     if (meter.push(buf)) {
-      stopped = true;
-      onViolation(p);
+      stop();
       return true;
     }
     return push.call(this, chunk, encoding);

@@ -105,6 +105,13 @@ export const subjectSchema = z.strictObject({
     .optional(),
   trusted_proxies: z.array(z.string()).optional(),
   ip_attribute: attributeName.optional(),
+  /** Key on the client's network, not its address: { v6: 64 } makes every address of a /64 one client. */
+  ip_prefix: z
+    .strictObject({
+      v4: z.number().int('a whole number of bits').min(0).max(32, 'an IPv4 prefix is 0 to 32 bits').optional(),
+      v6: z.number().int('a whole number of bits').min(0).max(128, 'an IPv6 prefix is 0 to 128 bits').optional(),
+    })
+    .optional(),
 });
 
 export const policySchema = z.strictObject({

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { drainBody } from '../http/drain.js';
 import type { ServerContext } from './context.js';
 import { HttpError, sendError } from './respond.js';
 
 /**
  * Reads a request body on the raw node:http paths (the decision API, Envoy's /json),
  * up to the service's body limit, and hands it over as a string. A body over the limit
- * (declared or as it arrives) is answered 413 and the connection closed, so the rest is
- * never buffered.
+ * (declared or as it arrives) is answered 413 at once and the rest is drained unbuffered.
  */
 export function readRawBody(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, onBody: (raw: string) => void): void {
   const declared = req.headers['content-length'];
@@ -39,9 +39,8 @@ export function readRawBody(ctx: ServerContext, req: IncomingMessage, res: Serve
 }
 
 function tooLarge(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
-  // Stop reading: answer and close, so the rest of the body is never buffered.
-  req.pause();
-  const e = new HttpError(413, 'payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`);
-  res.once('finish', () => req.destroy());
-  sendError(res, e, true);
+  // Answer now; the rest of the body is read and discarded within bounds (never buffered), so
+  // the client, still sending, receives the 413 instead of a reset (../http/drain.ts).
+  drainBody(req);
+  sendError(res, new HttpError(413, 'payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`), ctx.closing);
 }

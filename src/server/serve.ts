@@ -12,6 +12,7 @@ import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js
 import { listen } from '../http/plain-server.js';
 import { DEFAULT_GRACE_MS, trackConnections, type GracefulCloser } from '../http/graceful-close.js';
 import { AdminAuth } from './auth.js';
+import { resolveTokens } from './tokens.js';
 import type { ServerContext } from './context.js';
 import { ServerMetrics } from './metrics.js';
 import { PolicyReloader, type ReloadResult } from './reload.js';
@@ -29,10 +30,22 @@ export interface ServeOptions {
   policy?: PolicySource | CompiledPolicy;
   /** HTTP port; 0 picks a free one. Default 8080. SLUICE_PORT. */
   port?: number;
-  /** Interface to listen on. Default 0.0.0.0. */
+  /** Interface to listen on. Default 127.0.0.1 (loopback only): say 0.0.0.0 or :: to expose the service. SLUICE_HOST. */
   host?: string;
+  /** Serve the admin API on its own port (same host) instead of next to the decision API, which then answers 404 for it. SLUICE_ADMIN_PORT. */
+  adminPort?: number;
   /** Envoy rate-limit gRPC port (RateLimitService/ShouldRateLimit); off when undefined. Needs envoyConfig. SLUICE_GRPC_PORT. */
   grpcPort?: number;
+  /** Serve Envoy's POST /json on its own port instead of next to the decision API (which then answers 404 for it). SLUICE_ENVOY_PORT. */
+  envoyPort?: number;
+  /** Interface for Envoy's protocol (gRPC and, with envoyPort, /json). Default: `host`. SLUICE_ENVOY_HOST. */
+  envoyHost?: string;
+  /**
+   * Honour a descriptor's request-level `limit` (envoy's RateLimitDescriptor.limit) over the
+   * configured one. Off by default: any caller of /json or gRPC could otherwise raise its
+   * own limit; turn it on only where Envoy alone can reach the port. SLUICE_ENVOY_REQUEST_LIMITS.
+   */
+  envoyRequestLimits?: boolean;
   /**
    * Envoy ratelimit configuration (a file, a directory of *.yaml, or YAML text), as envoy's
    * own service reads it. Enables POST /json and, with grpcPort, the gRPC service; reloaded
@@ -45,6 +58,10 @@ export interface ServeOptions {
   adminToken?: string;
   /** Bearer token for the admin API, read only. SLUICE_READ_TOKEN. */
   readToken?: string;
+  /** A file holding the admin token (so it shows in no process list). SLUICE_ADMIN_TOKEN_FILE. */
+  adminTokenFile?: string;
+  /** A file holding the read-only token. SLUICE_READ_TOKEN_FILE. */
+  readTokenFile?: string;
   /** pino level: fatal, error, warn, info (default), debug, trace, silent. SLUICE_LOG_LEVEL. */
   logLevel?: string;
   /** A pino logger to use instead of a new one (logLevel is then ignored). */
@@ -80,6 +97,14 @@ export interface ServeHandle {
   readonly port: number;
   /** The bound Envoy gRPC port, when started. */
   readonly grpcPort?: number;
+  /** The bound admin port, when the admin API has its own. */
+  readonly adminPort?: number;
+  /** http://host:adminPort, when the admin API has its own port. */
+  readonly adminUrl?: string;
+  /** The bound port of Envoy's POST /json, when it has its own. */
+  readonly envoyPort?: number;
+  /** http://envoyHost:envoyPort, when Envoy's /json has its own port. */
+  readonly envoyUrl?: string;
   /** http://host:port, with 127.0.0.1 for a wildcard host. */
   readonly url: string;
   readonly sluice: Sluice;
@@ -97,7 +122,9 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const log = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'sluice' } });
 
-  // The policy first: a broken file stops startup with its issues (PolicyError), before any port opens.
+  // Tokens and policy first: a bad token setup (TokenConfigError) or a broken policy file
+  // (PolicyError) stops startup before any port opens.
+  const tokens = resolveTokens(options);
   let policy: CompiledPolicy;
   let text: string | undefined;
   const file = options.config === undefined ? undefined : resolve(options.config);
@@ -148,8 +175,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     policySource: file ?? policy.source,
     dashboard,
   };
-  const auth = new AdminAuth(options);
-  const envoy = options.envoyConfig === undefined ? undefined : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), opened.store, options.clock);
+  const auth = new AdminAuth(tokens);
+  const envoy = options.envoyConfig === undefined ? undefined : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), opened.store, options.clock, { requestLimits: options.envoyRequestLimits ?? false });
   const reloader = new PolicyReloader({ sluice, log, metrics, file, envoy: envoy && { source: options.envoyConfig!, limiter: envoy } });
   if (text !== undefined) reloader.markLoaded(text);
 
@@ -158,6 +185,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   let app: FastifyInstance | undefined;
   let server: Server | undefined;
   let closer: GracefulCloser | undefined;
+  let apart: Server[] = []; // the admin API's and Envoy's own servers, when they have their own ports
   let grpc: EnvoyGrpcServer | undefined;
   const graceMs = options.shutdownTimeoutMs ?? DEFAULT_GRACE_MS;
   // Connections drain for most of the grace period; the rest is for closing the store and exiting.
@@ -171,8 +199,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       dashboard?.stop();
       await stopExporters?.();
       reloader.close();
-      // HTTP and gRPC drain side by side, each cut at the drain deadline (see trackConnections).
-      await Promise.all([closer?.close(drainMs), grpc?.close(drainMs)]);
+      // HTTP, gRPC and the admin/Envoy ports of their own drain side by side, each cut at the drain deadline (see trackConnections).
+      await Promise.all([closer?.close(drainMs), grpc?.close(drainMs), ...apart.map((http) => closeSoon(http, drainMs))]);
       if (app) await app.close();
       storeFailures.flush();
       if (opened.owned) await sluice.close();
@@ -180,17 +208,26 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     })());
 
   try {
-    const built = await buildServer(ctx, auth, reloader, envoy);
+    const built = await buildServer(ctx, auth, reloader, envoy, { admin: options.adminPort !== undefined, envoy: envoy !== undefined && options.envoyPort !== undefined });
     app = built.app;
     server = built.server;
     closer = trackConnections(server);
-    const host = options.host ?? '0.0.0.0';
+    apart = [built.adminServer, built.envoyServer].filter((x): x is Server => x !== undefined);
+    // Loopback unless told otherwise: exposing the service is a decision, not a default.
+    const host = options.host ?? '127.0.0.1';
+    const envoyHost = options.envoyHost ?? host;
     await listen(built.server, options.port ?? 8080, host);
     const port = (built.server.address() as AddressInfo).port;
+    const adminServer = built.adminServer;
+    if (adminServer) await listen(adminServer, options.adminPort!, host);
+    const adminPort = adminServer ? (adminServer.address() as AddressInfo).port : undefined;
+    if (built.envoyServer) await listen(built.envoyServer, options.envoyPort!, envoyHost);
+    else if (options.envoyPort !== undefined) log.warn({ envoyPort: options.envoyPort }, 'an Envoy port was given without an envoy config (--envoy-config); it is not opened');
+    const envoyPort = built.envoyServer ? (built.envoyServer.address() as AddressInfo).port : undefined;
 
     if (options.grpcPort !== undefined) {
       if (envoy) {
-        grpc = await startEnvoyGrpc({ port: options.grpcPort, host, limiter: envoy, onError: (e) => log.warn({ err: e }, 'envoy gRPC: store failed') });
+        grpc = await startEnvoyGrpc({ port: options.grpcPort, host: envoyHost, limiter: envoy, onError: (e) => log.warn({ err: e }, 'envoy gRPC: store failed') });
       } else {
         log.warn({ grpcPort: options.grpcPort }, 'a gRPC port was given without an envoy config (--envoy-config); gRPC is off');
       }
@@ -233,14 +270,26 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
         host,
         ...(grpcPort !== undefined ? { grpcPort } : {}),
         ...(envoy ? { envoyConfig: options.envoyConfig, envoyDomains: envoy.config.domains.size } : {}),
-        admin: auth.enabled ? { admin: Boolean(options.adminToken), read: Boolean(options.readToken) } : 'disabled (no token)',
+        admin: auth.enabled ? { admin: Boolean(tokens.adminToken), read: Boolean(tokens.readToken), ...(adminServer ? { port: adminPort } : {}) } : 'disabled (no token)',
         watch: options.watch ?? file !== undefined,
       },
       'sluice serving',
     );
 
-    const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
-    return { port, grpcPort, url, sluice, app, log, reload: () => reloader.reload('api', 'handle'), close };
+    const urlOf = (h: string, p: number) => `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h}:${p}`;
+    const url = urlOf(host, port);
+    return {
+      port,
+      grpcPort,
+      url,
+      ...(adminPort !== undefined ? { adminPort, adminUrl: urlOf(host, adminPort) } : {}),
+      ...(envoyPort !== undefined ? { envoyPort, envoyUrl: urlOf(envoyHost, envoyPort) } : {}),
+      sluice,
+      app,
+      log,
+      reload: () => reloader.reload('api', 'handle'),
+      close,
+    };
   } catch (e) {
     await close().catch(() => undefined);
     throw e;
@@ -253,4 +302,19 @@ function isCompiled(p: PolicySource | CompiledPolicy): p is CompiledPolicy {
 
 function emptyPolicy(source: string): CompiledPolicy {
   return { rules: [], ruleByName: new Map(), groups: new Map(), overrides: [], attributes: new Map(), caps: [], routes: [], legacyHeaders: false, source };
+}
+
+/** Stops a side server (admin, Envoy): idle connections now, busy ones when done, all after the timeout. */
+function closeSoon(http: Server, timeoutMs: number): Promise<void> {
+  const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
+  const idle = setInterval(() => http.closeIdleConnections(), 100);
+  timer.unref();
+  idle.unref();
+  return new Promise<void>((done) => {
+    http.close(() => done());
+    http.closeIdleConnections();
+  }).finally(() => {
+    clearTimeout(timer);
+    clearInterval(idle);
+  });
 }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
-import { answerClientErrors } from '../http/plain-server.js';
+import { answerClientErrors, refuseWithoutHost, SERVER_OPTIONS } from '../http/plain-server.js';
 import type { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
 import { registerEnvoyJson, type EnvoyRateLimiter } from '../envoy/index.js';
@@ -17,6 +18,16 @@ import { BodyError } from './validate.js';
 export interface BuiltServer {
   app: FastifyInstance;
   server: Server;
+  /** The admin API's own server, when it has its own port (`separate.admin`). */
+  adminServer?: Server;
+  /** Envoy's POST /json on its own server, when it has its own port (`separate.envoy`). */
+  envoyServer?: Server;
+}
+
+/** Which parts are served apart from the decision API, on servers of their own. */
+export interface Separate {
+  admin?: boolean;
+  envoy?: boolean;
 }
 
 /**
@@ -24,25 +35,46 @@ export interface BuiltServer {
  * itself (the hot path) and hands every other request to fastify (admin, operations,
  * Envoy's POST /json, errors). Nothing listens until the caller says so.
  */
-export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader, envoy?: EnvoyRateLimiter): Promise<BuiltServer> {
+export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader, envoy?: EnvoyRateLimiter, separate: Separate = {}): Promise<BuiltServer> {
   const app = Fastify({
     loggerInstance: ctx.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.bodyLimit,
     return503OnClosing: true,
+    // Attribute values are up to 1,024 characters (checked in the route), percent-encoded
+    // up to 9 characters each: fastify's default of 100 answered 414 to documented values.
+    routerOptions: { maxParamLength: 1024 * 9 },
+    // fastify's own 400 (bad URL encoding) and 414 with Sluice's error body.
+    frameworkErrors: (error, _req, reply) => {
+      const e = error as FastifyError;
+      const status = e.statusCode ?? 400;
+      (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(status).send(errorBody(status === 414 ? 'uri_too_long' : 'bad_url', e.message));
+    },
   }) as unknown as FastifyInstance; // a pino Logger in, the plain FastifyInstance type out
 
   // A plain node:http server owns the socket: the decision routes are answered right here,
   // everything else goes through fastify's router (app.routing), so the serve() that listens
   // also closes. Keep-alive outlasts the 60 s idle timeout of common load balancers, so they
   // never reuse a connection the service is closing.
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(SERVER_OPTIONS, (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseWithoutHost(req, res)) return;
     const route = decisionRoute(req);
     if (route !== undefined) handleDecision(ctx, route, req, res);
-    else if (envoy && isEnvoyJson(req)) handleEnvoyJson(ctx, envoy, req, res);
+    else if (envoy && !separate.envoy && isEnvoyJson(req)) handleEnvoyJson(ctx, envoy, req, res);
     else app.routing(req, res);
   });
   answerClientErrors(server);
+  // The admin API's and Envoy's own servers, when they have their own ports: fastify's routes,
+  // with each request tagged with the door it came in by (checked against its route below).
+  const through = (door: Door) =>
+    apart((req, res) => {
+      if (decisionRoute(req) !== undefined) return notFound(req, res, 'the decision API is served on the main port');
+      if (door === 'envoy' && envoy && isEnvoyJson(req)) return handleEnvoyJson(ctx, envoy, req, res);
+      (req as Tagged)[DOOR] = door;
+      app.routing(req, res);
+    });
+  const adminServer = separate.admin ? through('admin') : undefined;
+  const envoyServer = separate.envoy ? through('envoy') : undefined;
 
   // JSON only: a text/plain body is refused with 415 rather than read as a string.
   app.removeContentTypeParser('text/plain');
@@ -69,7 +101,11 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     reply.code(404).send(errorBody('not_found', `no such endpoint: ${req.method} ${path} (see /openapi.json)`));
   });
 
-  app.setErrorHandler((error: FastifyError | Error, _req, reply) => {
+  app.setErrorHandler((error: FastifyError | Error, req, reply) => {
+    // A body refused unread (too large, wrong type) is read and discarded within bounds,
+    // so the client gets the answer instead of a reset (see http/drain.ts).
+    drainBody(req.raw);
+    if (!ctx.closing) reply.removeHeader('connection'); // fastify asks to close after a 413: that is what resets the client
     if (error instanceof BodyError) {
       reply.code(error.status).send({ error: { code: error.code, message: error.message, issues: error.issues } });
       return;
@@ -88,7 +124,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
         reply.code(400).send(errorBody('invalid_json', 'the request body is empty; send a JSON object'));
         return;
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        reply.code(413).header('connection', 'close').send(errorBody('payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`));
+        reply.code(413).send(errorBody('payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`));
         return;
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         reply.code(415).send(errorBody('unsupported_media_type', `send the body as application/json (${error.message})`));
@@ -108,6 +144,14 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     }
     ctx.log.error({ err: error }, 'request failed');
     reply.code(500).send(errorBody('internal_error', 'an unexpected error occurred; the request may be retried'));
+  });
+
+  // A route served on its own port is not found anywhere else: decided on the route fastify
+  // matched (after its decoding of the path), not on the raw URL.
+  app.addHook('onRequest', (req, reply, done) => {
+    const why = misplaced((req.raw as Tagged)[DOOR] ?? 'public', req.routeOptions.url, separate);
+    if (why === undefined) return done();
+    notFound(req.raw, reply.hijack().raw, why);
   });
 
   app.addHook('onRequest', (_req, reply, done) => {
@@ -130,7 +174,36 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
   // ---------------------------------------------------------------------------------
 
   await app.ready();
-  return { app, server };
+  return { app, server, adminServer, envoyServer };
+}
+
+function apart(handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const server = createServer(SERVER_OPTIONS, (req, res) => refuseWithoutHost(req, res) || handler(req, res));
+  answerClientErrors(server);
+  return server;
+}
+
+type Door = 'public' | 'admin' | 'envoy';
+const DOOR = Symbol('sluice.door');
+type Tagged = IncomingMessage & { [DOOR]?: Door };
+
+/** Why a route may not be answered through a door (undefined: it may). */
+function misplaced(door: Door, route: string | undefined, separate: Separate): string | undefined {
+  if (route === undefined) return undefined; // not found anyway
+  const admin = route === '/v1/admin' || route.startsWith('/v1/admin/');
+  const envoy = route === '/json';
+  if (door === 'envoy') return envoy ? undefined : 'this port serves Envoy’s rate-limit protocol only (POST /json)';
+  if (envoy && separate.envoy) return 'Envoy’s rate-limit protocol is served on its own port (--envoy-port)';
+  if (door === 'public' && admin && separate.admin) return 'the admin API is served on its own port (--admin-port)';
+  return undefined;
+}
+
+/** 404 for a route served through another door, with a JSON body saying where. */
+function notFound(req: IncomingMessage, res: ServerResponse, where: string): void {
+  drainBody(req);
+  const body = JSON.stringify(errorBody('not_found', `no such endpoint here: ${req.method} ${(req.url ?? '/').split('?')[0]}; ${where}`));
+  res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function pattern(url: string): RegExp {

@@ -30,7 +30,7 @@ describe('envoy gRPC service over a socket', () => {
     new Promise((resolve, reject) => (c[method] as Unary).call(c, req, (err, res) => (err ? reject(err) : resolve(res))));
 
   beforeAll(async () => {
-    const limiter = new EnvoyRateLimiter(loadEnvoyConfig(CONFIG), store, clock);
+    const limiter = new EnvoyRateLimiter(loadEnvoyConfig(CONFIG), store, clock, { requestLimits: true }); // the override test below needs them
     server = await startEnvoyGrpc({ port: 0, limiter });
     expect(server.port).toBeGreaterThan(0);
     const pkg = (await loadEnvoyProtos()) as any;

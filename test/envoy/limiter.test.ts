@@ -238,8 +238,17 @@ descriptors:
     expect([a.statuses[0].limit_remaining, b.statuses[0].limit_remaining]).toEqual([18, 19]);
   });
 
-  it('a request-level limit override replaces the configured limit and has its own counter', async () => {
+  it('a request-level limit is ignored by default: the configured limit decides, whatever the caller asks for', async () => {
     const { limiter } = limiterFor(PER_MINUTE);
+    const raise = req('web', { entries: [['remote_address', 'a']], limit: { requests_per_unit: 1_000_000, unit: 'DAY' } });
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await limiter.shouldRateLimit(raise)).overall_code);
+    expect(answers).toEqual(['OK', 'OK', 'OK', 'OVER_LIMIT', 'OVER_LIMIT']);
+    expect((await limiter.shouldRateLimit(req('web', [['remote_address', 'a']]))).overall_code).toBe('OVER_LIMIT'); // one counter
+  });
+
+  it('with requestLimits: a request-level limit override replaces the configured limit and has its own counter', async () => {
+    const { limiter } = limiterFor(PER_MINUTE, { requestLimits: true });
     const o = (rpu: number, unit: string) => req('web', { entries: [['remote_address', 'a']], limit: { requests_per_unit: rpu, unit } });
     const r = await limiter.shouldRateLimit(o(2, 'HOUR'));
     expect(r.statuses[0]).toMatchObject({ code: 'OK', current_limit: { requests_per_unit: 2, unit: 'HOUR' }, limit_remaining: 1, duration_until_reset: { seconds: 3600 } });

@@ -212,6 +212,35 @@ export function seedScenarios(label: string, start: StartTarget): void {
       expect((await call(t, 'POST', '/signup', { 'x-forwarded-for': '1.1.1.1, 2001:db8::7' }, '')).status).toBe(429);
     });
 
+    it('signup per IP: repeated X-Forwarded-For lines cannot choose the IP ([real][spoof] is refused, not keyed on the spoof)', async () => {
+      await open({ ...subjectConfig, trustedProxies: ['127.0.0.1/32', '::1/128'] });
+      const answers: number[] = [];
+      for (let i = 0; i < 20; i++) answers.push((await call(t, 'POST', '/signup', { 'x-forwarded-for': ['198.51.100.7', `203.0.113.${i}`] } as never, '')).status);
+      expect(answers).toEqual(new Array(20).fill(400));
+      const r = await call(t, 'POST', '/signup', { 'x-forwarded-for': ['198.51.100.7', '203.0.113.1'] } as never, '');
+      expect(r.json.error.code).toBe('conflicting_forwarded_for');
+      expect(t.hits('/signup')).toBe(0);
+      // lines that agree whatever their order are one list: here both name 198.51.100.7
+      for (let i = 0; i < 2; i++) expect((await call(t, 'POST', '/signup', { 'x-forwarded-for': ['198.51.100.7', '127.0.0.1'] } as never, '')).status).toBe(200);
+      expect((await call(t, 'POST', '/signup', { 'x-forwarded-for': '198.51.100.7' }, '')).status).toBe(429);
+    });
+
+    it('signup per IP: four spellings of one IPv6 address are one client; with ip_prefix v6: 64, a whole /64 is', async () => {
+      await open({ ...subjectConfig, trustedProxies: ['127.0.0.1/32', '::1/128'] });
+      const spellings = ['2001:db8::7', '2001:0DB8:0000:0000:0000:0000:0000:0007', '2001:db8:0:0::7', '[2001:DB8::7]'];
+      const got = [];
+      for (const ip of spellings) got.push((await call(t, 'POST', '/signup', { 'x-forwarded-for': ip }, '')).status);
+      expect(got).toEqual([200, 200, 429, 429]);
+      const mapped = [];
+      for (const ip of ['198.51.100.9', '::ffff:198.51.100.9', '::FFFF:c633:6409']) mapped.push((await call(t, 'POST', '/signup', { 'x-forwarded-for': ip }, '')).status);
+      expect(mapped).toEqual([200, 200, 429]);
+      await open({ ...subjectConfig, trustedProxies: ['127.0.0.1/32', '::1/128'], ipPrefix: { v6: 64 } });
+      const rotated = [];
+      for (let i = 1; i <= 4; i++) rotated.push((await call(t, 'POST', '/signup', { 'x-forwarded-for': `2001:db8:1:2::${i.toString(16)}:${i}` }, '')).status);
+      expect(rotated).toEqual([200, 200, 429, 429]);
+      expect((await call(t, 'POST', '/signup', { 'x-forwarded-for': '2001:db8:1:3::1' }, '')).status).toBe(200); // the next /64
+    });
+
     it('JWT claims give the subject; a bad signature is refused with 401 and never forwarded', async () => {
       const secret = 'a-test-secret-of-32-characters!!';
       await open({ jwt: { secret, claims: { sub: 'user', acct: 'account' } } });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Decision } from '../../engine/decision.js';
+import { drainBody } from '../../http/drain.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
@@ -36,7 +37,7 @@ export function decisionRoute(req: IncomingMessage): Route | undefined {
 export function handleDecision(ctx: ServerContext, route: Route, req: IncomingMessage, res: ServerResponse): void {
   const type = req.headers['content-type'];
   if (type !== undefined && !isJson(type)) {
-    req.resume();
+    drainBody(req);
     sendError(res, new HttpError(415, 'unsupported_media_type', `send the body as application/json (got ${type})`), ctx.closing);
     return;
   }
