@@ -46,6 +46,7 @@ export class SqliteStore implements Store, StateAccess {
     ovDel: Stmt;
     ovAll: Stmt;
     ovCount: Stmt;
+    ovExpire: Stmt;
     atGet: Stmt;
     atAll: Stmt;
     atPut: Stmt;
@@ -107,6 +108,7 @@ export class SqliteStore implements Store, StateAccess {
       ovDel: db.prepare('DELETE FROM sluice_overrides WHERE key = ?'),
       ovAll: db.prepare('SELECT body FROM sluice_overrides ORDER BY key').pluck(),
       ovCount: db.prepare('SELECT EXISTS (SELECT 1 FROM sluice_overrides)').pluck(),
+      ovExpire: db.prepare('DELETE FROM sluice_overrides WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       atGet: db.prepare('SELECT value FROM sluice_attributes WHERE entity = ? AND name = ?').pluck(),
       atAll: db.prepare('SELECT name, value FROM sluice_attributes WHERE entity = ?'),
       atPut: db.prepare('INSERT OR REPLACE INTO sluice_attributes (entity, name, value) VALUES (?, ?, ?)'),
@@ -205,7 +207,9 @@ export class SqliteStore implements Store, StateAccess {
   async deleteOverride(key: string): Promise<boolean> {
     return this.q.ovDel.run(key).changes > 0;
   }
-  async listOverrides(): Promise<StoredOverride[]> {
+  async listOverrides(now?: number): Promise<StoredOverride[]> {
+    // Expired overrides no longer apply: they leave the table, as override() drops them at a decision.
+    if (now !== undefined) this.q.ovExpire.run(now);
     return (this.q.ovAll.all() as string[]).map((b) => JSON.parse(b) as StoredOverride);
   }
   async setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void> {

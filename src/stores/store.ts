@@ -80,7 +80,8 @@ export interface Store {
   apply(ops: readonly TxOp[], now: number): OpResult[] | Promise<OpResult[]>;
   setOverride(o: StoredOverride): Promise<void>;
   deleteOverride(key: string): Promise<boolean>;
-  listOverrides(): Promise<StoredOverride[]>;
+  /** The run-time overrides; with `now`, only those still in force then (stores may forget the others). */
+  listOverrides(now?: number): Promise<StoredOverride[]>;
   /** Sets (number) or clears (null) attributes of an entity such as "tenant:acme". */
   setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void>;
   getAttributes(entity: string): Promise<Record<string, number>>;

@@ -4,6 +4,7 @@ import { Batcher, type Finish } from './batcher.js';
 import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
 import { KeySpace, STATE_SUFFIX } from './keys.js';
 import { stepLua, transactionLua } from './lua/transaction.js';
+import { overrideDeleteLua, overrideListLua, overrideSetLua } from './lua/overrides.js';
 import { keySlot } from './slot.js';
 import { encodeState } from './state-codec.js';
 
@@ -37,6 +38,9 @@ type ScriptClient = Client & {
   /** Buffer replies: each transaction's results come back as one binary string. */
   sluiceTxBuffer(...args: (string | number)[]): Promise<unknown[]>;
   sluiceStep(...args: (string | number)[]): Promise<string>;
+  sluiceOvSet(k: string, index: string, value: string, field: string, json: string, px: string): Promise<number>;
+  sluiceOvDel(k: string, index: string, field: string): Promise<number>;
+  sluiceOvList(index: string, now: string): Promise<string[]>;
 };
 
 /** How long keys outlive their window (as in the script): 1 s on the server clock, a minute on a caller's clock. */
@@ -88,6 +92,9 @@ export class RedisStore implements Store {
     this.debug = opts.debug ?? false;
     client.defineCommand('sluiceTx', { lua: transactionLua });
     client.defineCommand('sluiceStep', { lua: stepLua, numberOfKeys: 0 });
+    client.defineCommand('sluiceOvSet', { lua: overrideSetLua, numberOfKeys: 2 });
+    client.defineCommand('sluiceOvDel', { lua: overrideDeleteLua, numberOfKeys: 2 });
+    client.defineCommand('sluiceOvList', { lua: overrideListLua, numberOfKeys: 1 });
     // An 'error' listener keeps connection errors from being reported as unhandled;
     // ioredis reconnects on its own and the store is used again as soon as it is back.
     client.on('error', (e: unknown) => {
@@ -321,28 +328,39 @@ export class RedisStore implements Store {
   // ---- admin ----
 
   /**
-   * Takes effect for every decision decided after it resolves. The override key is written
-   * before the index entry: on a single node the script looks overrides up only while the
-   * index exists (so deleting the index by hand would hide the overrides from decisions).
+   * Takes effect for every decision decided after it resolves. On a single node (and Sentinel)
+   * the override and its index entry are written by one script, atomically, so concurrent PUTs
+   * and DELETEs on several instances never leave an override applied but not listed (or listed
+   * but not applied). In a Cluster they live in different slots: the override key is written
+   * before the index entry, and deleted with it.
    */
   async setOverride(o: StoredOverride): Promise<void> {
     const value = o.expiresAt === undefined ? `${o.limit},${o.windowMs}` : `${o.limit},${o.windowMs},${o.expiresAt}`;
     const k = this.keys.override(o.key);
-    if (o.expiresAt === undefined) await this.client.set(k, value);
-    else await this.client.set(k, value, 'PX', Math.max(1, o.expiresAt - Date.now()) + 60_000);
-    await this.client.hset(this.keys.overrideIndex, o.key, JSON.stringify(o));
+    const px = o.expiresAt === undefined ? '' : String(Math.max(1, Math.ceil(o.expiresAt - Date.now())) + 60_000);
+    const json = JSON.stringify(o);
+    if (!this.cluster) {
+      await (this.client as ScriptClient).sluiceOvSet(k, this.keys.overrideIndex, value, o.key, json, px);
+      return;
+    }
+    if (px === '') await this.client.set(k, value);
+    else await this.client.set(k, value, 'PX', px);
+    await this.client.hset(this.keys.overrideIndex, o.key, json);
   }
 
   async deleteOverride(key: string): Promise<boolean> {
+    if (!this.cluster) return (await (this.client as ScriptClient).sluiceOvDel(this.keys.override(key), this.keys.overrideIndex, key)) > 0;
     const [a, b] = await Promise.all([this.client.del(this.keys.override(key)), this.client.hdel(this.keys.overrideIndex, key)]);
     return a + b > 0;
   }
 
-  async listOverrides(): Promise<StoredOverride[]> {
-    const all = await this.client.hgetall(this.keys.overrideIndex);
-    return Object.keys(all)
-      .sort()
-      .map((k) => JSON.parse(all[k]) as StoredOverride);
+  /** The overrides in force on the decisions' clock (the server's, or `now` with clock: 'client'); expired ones leave the index. */
+  async listOverrides(now?: number): Promise<StoredOverride[]> {
+    const at = this.clientClock && now !== undefined ? String(now) : '-';
+    const flat = await (this.client as ScriptClient).sluiceOvList(this.keys.overrideIndex, at);
+    const out: StoredOverride[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push(JSON.parse(flat[i + 1]) as StoredOverride);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void> {
