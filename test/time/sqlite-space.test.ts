@@ -58,6 +58,20 @@ describe('SQLite space', () => {
   });
 });
 
+describe('SQLite sweep after a clock step back', () => {
+  it('never deletes state written since the step that is live by the clock it was written with', async () => {
+    const store = new SqliteStore(join(dir, 'step.db'), { sweepIntervalMs: 0, sweepPerWrite: 0 });
+    store.apply([take('r|before')], T);
+    // The clock steps back an hour: this state lives until T - 1 h + 1 s, long before T.
+    store.apply([take('r|after')], T - 3_600_000);
+    store.sweep();
+    expect(await store.size(T - 3_600_000)).toBe(2);
+    const [r] = store.apply([{ ...take('r|after'), mode: 'peek' }], T - 3_600_000 + 10);
+    expect(r.remaining).toBe(9);
+    await store.close();
+  });
+});
+
 describe('keys tracked counts live keys', () => {
   for (const [name, open] of [
     ['memory', () => new MemoryStore()],
