@@ -325,10 +325,10 @@ function sfName(s: string): string {
 /**
  * Hands out header item names, each unique: a name seen before gets the next free "#2", "#3"….
  * Per name, the suffix to try next is remembered, so n descriptors of one name cost linear time,
- * not quadratic (a 10,000-descriptor request once took seconds here).
+ * not quadratic (a 10,000-descriptor request once took seconds here). `taken`: the names handed
+ * out (tests count its lookups).
  */
-export function uniqueNames(): (name: string) => string {
-  const taken = new Set<string>();
+export function uniqueNames(taken: Set<string> = new Set()): (name: string) => string {
   const next = new Map<string, number>();
   return (name) => {
     let n = name;
