@@ -123,3 +123,36 @@ describe('envoy request bounds over gRPC', () => {
     expect(store.keyCount).toBe(1);
   });
 });
+
+describe('envoy gRPC drains on close', () => {
+  it('answers the call in flight, refuses new ones, and closes by the deadline', async () => {
+    const memory = new MemoryStore();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inStore = new Promise<void>((r) => (entered = r));
+    // A store that holds the first decision until the test lets it go: a call in flight at close.
+    const held = Object.assign(Object.create(memory) as MemoryStore, {
+      apply: async (ops: Parameters<MemoryStore['apply']>[0], now: number) => {
+        entered();
+        await gate;
+        return memory.apply(ops, now);
+      },
+    });
+    const server = await startEnvoyGrpc({ port: 0, limiter: new EnvoyRateLimiter(loadEnvoyConfig(CONFIG), held, new FakeClock()) });
+    const pkg = loadEnvoyProtos() as any;
+    const client = new pkg.envoy.service.ratelimit.v3.RateLimitService(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as grpc.Client & { ShouldRateLimit: Unary };
+    const call = (r: unknown) => new Promise<any>((resolve, reject) => client.ShouldRateLimit(r, {}, (err, res) => (err ? reject(err) : resolve(res))));
+    try {
+      const inFlight = call(req('edge', [['remote_address', '10.2.2.2']]));
+      await inStore;
+      const closed = server.close(5000);
+      release();
+      expect((await inFlight).overall_code).toBe('OK');
+      await closed;
+      await expect(call(req('edge', [['remote_address', '10.2.2.3']]))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    } finally {
+      client.close();
+    }
+  });
+});
