@@ -57,6 +57,8 @@ export class Sluice {
   private readonly memory: MemoryStore | undefined;
   private readonly clock: Clock;
   private readonly fallback: MemoryStore;
+  /** While a reload's states are carried over in an asynchronous store (Redis): decisions wait for it. */
+  private carrying: Promise<void> | undefined;
   private readonly onStoreError?: (error: unknown) => void;
   /** Store failures and fallbacks, for metrics. */
   readonly counters = { storeErrors: 0, fallbackDecisions: 0, closedDecisions: 0 };
@@ -96,8 +98,26 @@ export class Sluice {
   setPolicy(policy: CompiledPolicy): RuleChange[] {
     const changes = ruleChanges(this.policyValue, policy);
     const now = this.clock();
+    const pending: Promise<number>[] = [];
     for (const c of changes) {
-      for (const store of [this.store, this.fallback]) store.rewriteStates?.(c.rule, (state) => carryState(c, state, now));
+      const rewrite = (state: readonly number[]) => carryState(c, state, now);
+      for (const store of [this.store, this.fallback] as Store[]) {
+        if (store.rewriteStates) store.rewriteStates(c.rule, rewrite);
+        else if (store.rewriteStatesAsync) pending.push(store.rewriteStatesAsync(c.rule, rewrite, now));
+      }
+    }
+    if (pending.length) {
+      // Decisions wait until the states are carried over, so none reads a state in the old shape.
+      const carrying: Promise<void> = Promise.all(pending).then(
+        () => {
+          if (this.carrying === carrying) this.carrying = undefined;
+        },
+        (e: unknown) => {
+          if (this.carrying === carrying) this.carrying = undefined;
+          this.onStoreError?.(e);
+        },
+      );
+      this.carrying = carrying;
     }
     this.policyValue = policy;
     this.indexPolicy(policy);
@@ -110,6 +130,7 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    if (this.carrying) return this.carrying.then(() => this.check(subject, opts));
     const rules = this.matching(subject);
     const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, opts?.cost) : undefined;
     return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, opts?.cost));
@@ -135,6 +156,7 @@ export class Sluice {
    * and concurrency leases taken by check are released.
    */
   record(subject: Subject, outcome: Outcome): Promise<Decision> {
+    if (this.carrying) return this.carrying.then(() => this.record(subject, outcome));
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
     for (const rule of this.policyValue.rules) {
@@ -155,6 +177,7 @@ export class Sluice {
 
   /** Releases what a check charged, e.g. when the work was never done. */
   refund(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    if (this.carrying) return this.carrying.then(() => this.refund(subject, opts));
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
     for (const rule of this.policyValue.rules) {
@@ -178,6 +201,7 @@ export class Sluice {
    * the policy file applies, and, for rules with a block, the block's state.
    */
   async peek(subject: Subject): Promise<RulePeek[]> {
+    if (this.carrying) await this.carrying;
     const rules = this.matching(subject);
     const ops: RuleOp[] = rules.map((rule) => {
       const op = this.op(rule, subject, 1, 'peek');

@@ -93,6 +93,8 @@ export interface Store {
    * list their states cheaply (Redis) leave it out.
    */
   rewriteStates?(ns: string, rewrite: StateRewrite): number;
+  /** rewriteStates for a store that lists its states asynchronously (Redis: SCAN, then one compare-and-set per state). */
+  rewriteStatesAsync?(ns: string, rewrite: StateRewrite, now: number): Promise<number>;
   /** Number of keys holding live state (at `now`, when given), for metrics. */
   size(now?: number): Promise<number>;
   /** Resolves when the store is reachable. */

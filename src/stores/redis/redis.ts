@@ -4,9 +4,10 @@ import { Batcher, type Finish } from './batcher.js';
 import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
 import { KeySpace, STATE_SUFFIX } from './keys.js';
 import { stepLua, transactionLua } from './lua/transaction.js';
-import { overrideDeleteLua, overrideListLua, overrideSetLua } from './lua/overrides.js';
+import { overrideDeleteLua, overrideListLua, overrideSetLua, stateCasLua } from './lua/overrides.js';
 import { keySlot } from './slot.js';
-import { encodeState } from './state-codec.js';
+import { decodeState, encodeState } from './state-codec.js';
+import type { StateRewrite } from '../store.js';
 
 export interface RedisStoreOptions {
   /** Prefix of every key Sluice writes. Default "sluice:". */
@@ -41,6 +42,7 @@ type ScriptClient = Client & {
   sluiceOvSet(k: string, index: string, value: string, field: string, json: string, px: string): Promise<number>;
   sluiceOvDel(k: string, index: string, field: string): Promise<number>;
   sluiceOvList(index: string, now: string): Promise<string[]>;
+  sluiceCas(k: string, old: Buffer, next: Buffer | string, px: string): Promise<number>;
 };
 
 /** How long keys outlive their window (as in the script): 1 s on the server clock, a minute on a caller's clock. */
@@ -95,6 +97,7 @@ export class RedisStore implements Store {
     client.defineCommand('sluiceOvSet', { lua: overrideSetLua, numberOfKeys: 2 });
     client.defineCommand('sluiceOvDel', { lua: overrideDeleteLua, numberOfKeys: 2 });
     client.defineCommand('sluiceOvList', { lua: overrideListLua, numberOfKeys: 1 });
+    client.defineCommand('sluiceCas', { lua: stateCasLua, numberOfKeys: 1 });
     // An 'error' listener keeps connection errors from being reported as unhandled;
     // ioredis reconnects on its own and the store is used again as soon as it is back.
     client.on('error', (e: unknown) => {
@@ -385,6 +388,53 @@ export class RedisStore implements Store {
   async reset(keys: readonly string[]): Promise<number> {
     const counts = await Promise.all(keys.map((k) => this.client.del(this.keys.state(k))));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Carries a rule's states over at a reload that changes how the rule counts: SCAN every master
+   * for the rule's state keys, rewrite each, and write it back only if no decision changed it
+   * meanwhile (compare-and-set; a changed one is read again). Decisions of the instance wait for
+   * it (see Sluice.setPolicy); its commands follow this instance's decisions already sent on the
+   * same connection, so those land first and are carried over too. Other instances still on the
+   * old policy may write a state in the old algorithm's shape until they reload as well.
+   */
+  async rewriteStatesAsync(ns: string, rewrite: StateRewrite, now: number): Promise<number> {
+    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const slack = this.clientClock ? CLIENT_CLOCK_SLACK : SLACK;
+    let n = 0;
+    for (const node of nodes) {
+      for (const pattern of [`${this.keys.prefix}*:${ns}|*${STATE_SUFFIX}`, `${this.keys.prefix}*:${ns}${STATE_SUFFIX}`]) {
+        let cursor = '0';
+        do {
+          const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          cursor = next;
+          for (const k of batch) {
+            if (!this.isStateOf(k, ns)) continue; // a glob match inside another rule's key values
+            for (let attempt = 0; attempt < 5; attempt++) {
+              const raw = await this.client.getBuffer(k);
+              if (raw === null) break;
+              const state = decodeState(raw);
+              if (state === null) break;
+              const r = rewrite(state);
+              const ttl = Math.max(1, Math.ceil(r.expiresAt - now)) + slack;
+              const value = r.state === null ? '' : encodeState(r.state, now + ttl);
+              if ((await (this.client as ScriptClient).sluiceCas(k, raw, value, String(ttl))) === 1) break;
+            }
+            n++;
+          }
+        } while (cursor !== '0');
+      }
+    }
+    return n;
+  }
+
+  /** Whether a physical key holds a state of the namespace (rule) `ns`: "<ns>" or "<ns>|<values>". */
+  private isStateOf(k: string, ns: string): boolean {
+    if (k === this.keys.state(ns)) return true;
+    for (let i = k.indexOf(`:${ns}|`); i >= 0; i = k.indexOf(`:${ns}|`, i + 1)) {
+      if (this.keys.state(k.slice(i + 1, k.length - STATE_SUFFIX.length)) === k) return true;
+    }
+    return false;
   }
 
   /** Keys holding state (SCAN over every master; for metrics, not for hot paths). */

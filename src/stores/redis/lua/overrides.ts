@@ -43,3 +43,14 @@ for i = 1, #all, 2 do
 end
 return out
 `;
+
+/**
+ * Compare-and-set of one state (KEYS[1]), for carrying states over at a reload: ARGV[1] the
+ * value read, ARGV[2] its replacement ('' deletes), ARGV[3] its TTL in ms. A state a decision
+ * changed since it was read is left alone (it is read again). Returns 1 when written.
+ */
+export const stateCasLua = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+`;
