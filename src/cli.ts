@@ -6,6 +6,10 @@ import { formatIssue, PolicyError } from './policy/errors.js';
 import { parseDuration } from './policy/units.js';
 import type { Subject } from './policy/compiled.js';
 
+// --max-keys (serve, gateway): the functions are at the end.
+const MAX_KEYS_FLAG = '--max-keys <n>';
+const MAX_KEYS_HELP = 'most keys the memory store and the outage fallback hold; past it the least-used is evicted, leaving a conservative trace (default 1,000,000; fallback 100,000) [SLUICE_MAX_KEYS]';
+
 const program = new Command();
 program.name('sluice').description('Rate limits, quotas and lockouts for multi-tenant APIs.').showHelpAfterError();
 
@@ -64,7 +68,8 @@ program
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
   .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string }) => {
+  .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
+  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string; maxKeys?: number }) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     const { serve } = await import('./server/serve.js');
     const { gracePeriod, ...rest } = opts;
@@ -83,7 +88,8 @@ program
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'memory')
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
   .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
-  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; gracePeriod: string }) => {
+  .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
+  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; gracePeriod: string; maxKeys?: number }) => {
     const graceMs = gracePeriodMs(opts.gracePeriod);
     let upstreamTimeoutMs = 30_000;
     try {
@@ -93,8 +99,8 @@ program
       fail(`${(e as Error).message}`);
     }
     const [{ startGateway }, { openStore }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js')]);
-    const store = await openStore(opts.store);
-    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs }).catch(exitOnPolicyError);
+    const store = await openStore(opts.store, { maxKeys: opts.maxKeys });
+    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs, maxKeys: opts.maxKeys }).catch(exitOnPolicyError);
     console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config }));
     // Connections drain for most of the grace period; the rest is for the store; the process is gone by its end.
     const stop = async () => {
@@ -128,6 +134,30 @@ program
     } catch (e) {
       fail((e as Error).message);
     }
+  });
+
+program
+  .command('simulate')
+  .description('Replay an access log through a policy (or two) at the log’s own timestamps: who would have been refused, with plots.')
+  .option('--config <file>', 'policy file')
+  .option('--log <file>', 'access log: CLF, Combined, JSON lines or Envoy JSON; gzip recognised; - for stdin')
+  .option('--routes <file>', 'routes: and subject: sections for a policy that has none, e.g. examples/simulate/routes.yaml')
+  .option('--compare <file>', 'a second policy decided over the same lines: what it newly refuses and admits')
+  .option('--format <format>', 'auto | clf | combined | json | envoy', 'auto')
+  .option('--field <name=path>', 'JSON field mapping, repeatable: time=ts, url=req.uri, header.x-tenant-id=tenant', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--from <time>', 'only lines at or after this time (ISO 8601 or epoch seconds)')
+  .option('--to <time>', 'only lines before this time')
+  .option('--speed <n>', 'replay at n times the log’s own pace (default: as fast as possible)')
+  .option('--reorder <duration>', 'how far out of order lines may be and still be put back in order', '5s')
+  .option('--top <n>', 'keys shown per rule', '10')
+  .option('--json', 'print the result as JSON on stdout')
+  .option('--report <file>', 'write a self-contained HTML report with plots')
+  .option('--generate <file>', 'write a sample Combined-format log for the seed policies (- for stdout) instead of simulating')
+  .option('--lines <n>', 'lines to generate', '100000')
+  .option('--seed <n>', 'seed of the generated log', '1')
+  .action(async (opts: import('./simulate/command.js').SimulateFlags) => {
+    const { simulateCommand } = await import('./simulate/command.js');
+    process.exitCode = await simulateCommand(opts);
   });
 
 await program.parseAsync();
@@ -199,6 +229,25 @@ function wholeNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a whole number from 0 to 100');
   return n;
+}
+
+// ---- --max-keys (serve, gateway) ----
+
+
+function maxKeys(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 1e9) throw new InvalidArgumentError(`must be a whole number from 1 to 1,000,000,000 (got "${v}")`);
+  return n;
+}
+
+function envMaxKeys(): number | undefined {
+  const v = process.env.SLUICE_MAX_KEYS;
+  if (v === undefined || v === '') return undefined;
+  try {
+    return maxKeys(v);
+  } catch (e) {
+    fail(`SLUICE_MAX_KEYS ${(e as Error).message}`);
+  }
 }
 
 function positiveInteger(v: string): number {

@@ -7,7 +7,7 @@ export { algorithms, ALGORITHM_NAMES, type Algorithm, type AlgorithmName, type P
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { runTransaction, effectiveParams, type StateAccess } from './stores/transaction.js';
 export { type Store, type TxOp, type OpResult, type StoredOverride } from './stores/store.js';
-export { rateLimitHeaders } from './http/headers.js';
+export { rateLimitHeaders } from './headers/ratelimit-headers.js';
 export { errorBody, denialBody, dropBody, type ErrorBody } from './http/errors.js';
 export { loadEnvoyConfig, EnvoyRateLimiter, registerEnvoyJson, startEnvoyGrpc, envoyStateKey, EnvoyRequestError, EnvoyStoreError, type EnvoyConfig, type EnvoyRateLimiterOptions, type EnvoyGrpcOptions, type EnvoyGrpcServer, type RateLimitRequest as EnvoyRateLimitRequest, type RateLimitResponse as EnvoyRateLimitResponse } from './envoy/index.js';
 export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite.js';

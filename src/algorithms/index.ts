@@ -7,6 +7,9 @@ import { slidingLog } from './sliding-log.js';
 import { slidingWindow } from './sliding-window.js';
 import type { Algorithm, AlgorithmName } from './types.js';
 
+export { ALGORITHM_NAMES } from './types.js';
+
+/** Every algorithm by name: the one registry the policy, the stores and the Lua scripts derive from. */
 export const algorithms: Readonly<Record<AlgorithmName, Algorithm>> = {
   'sliding-log': slidingLog,
   'sliding-window': slidingWindow,
@@ -16,7 +19,5 @@ export const algorithms: Readonly<Record<AlgorithmName, Algorithm>> = {
   concurrency,
   block,
 };
-
-export const ALGORITHM_NAMES = Object.keys(algorithms) as AlgorithmName[];
 
 export type { Algorithm, AlgorithmName, Params, StepMode, StepResult } from './types.js';

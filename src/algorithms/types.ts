@@ -58,11 +58,12 @@ export interface Algorithm {
   expiresAt(state: readonly number[], p: Params): number;
 }
 
-export type AlgorithmName =
-  | 'sliding-log'
-  | 'sliding-window'
-  | 'fixed-window'
-  | 'gcra'
-  | 'rolling-quota'
-  | 'concurrency'
-  | 'block';
+/**
+ * The algorithms, in the order that numbers them for the Redis scripts (code = position + 1;
+ * codes live only within one script call, never in stored state). Adding an algorithm: its
+ * step function in its own file (the registry in ./index.ts must then name it, the compiler
+ * says so), its Lua twin in src/stores/redis/lua/ (likewise), its vectors, and its name here.
+ */
+export const ALGORITHM_NAMES = ['sliding-log', 'sliding-window', 'fixed-window', 'gcra', 'rolling-quota', 'concurrency', 'block'] as const;
+
+export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];

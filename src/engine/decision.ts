@@ -1,4 +1,4 @@
-import { rateLimitHeaders } from '../http/headers.js';
+import { rateLimitHeaders } from '../headers/ratelimit-headers.js';
 import type { CompiledRule } from '../policy/compiled.js';
 import type { OpResult } from '../stores/store.js';
 

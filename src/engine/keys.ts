@@ -1,8 +1,10 @@
 import type { CompiledRule, Subject } from '../policy/compiled.js';
+import { escapeValue, KEY_EXTRA } from '../stores/key-codec.js';
 
 /**
- * A rule's state key: "rule|value|value". The rule name cannot contain "|", and a
- * value that does is escaped, so distinct subjects never share a key.
+ * A rule's state key: "rule|value|value". The rule name cannot contain "|", and each
+ * value is escaped (../stores/key-codec.ts: `%`, `|`, `{`, `}` and lone surrogates, by
+ * hand, never throwing), so distinct subjects never share a key and any string is a value.
  */
 export function stateKey(rule: CompiledRule, subject: Subject): string {
   return join(rule.name, rule.keyAttrs, subject);
@@ -46,17 +48,10 @@ export function stateKeyFor(rule: CompiledRule, values: Readonly<Record<string, 
   return stateKey(rule, values);
 }
 
-/** The part of a key after the rule name: rules keyed on the same values share a Redis slot. */
-export function keyTag(key: string): string {
-  const i = key.indexOf('|');
-  return i < 0 ? key : key.slice(i + 1);
-}
-
 function text(v: unknown): string {
   return typeof v === 'string' ? v : String(v);
 }
 
 function part(v: unknown): string {
-  const s = text(v);
-  return s.indexOf('|') < 0 && s.indexOf('%') < 0 ? s : encodeURIComponent(s);
+  return escapeValue(text(v), KEY_EXTRA);
 }

@@ -2,8 +2,11 @@ import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
 import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceTake } from '../algorithms/in-place.js';
 import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
+import { openStore } from '../stores/open.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
+import { CircuitBreaker, SKIP, type BreakerOptions, type Gate } from './breaker.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
+import { Fallback } from './fallback.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
 import { sluiceClock, type Clock } from './clock.js';
@@ -25,14 +28,19 @@ export interface RulePeek {
 export interface SluiceOptions {
   /** A policy file path, YAML/JSON text, a policy object, or an already compiled policy. */
   policy: PolicySource | CompiledPolicy;
-  /** 'memory' (default) or a Store instance. */
-  store?: 'memory' | Store;
+  /**
+   * A Store, or a spec string as `openStore` and the CLI's `--store` take: 'memory' (default),
+   * 'sqlite:./data/sluice.db', 'redis://…', 'rediss://…', 'redis+sentinel://…', 'redis+cluster://…'.
+   */
+  store?: string | Store;
   /** Milliseconds since the epoch; inject one in tests. Default: a monotonic clock anchored to the epoch once (./clock.ts). */
   clock?: Clock;
   /** Bound on keys for the memory store and the fallback limiter. */
   maxKeys?: number;
-  /** Called when the store fails and rules fall back (for logs and metrics). */
+  /** Called when the store fails and rules fall back (for logs and metrics; see FailureLog for logs). */
   onStoreError?: (error: unknown) => void;
+  /** The store's circuit breaker (consecutive failures before decisions skip the store, probe interval). */
+  breaker?: BreakerOptions;
 }
 
 export interface CheckOptions {
@@ -56,26 +64,29 @@ export class Sluice {
   /** The store, when it is the in-process one (in-place takes are its own). */
   private readonly memory: MemoryStore | undefined;
   private readonly clock: Clock;
-  private readonly fallback: MemoryStore;
+  private readonly fallback: Fallback;
+  /** Opens after consecutive store failures: decisions then skip the store until a probe succeeds. */
+  readonly breaker: CircuitBreaker;
   /** While a reload's states are carried over in an asynchronous store (Redis): decisions wait for it. */
   private carrying: Promise<void> | undefined;
   private readonly onStoreError?: (error: unknown) => void;
-  /** Store failures and fallbacks, for metrics. */
-  readonly counters = { storeErrors: 0, fallbackDecisions: 0, closedDecisions: 0 };
+  /** Store failures and fallbacks, for metrics; shortCircuited: decisions that skipped the store (breaker open). */
+  readonly counters = { storeErrors: 0, fallbackDecisions: 0, closedDecisions: 0, shortCircuited: 0 };
 
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
     this.store = store;
     this.memory = store instanceof MemoryStore ? store : undefined;
     this.clock = opts.clock ?? sluiceClock;
-    this.fallback = new MemoryStore({ maxKeys: opts.maxKeys ?? 100_000 });
+    this.fallback = new Fallback(opts.maxKeys ?? 100_000, () => store.liveInstances?.() ?? 1);
+    this.breaker = new CircuitBreaker(this.clock, opts.breaker);
     this.onStoreError = opts.onStoreError;
     this.indexPolicy(policy);
   }
 
   static async open(opts: SluiceOptions): Promise<Sluice> {
     const policy = isCompiled(opts.policy) ? opts.policy : loadPolicy(opts.policy);
-    const store = opts.store === undefined || opts.store === 'memory' ? new MemoryStore({ maxKeys: opts.maxKeys }) : opts.store;
+    const store = typeof opts.store === 'string' ? await openStore(opts.store, { maxKeys: opts.maxKeys }) : (opts.store ?? new MemoryStore({ maxKeys: opts.maxKeys }));
     return new Sluice(policy, store, opts);
   }
 
@@ -101,7 +112,7 @@ export class Sluice {
     const pending: Promise<number>[] = [];
     for (const c of changes) {
       const rewrite = (state: readonly number[]) => carryState(c, state, now);
-      for (const store of [this.store, this.fallback] as Store[]) {
+      for (const store of [this.store, this.fallback.local] as Store[]) {
         if (store.rewriteStates) store.rewriteStates(c.rule, rewrite);
         else if (store.rewriteStatesAsync) pending.push(store.rewriteStatesAsync(c.rule, rewrite, now));
       }
@@ -299,26 +310,40 @@ export class Sluice {
     const legacyHeaders = this.policyValue.legacyHeaders;
     if (ops.length === 0) return Promise.resolve(Decision.of(rules, { legacyHeaders, results: [] }));
     const now = this.clock();
+    const gate = this.breaker.gate();
+    if (gate === SKIP) return Promise.resolve(this.degraded(rules, ops, now, undefined));
     let pending: OpResult[] | Promise<OpResult[]>;
     try {
       pending = this.store.apply(ops, now);
     } catch (e) {
-      return Promise.resolve(this.degraded(rules, ops, now, e));
+      return Promise.resolve(this.degraded(rules, ops, now, e, gate));
     }
-    if (!(pending instanceof Promise)) return Promise.resolve(Decision.of(rules, { legacyHeaders, results: pending }));
+    if (!(pending instanceof Promise)) {
+      this.breaker.success(gate);
+      return Promise.resolve(Decision.of(rules, { legacyHeaders, results: pending }));
+    }
     return pending.then(
-      (results) => Decision.of(rules, { legacyHeaders, results }),
-      (e) => this.degraded(rules, ops, now, e),
+      (results) => {
+        this.breaker.success(gate);
+        this.fallback.remember(ops, results, now);
+        return Decision.of(rules, { legacyHeaders, results });
+      },
+      (e) => this.degraded(rules, ops, now, e, gate),
     );
   }
 
   /**
-   * The store failed: rules that fail open are decided by a local in-memory limiter
-   * with the same parameters; rules that fail closed refuse with 503.
+   * The store failed (or the breaker is open: no error): rules that fail open are decided
+   * by the local limiter with this instance's share of their limits (./fallback.ts); rules
+   * that fail closed refuse with 503.
    */
-  private degraded(rules: readonly CompiledRule[], ops: TxOp[], now: number, error: unknown): Decision {
-    this.counters.storeErrors++;
-    this.onStoreError?.(error);
+  private degraded(rules: readonly CompiledRule[], ops: TxOp[], now: number, error: unknown, gate?: Gate): Decision {
+    if (gate === undefined) this.counters.shortCircuited++;
+    else {
+      this.breaker.failure(gate);
+      this.counters.storeErrors++;
+      this.onStoreError?.(error);
+    }
     const handling = rules.map((r) => r.onStoreError);
     const openOps = ops.filter((_, i) => handling[i] === 'open');
     const local = openOps.length ? this.fallback.apply(openOps, now) : [];

@@ -1,4 +1,5 @@
-import { policyItem } from '../http/headers.js';
+import { policyItem } from '../headers/ratelimit-headers.js';
+import { escapeValue } from '../stores/key-codec.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { sluiceClock } from '../engine/clock.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
@@ -283,8 +284,9 @@ function tagOf(domain: string, entries: readonly RateLimitEntry[]): string {
   return `envoy|${esc(domain)}|${esc(entries[entries.length - 1].value)}`;
 }
 
+/** Envoy's key space escapes its own separators too (`=` `@` `~`), never throwing (../stores/key-codec.ts). */
 function esc(s: string): string {
-  return /[|=%@~{}]/.test(s) ? encodeURIComponent(s) : s;
+  return escapeValue(s, '=@~{}');
 }
 
 function overrideLimit(entries: readonly RateLimitEntry[], requestsPerUnit: number, unit: Exclude<EnvoyUnit, 'UNKNOWN'>): EnvoyLimit {

@@ -2,6 +2,7 @@ import type { CompiledCap, CompiledPolicy, Subject } from '../policy/compiled.js
 import { CsvRowCounter } from './caps/csv-row-counter.js';
 import { JsonItemCounter } from './caps/json-item-counter.js';
 import { MultipartMeter } from './caps/multipart-meter.js';
+import type { CapPlan, ItemWatch } from './caps/plan.js';
 import { bodyTooLarge, tooManyRows, type CapViolation } from './caps/violations.js';
 
 /**
@@ -20,23 +21,7 @@ import { bodyTooLarge, tooManyRows, type CapViolation } from './caps/violations.
 
 export { formatBytes, type CapViolation } from './caps/violations.js';
 
-/** One watched JSON path of a cap. */
-export interface ItemWatch {
-  cap: CompiledCap;
-  path: string;
-  /** Path segments: object keys, or '*' for array elements. */
-  segments: string[];
-  max: number;
-}
-
-/** The caps that apply to one request, merged (the strictest of each kind wins). */
-export interface CapPlan {
-  readonly caps: readonly CompiledCap[];
-  readonly body?: { cap: CompiledCap; max: number };
-  readonly file?: { cap: CompiledCap; max: number };
-  readonly rows?: { cap: CompiledCap; max: number };
-  readonly items: readonly ItemWatch[];
-}
+export type { CapPlan, ItemWatch } from './caps/plan.js';
 
 const planCache = new WeakMap<CompiledCap, ItemWatch[]>();
 

@@ -182,6 +182,8 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
 }
 
 function safeDecode(s: string): string {
+  // Most path parameters have no escapes; decodeURIComponent costs ~5% of a replayed log line.
+  if (s.indexOf('%') < 0) return s;
   try {
     return decodeURIComponent(s);
   } catch {

@@ -1,6 +1,6 @@
 import type { Decision } from '../engine/decision.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
-import { toSubjectConfig } from '../gateway/config.js';
+import { toSubjectConfig } from '../http/subject-config.js';
 import { capPlan, checkContentLength, CapMeter, needsMeter, type CapPlan, type CapViolation } from '../http/caps.js';
 import { denialBody, dropBody, errorBody } from '../http/errors.js';
 import { compileSubject, SubjectError, type RequestInfo, type SubjectConfig, type SubjectDeriver } from '../http/subject.js';
@@ -22,6 +22,8 @@ export interface EnforcerOptions {
   policy?: PolicySource | CompiledPolicy;
   store?: 'memory' | Store;
   clock?: Clock;
+  /** Bound on keys for the memory store and the outage fallback (see MemoryStoreOptions.maxKeys). */
+  maxKeys?: number;
   /** How the subject is derived; wins over the policy file's `subject:` section. */
   subject?: SubjectConfig;
   /** Failures that must not fail the request (recording after the response, store hiccups). */
@@ -195,5 +197,5 @@ export class CapExceededError extends Error {
 
 async function openFromOptions(opts: EnforcerOptions): Promise<Sluice> {
   if (opts.policy === undefined) throw new TypeError('sluice: give `sluice` (an open engine) or `policy`');
-  return Sluice.open({ policy: opts.policy, store: opts.store, clock: opts.clock });
+  return Sluice.open({ policy: opts.policy, store: opts.store, clock: opts.clock, maxKeys: opts.maxKeys });
 }

@@ -2,6 +2,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { fullJitter, type BackoffOptions } from '../client/backoff.js';
 import { systemClock, type Clock } from '../client/clock.js';
 import { MemoryStore } from '../stores/memory.js';
+import { escapeValue, KEY_EXTRA } from '../stores/key-codec.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Aimd, type AdaptiveOptions } from './adaptive.js';
 import { JobDroppedError, JobTimeoutError, PacerStoppedError, QueueFullError } from './errors.js';
@@ -374,8 +375,7 @@ export class Pacer extends EventEmitter {
       if (spec === undefined) throw new RangeError(`pacer: no rate for key "${key}"`);
       rate = parseRate(spec, this.burst ?? 1);
     }
-    const part = (s: string): string => (s.includes('|') || s.includes('%') ? encodeURIComponent(s) : s);
-    const storeKey = `pacer|${part(this.name)}|${part(key)}`;
+    const storeKey = `pacer|${escapeValue(this.name, KEY_EXTRA)}|${escapeValue(key, KEY_EXTRA)}`;
     k = {
       key,
       storeKey,

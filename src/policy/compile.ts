@@ -1,4 +1,4 @@
-import { policyItem } from '../http/headers.js';
+import { policyItem } from '../headers/ratelimit-headers.js';
 import { formatDuration, parseDuration, parseLimit, parseSize, UnitError, type ParsedLimit } from './units.js';
 import { formatPath, PolicyError, type PolicyIssue } from './errors.js';
 import { compileMatch } from './match.js';

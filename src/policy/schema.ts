@@ -76,7 +76,7 @@ export const routeSchema = z.strictObject({
   set: z.record(attributeName, scalar).optional(),
 });
 
-/** How the gateway and middleware derive a subject from an HTTP request (see src/gateway/config.ts). */
+/** How the gateway and middleware derive a subject from an HTTP request (see src/http/subject-config.ts). */
 export const subjectSchema = z.strictObject({
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name'), attributeName).optional(),
   set: z.record(attributeName, scalar).optional(),

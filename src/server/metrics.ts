@@ -62,6 +62,8 @@ export class ServerMetrics {
     counter('sluice_store_errors_total', 'Store operations that failed.', (s) => s.counters.storeErrors);
     counter('sluice_store_fallback_decisions_total', 'Rule decisions made by the local in-memory stand-in because the store failed (fail-open rules).', (s) => s.counters.fallbackDecisions);
     counter('sluice_store_closed_decisions_total', 'Rule decisions refused with 503 because the store failed (fail-closed rules).', (s) => s.counters.closedDecisions);
+    counter('sluice_store_short_circuited_total', 'Decisions that skipped the store because its circuit breaker was open.', (s) => s.counters.shortCircuited);
+    counter('sluice_store_breaker_trips_total', 'Times the store circuit breaker opened after consecutive failures.', (s) => s.breaker.trips);
 
     new Gauge({
       name: 'sluice_keys_tracked',

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { FailureLog } from '../engine/failure-log.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
 import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer } from '../envoy/index.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
@@ -55,8 +56,10 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** Largest request body, bytes. Default 1 MiB. */
   bodyLimit?: number;
-  /** Bound on keys for the memory store. */
+  /** Bound on keys for the memory store and the fallback limiter (--max-keys, SLUICE_MAX_KEYS). */
   maxKeys?: number;
+  /** Store failures are logged at most once per this many ms, with a count. Default 10 s. */
+  storeErrorLogIntervalMs?: number;
   /** Collect Node's process metrics on /metrics. Default true. */
   processMetrics?: boolean;
   /**
@@ -106,12 +109,17 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   }
 
   const opened = await resolveStore(options.store, { maxKeys: options.maxKeys });
+  // One line per interval with a count, never a stack per decision (an outage wrote 34 MB in 30 s).
+  const storeFailures = new FailureLog(
+    (f) => log.warn({ store: opened.description, failures: f.failures, error: f.error, sinceMs: f.sinceMs }, 'store failed; rules fall back (open) or refuse with 503 (closed)'),
+    options.storeErrorLogIntervalMs ?? 10_000,
+  );
   const sluice = await Sluice.open({
     policy,
     store: opened.store,
     clock: options.clock,
     maxKeys: options.maxKeys,
-    onStoreError: (e) => log.warn({ err: e, store: opened.description }, 'store failed; rules fall back (open) or refuse with 503 (closed)'),
+    onStoreError: storeFailures.note,
   });
 
   const metrics = new ServerMetrics(() => sluice, { defaultMetrics: options.processMetrics });
@@ -151,6 +159,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       // HTTP and gRPC drain side by side, each cut at the drain deadline (see trackConnections).
       await Promise.all([closer?.close(drainMs), grpc?.close(drainMs)]);
       if (app) await app.close();
+      storeFailures.flush();
       if (opened.owned) await sluice.close();
       log.info('sluice stopped');
     })());

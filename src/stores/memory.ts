@@ -1,10 +1,16 @@
 import type { Params } from '../algorithms/index.js';
 import { EXPIRES_AT, type InPlaceTake } from '../algorithms/in-place.js';
+import { EVICTION_CANDIDATES, EvictionTrace, type NamespaceInfo } from './eviction-trace.js';
+import { unescapeValue } from './key-codec.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
 export interface MemoryStoreOptions {
-  /** Most keys held at once; the least recently used key is evicted past it. Default 1,000,000. */
+  /**
+   * Most keys held at once. Past it, one of the least recently used keys is evicted (an
+   * expired one, else the one holding least of its limit) and leaves a conservative trace
+   * (./eviction-trace.ts): a returning key is refused earlier, never admitted more. Default 1,000,000.
+   */
   maxKeys?: number;
 }
 
@@ -51,6 +57,7 @@ export class MemoryStore implements Store, StateAccess {
   private next = new Int32Array(0);
   private readonly variable = new Map<number, number[]>();
   private readonly scratch: number[][] = [[], [0], [0, 0], [0, 0, 0]];
+  private readonly evictScratch: number[][] = [[], [0], [0, 0], [0, 0, 0]];
   private head = NONE; // most recently used
   private tail = NONE; // least recently used
   private free: number[] = [];
@@ -68,9 +75,13 @@ export class MemoryStore implements Store, StateAccess {
   private lastKeys: Map<string, number> | undefined = undefined;
   private readonly overrides = new Map<string, StoredOverride>();
   private readonly attributes = new Map<string, Record<string, number>>();
+  /** What evicted keys leave behind, and what each namespace is (for choosing whom to evict). */
+  private readonly trace: EvictionTrace;
+  private readonly nsInfo = new Map<Map<string, number>, NamespaceInfo>();
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.maxKeys = Math.max(1, opts.maxKeys ?? 1_000_000);
+    this.trace = new EvictionTrace(this.maxKeys);
   }
 
   apply(ops: readonly TxOp[], now: number): OpResult[] {
@@ -95,15 +106,25 @@ export class MemoryStore implements Store, StateAccess {
       this.lastKeys = keys;
     }
     let slot = keys?.get(id);
+    let fresh = slot === undefined;
     if (slot !== undefined) {
       if (this.lens[slot] !== width) return UNABLE;
       for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
       if (alg.ahead(io, now, p)) return UNABLE; // stamped before the clock stepped back: the general path clamps it
+    } else if (this.trace.sketches !== 0 && keys !== undefined) {
+      // An evicted key comes back: it starts from its trace.
+      const start = this.trace.startState(this.nsInfo.get(keys), id, now, undefined, p);
+      if (start !== null) {
+        if (start.length !== width) return UNABLE;
+        for (let i = 0; i < width; i++) io[i] = start[i];
+        fresh = false;
+      }
     }
-    if (!alg.take(io, slot === undefined, now, cost, p)) return REFUSED;
+    if (!alg.take(io, fresh, now, cost, p)) return REFUSED;
     this.now = now;
     if (slot === undefined) {
       slot = this.allocate(ns, id);
+      this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, alg, p);
       this.lastRef = undefined; // it may have cached this key as absent
     } else this.touch(slot);
     // allocate may have grown the columns: read them only now.
@@ -134,7 +155,7 @@ export class MemoryStore implements Store, StateAccess {
    */
   read(ref: StateRef): readonly number[] | null {
     const slot = this.find(ref);
-    if (slot === undefined) return null;
+    if (slot === undefined) return this.trace.sketches === 0 ? null : this.traced(ref);
     const len = this.lens[slot];
     if (len === VARIABLE) return this.variable.get(slot) ?? null;
     const c = this.cols;
@@ -154,6 +175,8 @@ export class MemoryStore implements Store, StateAccess {
       slot = this.allocate(ns, id);
       this.lastRef = ref;
       this.lastSlot = slot;
+      const op = ref as Partial<TxOp>;
+      if (op.algorithm !== undefined) this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, op.algorithm, op.params!);
     } else {
       this.touch(slot);
       if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
@@ -218,6 +241,7 @@ export class MemoryStore implements Store, StateAccess {
   async reset(keys: readonly string[]): Promise<number> {
     let n = 0;
     for (const key of keys) {
+      if (this.trace.sketches !== 0) this.trace.forgive(...split(key));
       const slot = this.find({ key });
       if (slot !== undefined) {
         this.remove(slot);
@@ -239,12 +263,60 @@ export class MemoryStore implements Store, StateAccess {
     this.lastRef = undefined;
     this.lastNs = this.lastKeys = undefined;
     this.index.clear();
+    this.nsInfo.clear();
     this.variable.clear();
   }
 
   /** Synchronous size, for the memory benchmark and metrics. */
   get keyCount(): number {
     return this.used;
+  }
+
+  /** Whether the key's state is held itself (not only traced after an eviction). */
+  holds(ref: StateRef): boolean {
+    return this.find(ref) !== undefined;
+  }
+
+  /** Bytes held by the traces of evicted keys (bounded: see ./eviction-trace.ts). */
+  get traceBytes(): number {
+    return this.trace.bytes;
+  }
+
+  // ---- eviction (policy and trace in ./eviction-trace.ts) ----
+
+  /** Evicts one key to make room: the best of the least recently used few, leaving its trace. */
+  private evict(): void {
+    const now = this.now;
+    let best = this.tail;
+    let bestRank = Infinity;
+    for (let s = this.tail, i = 0; s !== NONE && i < EVICTION_CANDIDATES; s = this.prev[s], i++) {
+      const rank = this.trace.rank(this.nsInfo.get(this.owners[s]!)!, this.stateAt(s), this.expires[s] * 1000, now);
+      if (rank < bestRank) {
+        best = s;
+        bestRank = rank;
+        if (rank < 0) break; // expired: nothing is lost
+      }
+    }
+    if (bestRank >= 0) this.trace.record(this.nsInfo.get(this.owners[best]!)!, this.ids[best]!, this.stateAt(best), this.expires[best] * 1000, now);
+    this.remove(best);
+  }
+
+  /** A slot's state, for eviction (fixed-size ones in a scratch array of its own: a transaction may hold the shared one). */
+  private stateAt(slot: number): readonly number[] | null {
+    const len = this.lens[slot];
+    if (len === VARIABLE) return this.variable.get(slot) ?? null;
+    const out = this.evictScratch[len];
+    for (let i = 0; i < len; i++) out[i] = this.cols[i]![slot];
+    return out;
+  }
+
+  /** The state an absent key starts from: its trace, if it was evicted (null otherwise). */
+  private traced(ref: StateRef): readonly number[] | null {
+    const [ns, id] = ref.ns !== undefined ? [ref.ns, ref.id ?? ''] : split(ref.key);
+    const keys = this.index.get(ns);
+    if (keys === undefined) return null;
+    const op = ref as Partial<TxOp>;
+    return this.trace.startState(this.nsInfo.get(keys), id, this.now, op.algorithm, op.params);
   }
 
   // ---- slots and LRU ----
@@ -263,14 +335,17 @@ export class MemoryStore implements Store, StateAccess {
   }
 
   private allocate(ns: string, id: string): number {
-    if (this.used >= this.maxKeys) this.remove(this.tail);
+    if (this.used >= this.maxKeys) this.evict();
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.highWater >= this.capacity) this.grow();
       slot = this.highWater++;
     }
     let owner = this.index.get(ns);
-    if (!owner) this.index.set(ns, (owner = new Map()));
+    if (!owner) {
+      this.index.set(ns, (owner = new Map()));
+      this.nsInfo.set(owner, this.trace.info(ns));
+    }
     owner.set(id, slot);
     this.ids[slot] = id;
     this.owners[slot] = owner;
@@ -364,10 +439,5 @@ function split(key: string): [string, string] {
 
 /** A key's single escaped value (no "|" left in it) back to the value (src/engine/keys.ts escapes it). */
 function unescapeLone(id: string): string {
-  if (id.indexOf('|') >= 0 || id.indexOf('%') < 0) return id;
-  try {
-    return decodeURIComponent(id);
-  } catch {
-    return id; // not escaped by Sluice: taken literally
-  }
+  return id.indexOf('|') >= 0 ? id : unescapeValue(id);
 }

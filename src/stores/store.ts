@@ -99,5 +99,10 @@ export interface Store {
   size(now?: number): Promise<number>;
   /** Resolves when the store is reachable. */
   ping(): Promise<void>;
+  /**
+   * Shared stores: how many instances use this store, as last learnt from it (heartbeats).
+   * During an outage each instance's fallback takes limit ÷ this. Absent: 1.
+   */
+  liveInstances?(): number;
   close(): Promise<void>;
 }

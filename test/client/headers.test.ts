@@ -17,7 +17,7 @@ describe('structured field lists', () => {
     expect(list![2].value).toBe(7);
     expect(list![2].params.get('flag')).toBe(true);
     expect(list![3].value).toBe(true);
-    expect(Buffer.from(list![4].value as Uint8Array).toString()).toBe('hi');
+    expect(Buffer.from(list![4].value as ArrayBuffer).toString()).toBe('hi');
   });
 
   it('handles escapes, inner lists and empty input', () => {

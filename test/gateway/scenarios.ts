@@ -153,6 +153,19 @@ export function seedScenarios(label: string, start: StartTarget): void {
       expect(mass.json.error).toMatchObject({ cap: 'mass-update-records', path: '$.records', limit: 2000 });
     });
 
+    it('picky-assist: a body that breaks a cap after admission gives its charge back (90 pushes per minute still means 90 delivered)', async () => {
+      const h = { 'content-type': 'application/json', 'x-account-id': 'refund-acct' };
+      const body = (n: number) => JSON.stringify({ message: 'hi', numbers: Array.from({ length: n }, (_, i) => 15550000000 + i) });
+      for (let i = 0; i < 89; i++) expect((await call(t, 'POST', '/v1/messages', h, body(1))).status).toBe(200);
+      // Admitted and charged at the check, then refused mid-stream by the numbers cap: three times.
+      for (let i = 0; i < 3; i++) expect((await call(t, 'POST', '/v1/messages', h, body(10_001))).status).toBe(422);
+      const last = await call(t, 'POST', '/v1/messages', h, body(1));
+      expect(last.status).toBe(200);
+      expect(last.headers['ratelimit']).toContain('"push-per-minute";r=0');
+      expect((await call(t, 'POST', '/v1/messages', h, body(1))).status).toBe(429);
+      expect(t.hits('/v1/messages')).toBe(90);
+    });
+
     it('picky-assist: a body over 10 MB is refused with 413, from Content-Length or while streaming', async () => {
       const big = Buffer.alloc(10_000_001, 0x61);
       const declared = await call(t, 'POST', '/v1/contacts/sheet', { 'content-type': 'application/octet-stream' }, big);

@@ -1,12 +1,12 @@
 /**
  * Starts and stops throwaway redis-server processes on free loopback ports: single
- * nodes, and a 3-master cluster made with `redis-cli --cluster create`. Only 127.0.0.1.
+ * nodes, a 3-master cluster made with `redis-cli --cluster create`, and Sentinels. Only 127.0.0.1.
  *
  * When redis-server is not on PATH, `redisAvailable` is false and suites that need it
  * must skip with `skipReason()` printed LOUDLY (never a silent pass).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,7 +141,16 @@ export class RedisServer {
     clearTimeout(timer);
   }
 
+  /** Freezes (SIGSTOP: a hung Redis, connections open but nothing answered) or thaws (SIGCONT) the server. */
+  pause(): void {
+    if (this.running) this.proc!.kill('SIGSTOP');
+  }
+  resume(): void {
+    if (this.running) this.proc!.kill('SIGCONT');
+  }
+
   async destroy(): Promise<void> {
+    this.resume();
     await this.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -185,3 +194,53 @@ export class RedisCluster {
     await Promise.all(this.nodes.map((n) => n.destroy()));
   }
 }
+
+/** A Redis Sentinel (redis-server --sentinel) watching one primary as "mymaster", quorum 1. */
+export class RedisSentinel {
+  private constructor(
+    readonly port: number,
+    private readonly proc: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  static async start(primaryPort: number, masterName = 'mymaster'): Promise<RedisSentinel> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-sentinel-'));
+    const conf = join(dir, 'sentinel.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        'protected-mode no',
+        `dir ${dir}`,
+        `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} 1`,
+        `sentinel down-after-milliseconds ${masterName} 1000`,
+        `sentinel failover-timeout ${masterName} 5000`,
+        `sentinel parallel-syncs ${masterName} 1`,
+        '',
+      ].join('\n'),
+    );
+    const proc = spawn(REDIS_SERVER!, [conf, '--sentinel', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
+    await until(`sentinel on ${port}`, 10_000, () => ping(port));
+    return new RedisSentinel(port, proc, dir);
+  }
+
+  /** The primary's port as this sentinel currently sees it. */
+  primaryPort(masterName = 'mymaster'): number {
+    const out = execFileSync(REDIS_CLI!, ['-h', '127.0.0.1', '-p', String(this.port), 'SENTINEL', 'get-master-addr-by-name', masterName], { encoding: 'utf8' });
+    return Number(out.trim().split('\n')[1]);
+  }
+
+  async destroy(): Promise<void> {
+    const exited = new Promise<void>((r) => (this.proc.exitCode !== null ? r() : this.proc.once('exit', () => r())));
+    this.proc.kill('SIGKILL');
+    await exited;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits, bounded, until `check` holds (for tests that wait on a real server's state). */
+export { until as waitUntil };

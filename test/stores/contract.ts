@@ -249,6 +249,32 @@ rules:
       });
     }
 
+    it('key values are data: lone surrogates, %, |, braces, control characters and 1,024 chars each count apart, losslessly', async () => {
+      const { sluice, store } = await open(factory, 'picky-assist.yaml');
+      try {
+        const values = ['a%\ud800', 'a%\ud801', 'a%\udc00', 'a\ud800', 'a%25', 'a%7C', 'a|b', 'a%7Cb', '{a}', 'a}', '\u0000\n\t\u007f', '%u0041', 'A', 'x'.repeat(1024), '😀'];
+        const subject = (contact: string, question = 'q') => ({ event: 'smart-reply', contact, question });
+        // Each value gets its own 5 per minute (composite key) and its own contact block.
+        for (const v of values) for (let i = 0; i < 5; i++) expect((await sluice.check(subject(v))).allowed, `${JSON.stringify(v)} #${i}`).toBe(true);
+        for (const v of values) expect((await sluice.check(subject(v))).allowed, JSON.stringify(v)).toBe(false);
+        // One-value keys (the auto-reply rule keys on contact alone) are apart too.
+        const once = (contact: string) => ({ event: 'offline-reply', contact });
+        for (const v of values) expect((await sluice.check(once(v))).allowed, JSON.stringify(v)).toBe(true);
+        for (const v of values) expect((await sluice.check(once(v))).allowed, JSON.stringify(v)).toBe(false);
+        const onceKeys = values.map((v) => sluice.keysFor(once(v))[0].key);
+        expect(new Set(onceKeys).size).toBe(values.length);
+        expect(await store.reset([onceKeys[0]])).toBe(1);
+        expect((await sluice.check(once(values[0]))).allowed).toBe(true);
+        // Admin reset finds exactly the state the checks wrote.
+        const keys = sluice.keysFor(subject(values[0])).flatMap((k) => (k.blockKey ? [k.key, k.blockKey] : [k.key]));
+        expect(await store.reset(keys)).toBeGreaterThanOrEqual(1);
+        expect((await sluice.check(subject(values[0]))).allowed).toBe(true);
+        expect((await sluice.check(subject(values[1]))).allowed).toBe(false);
+      } finally {
+        await sluice.close();
+      }
+    });
+
     it('raw transactions: refused takes leave state unchanged; force and refund always apply', async () => {
       const store = await factory();
       try {

@@ -10,6 +10,7 @@ import { algorithms, type AlgorithmName, type Params, type StepMode } from '../.
 import { ALG_CODE } from '../../src/stores/redis/lua/transaction.js';
 import { RedisStore } from '../../src/stores/redis/redis.js';
 import { connectRedisStore } from '../../src/stores/redis/connection.js';
+import { edgeCallsArb, edgeParamsArb, timeline } from '../helpers/boundary-calls.js';
 import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
 
 const MODE: Record<StepMode, string> = { take: 't', peek: 'p', force: 'f', refund: 'r' };
@@ -75,10 +76,7 @@ describe.skipIf(!warnIfNoRedis('Lua twins vs TypeScript step functions'))('Lua t
   });
 
   it('runs the shared test vectors identically', async () => {
-    if (!existsSync(VECTORS)) {
-      console.warn('!! test/vectors/algorithms.json not found: vector comparison skipped (random comparison still runs)');
-      return;
-    }
+    expect(existsSync(VECTORS), 'test/vectors/algorithms.json is missing: regenerate it with node test/vectors/generate.mjs').toBe(true);
     const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as Vector[];
     expect(vectors.length).toBeGreaterThan(0);
     for (const v of vectors) {
@@ -100,6 +98,32 @@ describe.skipIf(!warnIfNoRedis('Lua twins vs TypeScript step functions'))('Lua t
   });
 
   const names = Object.keys(ALG_CODE) as AlgorithmName[];
+  for (const alg of names) {
+    // Window edges ± 1 ms, exact fills, limits of 1: where a `>` written as `>=` shows. The fixed
+    // seed replays the same cases every run; the fresh one (printed on failure) explores.
+    it(`${alg}: call sequences at window edges agree (fixed and fresh seeds)`, async () => {
+      const cases = edgeParamsArb.chain(({ limit, interval }) =>
+        edgeCallsArb(limit + 1, limit * interval).chain((calls) =>
+          fc.constantFrom<StepMode>('take', 'force', 'peek').map((mode) => ({ p: { limit, windowMs: limit * interval }, mode, calls: timeline(calls, 1_700_000_000_000, limit * interval, limit) })),
+        ),
+      );
+      const prop = fc.asyncProperty(cases, async ({ p, mode, calls }) => {
+        let tsState: number[] | null = null;
+        let luaState: number[] | null = null;
+        for (const [i, c] of calls.entries()) {
+          const m = i % 3 === 2 ? mode : 'take';
+          const t = tsStep(alg, tsState, c.now, c.cost, m, p);
+          const l = await luaStep(store, alg, luaState, c.now, c.cost, m, p);
+          expect(norm(l)).toEqual(norm(t));
+          tsState = t.state;
+          luaState = l.state;
+        }
+      });
+      await fc.assert(prop, { seed: 20261201, numRuns: 60 });
+      await fc.assert(prop, { numRuns: 60 });
+    });
+  }
+
   for (const alg of names) {
     it(`${alg}: random call sequences agree`, async () => {
       const integral = alg === 'concurrency';

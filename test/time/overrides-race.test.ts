@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyTag } from '../../src/engine/keys.js';
+import { keyTag } from '../../src/stores/redis/keys.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import type { Store, StoredOverride, TxOp } from '../../src/stores/store.js';

@@ -1,4 +1,4 @@
-import type { ItemWatch } from '../caps.js';
+import type { ItemWatch } from './plan.js';
 import { tooManyItems, type CapViolation } from './violations.js';
 
 /**

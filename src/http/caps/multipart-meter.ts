@@ -1,4 +1,4 @@
-import type { CapPlan } from '../caps.js';
+import type { CapPlan } from './plan.js';
 import { CsvRowCounter } from './csv-row-counter.js';
 import { fileTooLarge, tooManyRows, type CapViolation } from './violations.js';
 

@@ -1,5 +1,5 @@
 import type { CompiledCap } from '../../policy/compiled.js';
-import type { ItemWatch } from '../caps.js';
+import type { ItemWatch } from './plan.js';
 
 /** What a crossed cap answers: the body every front door sends (413 or 422 unless the cap says otherwise). */
 export interface CapViolation {

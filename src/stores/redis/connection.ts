@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from './redis.js';
 
@@ -8,6 +10,7 @@ import { RedisStore, type RedisStoreOptions } from './redis.js';
  *   redis+sentinel://[[user]:password@]host:port,host:port/mastername[/db][?options]
  *   redis+cluster://[[user]:password@]host:port,host:port,…[?options]
  * Options: timeout=250 (ms), prefix=sluice:, clock=server|client, tls=1 (sentinel/cluster),
+ * tlsCa=<ca.pem>, tlsCert=<cert.pem>, tlsKey=<key.pem>, tlsServername=<name>,
  * sentinelPassword=…, maxInFlight=8, maxBatch=128.
  */
 export interface RedisSpec {
@@ -107,6 +110,27 @@ export interface ConnectOptions extends RedisStoreOptions {
   redisOptions?: RedisOptions;
 }
 
+/**
+ * TLS settings from the query: `tlsCa` (a PEM file of the CA to trust, for a private CA),
+ * `tlsCert` and `tlsKey` (a client certificate, when the server asks for one), `tlsServername`.
+ * The server's certificate is always verified.
+ */
+function tlsOptions(o: Readonly<Record<string, string>>): ConnectionOptions {
+  const file = (name: string) => {
+    const path = o[name];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new Error(`Redis connection option ${name}=${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+    }
+  };
+  const ca = file('tlsCa');
+  const cert = file('tlsCert');
+  const key = file('tlsKey');
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(o.tlsServername ? { servername: o.tlsServername } : {}) };
+}
+
 /** Builds an ioredis client for a connection string, configured to fail fast while Redis is down. */
 export function createRedisClient(spec: RedisSpec, opts: ConnectOptions = {}): Redis | Cluster {
   const timeout = Number(spec.options.timeout ?? opts.timeoutMs ?? 250);
@@ -118,7 +142,7 @@ export function createRedisClient(spec: RedisSpec, opts: ConnectOptions = {}): R
     lazyConnect: true,
     ...(spec.username ? { username: spec.username } : {}),
     ...(spec.password !== undefined ? { password: spec.password } : {}),
-    ...(spec.tls ? { tls: {} } : {}),
+    ...(spec.tls ? { tls: tlsOptions(spec.options) } : {}),
     ...opts.redisOptions,
   };
   const retryStrategy = (times: number) => Math.min(50 * times, 1000);

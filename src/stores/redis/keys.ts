@@ -1,4 +1,4 @@
-import { keyTag } from '../../engine/keys.js';
+import { escapeValue, KEY_EXTRA } from '../key-codec.js';
 
 /**
  * The suffix of a state key: the format its value is in. Format 3 is packed little-endian
@@ -17,6 +17,7 @@ export const STATE_SUFFIX = ':v3';
  *   <prefix>{<tag>}:<stateKey>:o      a run-time override of that key's limit (same slot as the state)
  *   <prefix>{<value>}:@<entity>       attributes of an entity such as "tenant:acme" (hash), tagged with
  *                                     the entity's value so a rule keyed on [tenant] reads it in-slot
+ *   <prefix>instances                 heartbeats of the instances using this Redis (sorted set, instances.ts)
  *   <prefix>overrides                 every run-time override as JSON, for listing (hash); on a
  *                                     single node, scripts look overrides up only while it exists
  *
@@ -42,11 +43,22 @@ export class KeySpace {
   attributes(entity: string): string {
     const i = entity.indexOf(':');
     const value = i < 0 ? entity : entity.slice(i + 1);
-    const tag = value.includes('|') || value.includes('%') ? encodeURIComponent(value) : value;
+    const tag = escapeValue(value, KEY_EXTRA);
     return `${this.prefix}{${tag}}:@${entity}`;
+  }
+
+  /** Heartbeats of the instances sharing this Redis (sorted set: id → last beat). */
+  get instances(): string {
+    return `${this.prefix}instances`;
   }
 
   get overrideIndex(): string {
     return `${this.prefix}overrides`;
   }
+}
+
+/** The part of a state key ("rule|values") after the rule name: rules keyed on the same values share a slot. */
+export function keyTag(key: string): string {
+  const i = key.indexOf('|');
+  return i < 0 ? key : key.slice(i + 1);
 }

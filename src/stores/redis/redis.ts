@@ -2,6 +2,7 @@ import { Cluster, type Redis } from 'ioredis';
 import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
 import { Batcher, type Finish } from './batcher.js';
 import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
+import { Instances, type InstancesOptions } from './instances.js';
 import { KeySpace, STATE_SUFFIX } from './keys.js';
 import { stepLua, transactionLua } from './lua/transaction.js';
 import { overrideDeleteLua, overrideListLua, overrideSetLua, stateCasLua } from './lua/overrides.js';
@@ -32,6 +33,11 @@ export interface RedisStoreOptions {
   onError?: (error: unknown) => void;
   /** Tests: append each op's stored state to the reply (see `applyDebug`). */
   debug?: boolean;
+  /**
+   * Heartbeats that count the instances sharing this Redis (instances.ts), for the engine's
+   * fallback share. With clock: 'client', beats are stamped with `clock` (default Date.now).
+   */
+  instances?: InstancesOptions & { clock?: () => number };
 }
 
 type Client = Redis | Cluster;
@@ -80,6 +86,8 @@ export class RedisStore implements Store {
   private readonly onError?: (e: unknown) => void;
   private readonly debug: boolean;
   private closed = false;
+  /** The instances sharing this Redis, counted by heartbeats. */
+  readonly instances: Instances;
   /** Counters for metrics. errors: transactions Redis did not answer (or answered malformed), each counted once. */
   readonly stats = { errors: 0, connectionErrors: 0, multiSlot: 0, refunds: 0, refundErrors: 0 };
 
@@ -98,6 +106,7 @@ export class RedisStore implements Store {
     client.defineCommand('sluiceOvDel', { lua: overrideDeleteLua, numberOfKeys: 2 });
     client.defineCommand('sluiceOvList', { lua: overrideListLua, numberOfKeys: 1 });
     client.defineCommand('sluiceCas', { lua: stateCasLua, numberOfKeys: 1 });
+    this.instances = new Instances(client, this.keys.instances, opts.instances, this.clientClock ? (opts.instances?.clock ?? Date.now) : undefined);
     // An 'error' listener keeps connection errors from being reported as unhandled;
     // ioredis reconnects on its own and the store is used again as soon as it is back.
     client.on('error', (e: unknown) => {
@@ -458,12 +467,17 @@ export class RedisStore implements Store {
     await this.client.ping();
   }
 
+  /** Instances sharing this Redis, as the last heartbeat counted them (the fallback takes limit ÷ this). */
+  liveInstances(): number {
+    return this.instances.count;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.batcher.close(new Error('sluice redis store: closed'));
     try {
-      await Promise.race([this.client.quit(), new Promise((res) => setTimeout(res, this.timeoutMs).unref())]);
+      await Promise.race([this.instances.stop().then(() => this.client.quit()), new Promise((res) => setTimeout(res, this.timeoutMs).unref())]);
     } catch {
       // already gone
     }

@@ -7,32 +7,32 @@ import { slidingLogLua } from './sliding-log.js';
 import { slidingWindowLua } from './sliding-window.js';
 import { stateCodecLua } from './state-codec.js';
 import { STATE_SUFFIX } from '../keys.js';
+import { ALGORITHM_NAMES, type AlgorithmName } from '../../../algorithms/index.js';
 
-/** Algorithm codes shared by the encoder (../encode.ts) and the scripts. */
-export const ALG_CODE = {
-  'sliding-log': 1,
-  'sliding-window': 2,
-  'fixed-window': 3,
-  gcra: 4,
-  'rolling-quota': 5,
-  concurrency: 6,
-  block: 7,
-} as const;
+/** Each algorithm's Lua twin: Lua source defining its step `<name>` and `<name>_expires` (dashes as underscores). */
+const TWINS: Readonly<Record<AlgorithmName, string>> = {
+  'sliding-log': slidingLogLua,
+  'sliding-window': slidingWindowLua,
+  'fixed-window': fixedWindowLua,
+  gcra: gcraLua,
+  'rolling-quota': rollingQuotaLua,
+  concurrency: concurrencyLua,
+  block: blockLua,
+};
 
-/** Every algorithm twin plus the state codec and dispatch tables. */
+const luaName = (a: AlgorithmName) => a.replace(/-/g, '_');
+
+/** Algorithm codes shared by the encoder (../encode.ts) and the scripts: position in ALGORITHM_NAMES + 1. */
+export const ALG_CODE = Object.fromEntries(ALGORITHM_NAMES.map((a, i) => [a, i + 1])) as Readonly<Record<AlgorithmName, number>>;
+
+/** Every algorithm twin plus the state codec and the dispatch tables, indexed by ALG_CODE. */
 export const libraryLua = `
-${slidingLogLua}
-${slidingWindowLua}
-${fixedWindowLua}
-${gcraLua}
-${rollingQuotaLua}
-${concurrencyLua}
-${blockLua}
+${ALGORITHM_NAMES.map((a) => TWINS[a]).join('\n')}
 ${stateCodecLua}
-local STEP = { sliding_log, sliding_window, fixed_window, gcra, rolling_quota, concurrency, block }
+local STEP = { ${ALGORITHM_NAMES.map(luaName).join(', ')} }
 -- Whether a state holds stamps further ahead than a step at now could write (see Algorithm.ahead).
-local AHEAD = { sliding_log_ahead, sliding_window_ahead, fixed_window_ahead, gcra_ahead, rolling_quota_ahead, concurrency_ahead, block_ahead }
-local EXPIRES = { sliding_log_expires, sliding_window_expires, fixed_window_expires, gcra_expires, rolling_quota_expires, concurrency_expires, block_expires }
+local AHEAD = { ${ALGORITHM_NAMES.map((a) => `${luaName(a)}_ahead`).join(', ')} }
+local EXPIRES = { ${ALGORITHM_NAMES.map((a) => `${luaName(a)}_expires`).join(', ')} }
 local function fmt(x) return string.format('%.17g', x) end
 `;
 

@@ -1,4 +1,7 @@
 /**
+ * A leaf: pure rendering that the policy (RateLimit-Policy items), the engine (a decision's
+ * headers) and every front door share, so none of them imports a layer above it.
+ *
  * Rate-limit response headers:
  *  - RateLimit-Policy and RateLimit per draft-ietf-httpapi-ratelimit-headers-10:
  *    RateLimit-Policy: "per-account";q=60;w=60   RateLimit: "per-account";r=12;t=41

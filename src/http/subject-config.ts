@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { subjectSchema } from '../policy/schema.js';
-import type { SubjectConfig } from '../http/subject.js';
+import type { SubjectConfig } from './subject.js';
 
 /**
  * The policy file's `subject:` section (its schema is in src/policy/schema.ts): how the

@@ -1,0 +1,120 @@
+import { MemoryStore } from '../stores/memory.js';
+import type { OpResult, TxOp } from '../stores/store.js';
+
+/**
+ * The local limiter that decides fail-open rules while the shared store is down.
+ *
+ * Before: each instance admitted the whole limit on its own (2 instances: 20 of a 10/1m
+ * rule), on top of what the store had already counted. Now:
+ *  - each instance takes its share, limit ÷ live instances (the store tells how many are
+ *    live while it is up: `Store.liveInstances`, Redis heartbeats), rounded down but at
+ *    least 1 (so N instances admit at most the limit, plus at most N−1 on tiny limits);
+ *  - a key starts from the last count the store reported for it (its share of it, rounded
+ *    up), and a key the store reported blocked stays blocked until the block ends. What is
+ *    remembered is bounded (`maxSeen` keys, oldest forgotten first) and older than a window
+ *    is not used.
+ */
+export class Fallback {
+  readonly local: MemoryStore;
+  private readonly seen = new Map<string, Seen>();
+  private readonly maxSeen: number;
+
+  constructor(
+    maxKeys: number,
+    private readonly instances: () => number,
+  ) {
+    this.local = new MemoryStore({ maxKeys });
+    this.maxSeen = Math.max(1, Math.min(maxKeys, 100_000));
+  }
+
+  /** Notes what the store answered for these ops, to start from it during an outage. */
+  remember(ops: readonly TxOp[], results: readonly OpResult[], now: number): void {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const r = results[i];
+      if (r === undefined || op.mode === 'refund') continue;
+      if (r.blocked && op.blockKey !== undefined) this.note(op.blockKey, 0, 0, now + r.retryAfterMs);
+      else if (!op.blockOnly || r.remaining < r.limit) this.note(op.key, Math.max(0, r.limit - r.remaining), r.limit, now + r.windowMs);
+    }
+  }
+
+  /** Decides the ops locally, with each instance's share of every limit. */
+  apply(ops: readonly TxOp[], now: number): OpResult[] {
+    const n = Math.max(1, Math.floor(this.instances()) || 1);
+    const shared = ops.map((op) => share(op, n));
+    for (const op of shared) this.seed(op, n, now);
+    return this.local.apply(shared, now);
+  }
+
+  async close(): Promise<void> {
+    this.seen.clear();
+    await this.local.close();
+  }
+
+  /** Counted keys remembered (bounded by maxSeen). */
+  get remembered(): number {
+    return this.seen.size;
+  }
+
+  private note(key: string, used: number, limit: number, until: number): void {
+    const old = this.seen.get(key);
+    if (old !== undefined) this.seen.delete(key); // re-insert: the Map's order is the age
+    else if (this.seen.size >= this.maxSeen) this.seen.delete(this.seen.keys().next().value!);
+    this.seen.set(key, { used, limit, until, seeded: false });
+  }
+
+  /** On the first local decision of a key since the store last answered for it, carries over what the store had counted. */
+  private seed(op: TxOp, n: number, now: number): void {
+    if (op.blockKey !== undefined) {
+      const b = this.seen.get(op.blockKey);
+      if (b !== undefined && !b.seeded) {
+        b.seeded = true;
+        if (b.until > now) this.local.write({ key: op.blockKey }, [b.until], b.until);
+      }
+    }
+    const s = this.seen.get(op.key);
+    if (s === undefined || s.seeded) return;
+    s.seeded = true;
+    if (s.until <= now || s.used <= 0 || op.mode === 'refund') return;
+    // This instance's share of what was used, rounded up: refused earlier, never later.
+    this.local.apply([{ ...op, cost: Math.ceil(s.used / n), mode: 'force', blockKey: undefined, blockOnly: false, shadow: false, chargeRejected: false }], now);
+  }
+}
+
+interface Seen {
+  used: number;
+  limit: number;
+  /** Until when the figure means anything: a window after it was seen (or the block's end). */
+  until: number;
+  /** Already carried into the local limiter during this outage. */
+  seeded: boolean;
+}
+
+/** The op with its limit (and burst, and any limit override) divided among n instances. */
+function share(op: TxOp, n: number): TxOp {
+  const p = op.params;
+  const plain: TxOp = {
+    key: op.key,
+    ns: op.ns,
+    id: op.id,
+    tag: op.tag,
+    algorithm: op.algorithm,
+    params: n === 1 ? p : { ...p, limit: part(p.limit, n, op.algorithm), burst: p.burst === undefined ? undefined : part(p.burst, n, op.algorithm) },
+    cost: op.cost,
+    mode: op.mode,
+    shadow: op.shadow,
+    chargeRejected: op.chargeRejected,
+    blockMs: op.blockMs,
+    blockKey: op.blockKey,
+    blockOnly: op.blockOnly,
+    override: op.override && n > 1 ? { ...op.override, limit: part(op.override.limit, n, op.algorithm) } : op.override,
+    scale: op.scale,
+  };
+  return plain;
+}
+
+/** A request count's share is whole (at least 1); a byte quota's is exact. */
+function part(limit: number, n: number, algorithm: TxOp['algorithm']): number {
+  if (algorithm === 'rolling-quota') return limit / n;
+  return Math.max(1, Math.floor(limit / n));
+}
