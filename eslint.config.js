@@ -13,4 +13,6 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  // The dashboard's page script runs in the browser, with uPlot loaded before it.
+  { files: ['assets/dashboard/**/*.js'], languageOptions: { globals: { ...globals.browser, uPlot: 'readonly' } } },
 );

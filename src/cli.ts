@@ -5,6 +5,8 @@ import { loadPolicy } from './policy/load.js';
 import { formatIssue, PolicyError } from './policy/errors.js';
 import { parseDuration } from './policy/units.js';
 import type { Subject } from './policy/compiled.js';
+import { dashboardServeOptions, otlpEndpointFromEnv, type DashboardFlags } from './dashboard/cli-flags.js';
+import { parseHostPort } from './dashboard/exporters/index.js';
 
 // --max-keys (serve, gateway): the functions are at the end.
 const MAX_KEYS_FLAG = '--max-keys <n>';
@@ -69,13 +71,18 @@ program
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
   .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
   .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
-  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string; maxKeys?: number }) => {
+  // ---- dashboard flags (src/dashboard) ----
+  .option('--no-dashboard', 'turn off the live dashboard at /dashboard and its bookkeeping [SLUICE_DASHBOARD=off]')
+  .option('--otlp-endpoint <url>', 'export metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 [OTEL_EXPORTER_OTLP_ENDPOINT]', otlpEndpointFromEnv())
+  .option('--statsd <host:port>', "send StatsD counters with envoyproxy/ratelimit's names [SLUICE_STATSD]", hostPort, process.env.SLUICE_STATSD ? hostPort(process.env.SLUICE_STATSD) : undefined)
+  .option('--statsd-domain <name>', 'the <domain> in ratelimit.service.rate_limit.<domain>.<rule>.* (default sluice)')
+  .action(async (opts: { config?: string; port: number; host: string; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; logLevel: string; gracePeriod: string; maxKeys?: number } & DashboardFlags) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     const { serve } = await import('./server/serve.js');
     const { gracePeriod, ...rest } = opts;
     const shutdownTimeoutMs = gracePeriodMs(gracePeriod);
     // serve() refuses a broken policy before opening any port.
-    await serve({ ...rest, config: opts.config, shutdownTimeoutMs }).catch(exitOnPolicyError);
+    await serve({ ...rest, config: opts.config, shutdownTimeoutMs, ...dashboardServeOptions(opts) }).catch(exitOnPolicyError);
   });
 
 program
@@ -217,6 +224,16 @@ function port(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${v}" is not a port (0–65535)`);
   return n;
+}
+
+/** A StatsD target, host:port (the dashboard's exporter flag). */
+function hostPort(v: string): string {
+  try {
+    parseHostPort(v, '--statsd');
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
 }
 
 function positiveNumber(v: string): number {

@@ -8,6 +8,7 @@ import { CircuitBreaker, SKIP, type BreakerOptions, type Gate } from './breaker.
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { Fallback } from './fallback.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
+import { RefusedCache, type RefusedCacheOptions } from './refused-cache.js';
 import { RuleOp } from './rule-op.js';
 import { sluiceClock, type Clock } from './clock.js';
 import { carryState, ruleChanges, type RuleChange } from './carry-over.js';
@@ -41,6 +42,12 @@ export interface SluiceOptions {
   onStoreError?: (error: unknown) => void;
   /** The store's circuit breaker (consecutive failures before decisions skip the store, probe interval). */
   breaker?: BreakerOptions;
+  /**
+   * Answer checks refused until a known time from a local cache until then, without a store
+   * round trip (see refused-cache.ts). Default: on for stores that are not synchronous (Redis);
+   * `false` turns it off; an object sizes it.
+   */
+  refusedCache?: boolean | RefusedCacheOptions;
 }
 
 export interface CheckOptions {
@@ -75,7 +82,8 @@ export class Sluice {
 
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
-    this.store = store;
+    const cache = opts.refusedCache ?? !store.synchronous;
+    this.store = cache ? new RefusedCache(store, cache === true ? {} : cache) : store;
     this.memory = store instanceof MemoryStore ? store : undefined;
     this.clock = opts.clock ?? sluiceClock;
     this.fallback = new Fallback(opts.maxKeys ?? 100_000, () => store.liveInstances?.() ?? 1);
@@ -131,6 +139,7 @@ export class Sluice {
       this.carrying = carrying;
     }
     this.policyValue = policy;
+    if (this.store instanceof RefusedCache) this.store.clear();
     this.indexPolicy(policy);
     return changes;
   }
@@ -147,7 +156,11 @@ export class Sluice {
     return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, opts?.cost));
   }
 
-  /** The same as check, synchronously; only for stores that answer synchronously (memory). */
+  /**
+   * The same as check, synchronously; only for stores that answer synchronously (memory,
+   * SQLite). On a store that commits in groups the decision is durable only once the store
+   * is flushed (the service does so before writing the turn's answers).
+   */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     const rules = this.matching(subject);
     if (rules.length === 1) {
@@ -156,8 +169,17 @@ export class Sluice {
     }
     if (rules.length === 0) return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results: [] });
     const ops = this.checkOps(rules, subject, opts?.cost);
-    const results = this.store.apply(ops, this.clock());
+    const now = this.clock();
+    const gate = this.breaker.gate();
+    if (gate === SKIP) return this.degraded(rules, ops, now, undefined);
+    let results: OpResult[] | Promise<OpResult[]>;
+    try {
+      results = this.store.apply(ops, now);
+    } catch (e) {
+      return this.degraded(rules, ops, now, e, gate);
+    }
     if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
+    this.breaker.success(gate);
     return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results });
   }
 
@@ -320,7 +342,10 @@ export class Sluice {
     }
     if (!(pending instanceof Promise)) {
       this.breaker.success(gate);
-      return Promise.resolve(Decision.of(rules, { legacyHeaders, results: pending }));
+      const decision = Decision.of(rules, { legacyHeaders, results: pending });
+      // A store that commits in groups (SQLite): answer once the decision is durable.
+      const durable = this.store.whenDurable?.();
+      return durable === undefined ? Promise.resolve(decision) : durable.then(() => decision, (e) => this.degraded(rules, ops, now, e, gate));
     }
     return pending.then(
       (results) => {

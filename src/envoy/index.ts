@@ -15,7 +15,7 @@ export {
 } from './config.js';
 export { findLimit } from './match.js';
 export { EnvoyRateLimiter, envoyStateKey, normalizeRequest, type EnvoyClock, type EnvoyRateLimiterOptions } from './limiter.js';
-export { registerEnvoyJson, parseJsonRequest, responseToJson } from './json.js';
+export { registerEnvoyJson, decideJson, parseJsonRequest, responseToJson } from './json.js';
 export { startEnvoyGrpc, loadEnvoyProtos, PROTO_DIR, RATE_LIMIT_SERVICE, type EnvoyGrpcOptions, type EnvoyGrpcServer } from './grpc.js';
 export {
   EnvoyRequestError,

@@ -20,23 +20,34 @@ export function registerEnvoyJson(app: FastifyInstance, limiter: EnvoyRateLimite
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scope.post(path, async (req, reply) => {
-      let request: RateLimitRequest;
-      try {
-        request = parseJsonRequest(typeof req.body === 'string' ? req.body : '');
-      } catch (e) {
-        return reply.code(400).send(errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message));
-      }
-      try {
-        const res = await limiter.shouldRateLimit(request);
-        return reply.code(res.overall_code === 'OVER_LIMIT' ? 429 : 200).send(responseToJson(res));
-      } catch (e) {
-        if (e instanceof EnvoyRequestError) return reply.code(400).send(errorBody(e.code, e.message));
-        opts.onError?.(e);
-        if (e instanceof EnvoyStoreError) return reply.code(503).send(errorBody(e.code, e.message));
-        throw e;
-      }
+      const { status, body } = await decideJson(limiter, typeof req.body === 'string' ? req.body : '', opts.onError);
+      return reply.code(status).send(body);
     });
   });
+}
+
+/**
+ * Decides one /json body: the status and the JSON object to answer (200 OK, 429
+ * OVER_LIMIT, 400 for an unusable request, 503 when the store fails). Shared by the
+ * fastify route above and the service's raw node:http path (src/server/routes/envoy-json.ts).
+ * Anything else thrown is a bug, for the caller's 500.
+ */
+export async function decideJson(limiter: EnvoyRateLimiter, text: string, onError?: (error: unknown) => void): Promise<{ status: number; body: object }> {
+  let request: RateLimitRequest;
+  try {
+    request = parseJsonRequest(text);
+  } catch (e) {
+    return { status: 400, body: errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message) };
+  }
+  try {
+    const res = await limiter.shouldRateLimit(request);
+    return { status: res.overall_code === 'OVER_LIMIT' ? 429 : 200, body: responseToJson(res) };
+  } catch (e) {
+    if (e instanceof EnvoyRequestError) return { status: 400, body: errorBody(e.code, e.message) };
+    onError?.(e);
+    if (e instanceof EnvoyStoreError) return { status: 503, body: errorBody(e.code, e.message) };
+    throw e;
+  }
 }
 
 /** Parses a RateLimitRequest in the proto3 JSON mapping; unknown fields are errors, as in protojson. */
@@ -48,33 +59,72 @@ export function parseJsonRequest(text: string): RateLimitRequest {
   } catch (e) {
     throw new SyntaxError(`the body is not JSON: ${(e as Error).message}`, { cause: e });
   }
+  // Hand-rolled readers, one per message (a for-in and a switch, no intermediate objects):
+  // this runs once per /json request, and generic field maps cost about as much as the decision.
   const root = obj(raw, '');
-  const f = fields(root, '', { domain: 'domain', descriptors: 'descriptors', hitsAddend: 'hits_addend', hits_addend: 'hits_addend' });
-  const descriptors = f.descriptors === undefined || f.descriptors === null ? [] : f.descriptors;
+  let domain: unknown;
+  let hits: unknown;
+  let descriptors: unknown;
+  for (const k in root) {
+    const v = root[k];
+    if (k === 'domain') domain = v;
+    else if (k === 'descriptors') descriptors = v;
+    else if (k === 'hitsAddend' || k === 'hits_addend') hits = v;
+    else unknownField('', k, ROOT_FIELDS);
+  }
+  if (descriptors === undefined || descriptors === null) descriptors = [];
   if (!Array.isArray(descriptors)) throw new EnvoyRequestError('descriptors is a list');
-  return {
-    domain: f.domain as string,
-    hits_addend: f.hits_addend as number | undefined,
-    descriptors: descriptors.map((d, i): RateLimitDescriptor => {
-      const at = `descriptors[${i}]`;
-      const df = fields(obj(d, at), at, { entries: 'entries', limit: 'limit', hitsAddend: 'hits_addend', hits_addend: 'hits_addend' });
-      const entries = df.entries === undefined || df.entries === null ? [] : df.entries;
-      if (!Array.isArray(entries)) throw new EnvoyRequestError(`${at}.entries is a list`);
-      let limit: RateLimitDescriptor['limit'];
-      if (df.limit !== undefined && df.limit !== null) {
-        const lf = fields(obj(df.limit, `${at}.limit`), `${at}.limit`, { requestsPerUnit: 'requests_per_unit', requests_per_unit: 'requests_per_unit', unit: 'unit' });
-        limit = { requests_per_unit: lf.requests_per_unit as number, unit: lf.unit as EnvoyUnit | number };
-      }
-      return {
-        entries: entries.map((e, j) => {
-          const ef = fields(obj(e, `${at}.entries[${j}]`), `${at}.entries[${j}]`, { key: 'key', value: 'value' });
-          return { key: ef.key as string, value: ef.value as string };
-        }),
-        ...(limit ? { limit } : {}),
-        ...(df.hits_addend !== undefined ? { hits_addend: df.hits_addend as number } : {}),
-      };
-    }),
-  };
+  const out: RateLimitDescriptor[] = new Array(descriptors.length);
+  for (let i = 0; i < descriptors.length; i++) out[i] = readDescriptor(descriptors[i], i);
+  return { domain: domain as string, hits_addend: hits as number | undefined, descriptors: out };
+}
+
+const ROOT_FIELDS = ['domain', 'descriptors', 'hitsAddend'];
+const DESCRIPTOR_FIELDS = ['entries', 'limit', 'hitsAddend'];
+const LIMIT_FIELDS = ['requestsPerUnit', 'unit'];
+const ENTRY_FIELDS = ['key', 'value'];
+
+function readDescriptor(d: unknown, i: number): RateLimitDescriptor {
+  const o = obj(d, `descriptors[${i}]`);
+  let entries: unknown;
+  let limit: unknown;
+  let hits: unknown;
+  for (const k in o) {
+    const v = o[k];
+    if (k === 'entries') entries = v;
+    else if (k === 'limit') limit = v;
+    else if (k === 'hitsAddend' || k === 'hits_addend') hits = v;
+    else unknownField(`descriptors[${i}]`, k, DESCRIPTOR_FIELDS);
+  }
+  if (entries === undefined || entries === null) entries = [];
+  if (!Array.isArray(entries)) throw new EnvoyRequestError(`descriptors[${i}].entries is a list`);
+  const read: { key: string; value: string }[] = new Array(entries.length);
+  for (let j = 0; j < entries.length; j++) {
+    const e = obj(entries[j], `descriptors[${i}].entries[${j}]`);
+    let key: unknown;
+    let value: unknown;
+    for (const k in e) {
+      if (k === 'key') key = e[k];
+      else if (k === 'value') value = e[k];
+      else unknownField(`descriptors[${i}].entries[${j}]`, k, ENTRY_FIELDS);
+    }
+    read[j] = { key: key as string, value: value as string };
+  }
+  const desc: RateLimitDescriptor = { entries: read };
+  if (limit !== undefined && limit !== null) {
+    const at = `descriptors[${i}].limit`;
+    const l = obj(limit, at);
+    let rpu: unknown;
+    let unit: unknown;
+    for (const k in l) {
+      if (k === 'requestsPerUnit' || k === 'requests_per_unit') rpu = l[k];
+      else if (k === 'unit') unit = l[k];
+      else unknownField(at, k, LIMIT_FIELDS);
+    }
+    desc.limit = { requests_per_unit: rpu as number, unit: unit as EnvoyUnit | number };
+  }
+  if (hits !== undefined) desc.hits_addend = hits as number;
+  return desc;
 }
 
 function obj(v: unknown, at: string): Record<string, unknown> {
@@ -82,17 +132,8 @@ function obj(v: unknown, at: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function fields(o: Record<string, unknown>, at: string, names: Record<string, string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    const name = names[k];
-    if (name === undefined) {
-      const known = [...new Set(Object.keys(names).filter((n) => !n.includes('_')))];
-      throw new EnvoyRequestError(`unknown field "${at ? `${at}.` : ''}${k}" (known fields: ${known.join(', ')})`);
-    }
-    out[name] = v;
-  }
-  return out;
+function unknownField(at: string, k: string, known: readonly string[]): never {
+  throw new EnvoyRequestError(`unknown field "${at ? `${at}.` : ''}${k}" (known fields: ${known.join(', ')})`);
 }
 
 /** The RateLimitResponse in the proto3 JSON mapping, as envoyproxy/ratelimit writes it. */
@@ -115,6 +156,8 @@ export function responseToJson(res: RateLimitResponse): Record<string, unknown> 
 /** google.protobuf.Duration in JSON: "3s", "0.250s". */
 export function durationJson(d: Duration): string {
   if (d.nanos === 0) return `${d.seconds}s`;
-  const frac = String(d.nanos).padStart(9, '0').replace(/(\d{3})(\d{3})(\d{3})$/, (_m, a: string, b: string, c: string) => (c === '000' ? (b === '000' ? a : a + b) : a + b + c));
+  // 0, 3, 6 or 9 fractional digits, as protojson writes them.
+  const n = String(d.nanos).padStart(9, '0');
+  const frac = n.endsWith('000000') ? n.slice(0, 3) : n.endsWith('000') ? n.slice(0, 6) : n;
   return `${d.seconds}.${frac}s`;
 }

@@ -167,6 +167,7 @@ export class EnvoyRateLimiter {
     if (ops.length) {
       try {
         results = await this.store.apply(ops, now);
+        await this.store.whenDurable?.(); // a group-committing store (SQLite): answer once durable
       } catch (e) {
         this.counters.storeErrors++;
         throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${(e as Error)?.message ?? String(e)}`, e);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sluice } from '../engine/sluice.js';
+import type { DashboardRecorder } from '../dashboard/recorder.js';
 import type { ServerMetrics } from './metrics.js';
 import type { WriteBatch } from './write-batch.js';
 
@@ -18,4 +19,6 @@ export interface ServerContext {
   closing: boolean;
   /** Where the policy came from (a file path, or a description of an inline policy). */
   readonly policySource: string;
+  /** The dashboard's bookkeeping (src/dashboard), unless it was turned off. */
+  readonly dashboard?: DashboardRecorder;
 }

@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Decision } from '../engine/decision.js';
 import type { Sluice } from '../engine/sluice.js';
+import type { DecisionObserver, ReloadDetail } from '../dashboard/recorder.js';
+import type { Subject } from '../policy/compiled.js';
 
 /** Decision actions, in the order of the per-rule count arrays. */
 const ACTIONS = ['allow', 'reject', 'drop'] as const;
@@ -24,6 +26,8 @@ export class ServerMetrics {
   private latencySum = 0;
   private latencyN = 0;
   private readonly reloads: Counter<'result'>;
+  /** The dashboard's bookkeeping, when on: told of every decision and reload counted here. */
+  observer?: DecisionObserver;
 
   constructor(getSluice: () => Sluice, opts: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -97,7 +101,8 @@ export class ServerMetrics {
   }
 
   /** Counts one decision and its latency (milliseconds). Hot path: no allocation once the key is known. */
-  decision(d: Decision, ms: number): void {
+  decision(d: Decision, ms: number, subject?: Subject): void {
+    this.observer?.decision(d, ms, subject);
     // Rule names come from the policy, so the lookup hashes a string V8 has hashed before.
     const rule = d.rule ?? 'none';
     let counts = this.pending.get(rule);
@@ -111,8 +116,9 @@ export class ServerMetrics {
     this.latencyN++;
   }
 
-  reload(ok: boolean): void {
+  reload(ok: boolean, detail?: ReloadDetail): void {
     this.reloads.inc({ result: ok ? 'success' : 'failure' });
+    this.observer?.reload(ok, detail);
   }
 
   async text(): Promise<string> {

@@ -38,7 +38,7 @@ export function openapiDocument(): Record<string, unknown> {
       description:
         'Rate limits, quotas and lockouts for multi-tenant APIs. The decision API asks whether a request may proceed (check) and reports what happened after it (record). Every error body is { "error": { "code", "message", … } }.',
     },
-    tags: [{ name: 'decisions' }, { name: 'admin' }, { name: 'operations' }],
+    tags: [{ name: 'decisions' }, { name: 'admin' }, { name: 'dashboard' }, { name: 'operations' }],
     paths: {
       '/v1/check': {
         post: {
@@ -138,6 +138,31 @@ export function openapiDocument(): Record<string, unknown> {
         },
       },
       '/v1/admin/policy': { get: { ...admin(false), summary: 'The rules being served', responses: { '200': { description: 'Policy summary' }, ...auth } } },
+      // ---- dashboard (src/dashboard): the page is public and holds no data; its data needs a token ----
+      '/dashboard': { get: { tags: ['dashboard'], summary: 'The live dashboard page (HTML; asks for a token, holds no data)', responses: { '200': { description: 'text/html' } } } },
+      '/v1/dashboard/whoami': { get: { ...admin(false), tags: ['dashboard'], summary: 'The role of the token given', responses: { '200': { description: '{ role, canWrite, instance }' }, ...auth } } },
+      '/v1/dashboard/live': {
+        get: {
+          ...admin(false),
+          tags: ['dashboard'],
+          summary: 'Decisions per second per rule, store health, decision latency, recent reloads',
+          parameters: [
+            { name: 'step', in: 'query', schema: { enum: [1000, 10000, 60000] }, description: 'Resolution, ms (default 1000)' },
+            { name: 'points', in: 'query', schema: { type: 'integer', minimum: 1 }, description: 'Slots, ending now (default: all kept at that resolution: 900, 360, 1440)' },
+          ],
+          responses: { '200': { description: '{ now, instance, rules: [{ rule, t0, stepMs, allowed[], refused[], dropped[], near[], shadow[], totals }], health, latency, reloads, policy }' }, '400': error('A bad step or points'), ...auth },
+        },
+      },
+      '/v1/dashboard/top': {
+        get: {
+          ...admin(false),
+          tags: ['dashboard'],
+          summary: 'The most refused keys, over all rules and per rule, each with its usage now (charges nothing)',
+          parameters: [{ name: 'n', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 50 } }],
+          responses: { '200': { description: '{ overall: [{ rule, key, stateKey, count, error, usage }], rules: { name: [...] } }' }, '400': error('A bad n'), ...auth },
+        },
+      },
+      '/v1/dashboard/fleet': { get: { ...admin(false), tags: ['dashboard'], summary: 'Every instance sharing the Redis store, and their sum (last minute)', responses: { '200': { description: '{ enabled, instances, total, top }' }, ...auth } } },
       '/metrics': { get: { tags: ['operations'], summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },
       '/healthz': { get: { tags: ['operations'], summary: 'Liveness', responses: { '200': { description: '{ "status": "ok" }' } } } },
       '/readyz': { get: { tags: ['operations'], summary: 'Readiness: the store answers and a policy is loaded', responses: { '200': { description: 'Ready' }, '503': error('Not ready') } } },

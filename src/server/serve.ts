@@ -9,7 +9,6 @@ import { Sluice, type Clock } from '../engine/sluice.js';
 import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer } from '../envoy/index.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
-import { MemoryStore } from '../stores/memory.js';
 import { listen } from '../http/plain-server.js';
 import { DEFAULT_GRACE_MS, trackConnections, type GracefulCloser } from '../http/graceful-close.js';
 import { AdminAuth } from './auth.js';
@@ -19,6 +18,8 @@ import { PolicyReloader, type ReloadResult } from './reload.js';
 import { buildServer } from './server.js';
 import { WriteBatch } from './write-batch.js';
 import { resolveStore, type StoreSpec } from './store.js';
+import { DashboardRecorder } from '../dashboard/recorder.js';
+import { startExporters, type ExporterOptions } from '../dashboard/exporters/index.js';
 
 /** Options of `sluice serve` (each also from the environment, read by the CLI). */
 export interface ServeOptions {
@@ -68,6 +69,10 @@ export interface ServeOptions {
    * connections, and exits within it; whatever is still open at its end is cut, never served.
    */
   shutdownTimeoutMs?: number;
+  /** The live dashboard at /dashboard and its bookkeeping. Default true. SLUICE_DASHBOARD=off turns it off. */
+  dashboard?: boolean;
+  /** Export the dashboard's numbers: OTLP/HTTP metrics endpoint and/or a StatsD host:port (see src/dashboard/exporters). */
+  exporters?: ExporterOptions;
 }
 
 export interface ServeHandle {
@@ -123,18 +128,25 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   });
 
   const metrics = new ServerMetrics(() => sluice, { defaultMetrics: options.processMetrics });
+  const dashboard = options.dashboard === false ? undefined : new DashboardRecorder(() => sluice, { clock: options.clock }).start();
+  metrics.observer = dashboard;
   const ctx: ServerContext = {
     sluice,
-    // Only a memory store the service made itself is known to answer synchronously and never
-    // fail; any store handed in (possibly wrapped or instrumented) takes the async path,
-    // where store failures fall back per rule.
-    sync: opened.owned && opened.store instanceof MemoryStore,
+    // Only a store the service made itself and that declares it answers synchronously
+    // (memory, SQLite) takes the synchronous path; any store handed in (possibly wrapped or
+    // instrumented) takes the async path, where store failures fall back per rule.
+    sync: opened.owned && opened.store.synchronous === true,
     log,
     metrics,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    writes: new WriteBatch((e) => log.error({ err: e }, 'writing a decision answer failed')),
+    // A store that commits in groups (SQLite) commits the turn's decisions right before their answers go out.
+    writes: new WriteBatch(
+      (e) => log.error({ err: e }, 'writing a decision answer failed'),
+      opened.store.flush && (() => opened.store.flush!()),
+    ),
     closing: false,
     policySource: file ?? policy.source,
+    dashboard,
   };
   const auth = new AdminAuth(options);
   const envoy = options.envoyConfig === undefined ? undefined : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), opened.store, options.clock);
@@ -150,11 +162,14 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const graceMs = options.shutdownTimeoutMs ?? DEFAULT_GRACE_MS;
   // Connections drain for most of the grace period; the rest is for closing the store and exiting.
   const drainMs = Math.max(0, graceMs - Math.min(1000, graceMs / 5));
+  let stopExporters: (() => Promise<void>) | undefined;
 
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       ctx.closing = true;
       for (const c of cleanup.splice(0)) c();
+      dashboard?.stop();
+      await stopExporters?.();
       reloader.close();
       // HTTP and gRPC drain side by side, each cut at the drain deadline (see trackConnections).
       await Promise.all([closer?.close(drainMs), grpc?.close(drainMs)]);
@@ -181,6 +196,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       }
     }
 
+    if (dashboard && options.exporters) stopExporters = await startExporters(dashboard, sluice, options.exporters, log);
     if (options.watch ?? file !== undefined) reloader.watch();
     if (options.handleSignals ?? true) {
       const onHup = () => reloader.reload('signal', 'SIGHUP');

@@ -9,7 +9,9 @@ import type { PolicyReloader } from './reload.js';
 import { HttpError } from './respond.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { decisionRoute, DECISION_ROUTES, handleDecision } from './routes/decisions.js';
+import { handleEnvoyJson, isEnvoyJson } from './routes/envoy-json.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
 import { BodyError } from './validate.js';
 
 export interface BuiltServer {
@@ -37,6 +39,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
   const server = createServer({ keepAliveTimeout: 65_000 }, (req: IncomingMessage, res: ServerResponse) => {
     const route = decisionRoute(req);
     if (route !== undefined) handleDecision(ctx, route, req, res);
+    else if (envoy && isEnvoyJson(req)) handleEnvoyJson(ctx, envoy, req, res);
     else app.routing(req, res);
   });
   answerClientErrors(server);
@@ -114,10 +117,12 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
 
   registerOpsRoutes(app, ctx);
   registerAdminRoutes(app, ctx, auth, reloader);
+  if (ctx.dashboard) registerDashboardRoutes(app, ctx, auth, ctx.dashboard);
 
   // ---- ENVOY HOOK ----------------------------------------------------------------
   // Envoy's rate-limit protocol (src/envoy): with an envoy ratelimit config (serve's
-  // `envoyConfig`), POST /json is mounted here over the same store; the gRPC
+  // `envoyConfig`), POST /json is mounted here over the same store (the raw handler
+  // above answers POSTs; fastify's route gives other methods their 405); the gRPC
   // RateLimitService is started by serve() on `grpcPort`.
   if (envoy) {
     registerEnvoyJson(app, envoy, { onError: (e) => ctx.log.warn({ err: e }, 'envoy /json: store failed') });

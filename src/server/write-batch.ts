@@ -13,8 +13,15 @@ export class WriteBatch {
   private pending: (() => void)[] = [];
   private scheduled = false;
 
-  /** @param onError told of a write that threw; the writes after it still run. */
-  constructor(private readonly onError: (error: unknown) => void) {}
+  /**
+   * @param onError told of a write that threw; the writes after it still run.
+   * @param beforeWrites runs right before the turn's answers are written: the store's group
+   *   commit (SQLite), so no answer goes out before its decision is durable.
+   */
+  constructor(
+    private readonly onError: (error: unknown) => void,
+    private readonly beforeWrites?: () => void,
+  ) {}
 
   /** Runs `write` at the end of this loop turn's I/O, in the order given. */
   add(write: () => void): void {
@@ -29,6 +36,15 @@ export class WriteBatch {
     const writes = this.pending;
     this.pending = [];
     this.scheduled = false;
+    if (this.beforeWrites) {
+      try {
+        this.beforeWrites();
+      } catch (e) {
+        // The commit failed and was rolled back: these decisions were never made durable.
+        // Their answers still go out (as on a store without durability); the failure is logged.
+        this.onError(e);
+      }
+    }
     for (const w of writes) {
       try {
         w();

@@ -79,6 +79,9 @@ export class MemoryStore implements Store, StateAccess {
   private readonly trace: EvictionTrace;
   private readonly nsInfo = new Map<Map<string, number>, NamespaceInfo>();
 
+  /** apply() answers synchronously (a Store capability). */
+  readonly synchronous = true;
+
   constructor(opts: MemoryStoreOptions = {}) {
     this.maxKeys = Math.max(1, opts.maxKeys ?? 1_000_000);
     this.trace = new EvictionTrace(this.maxKeys);
@@ -117,6 +120,7 @@ export class MemoryStore implements Store, StateAccess {
       if (start !== null) {
         if (start.length !== width) return UNABLE;
         for (let i = 0; i < width; i++) io[i] = start[i];
+        if (alg.ahead(io, now, p)) return UNABLE; // traced before the clock stepped back: the general path clamps it
         fresh = false;
       }
     }

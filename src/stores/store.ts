@@ -76,8 +76,29 @@ export type StateRewrite = (state: readonly number[]) => { state: number[] | nul
 
 export interface Store {
   readonly name: string;
+  /**
+   * Capability: apply() always answers synchronously (never a promise), so a caller may
+   * decide without the promise machinery (memory, SQLite). The engine and the service read
+   * this instead of recognising a store by its class.
+   */
+  readonly synchronous?: boolean;
   /** Applies a transaction atomically at `now` (ms since the epoch). Memory and SQLite answer synchronously. */
   apply(ops: readonly TxOp[], now: number): OpResult[] | Promise<OpResult[]>;
+  /**
+   * Capability of a store that commits decisions in groups (SQLite): makes every decision
+   * applied so far durable now. A front door that batches its answers calls it right
+   * before writing them; it throws when the commit fails (those decisions are lost).
+   */
+  flush?(): void;
+  /** With flush: resolves once the decisions applied so far are durable; undefined when they already are. */
+  whenDurable?(): Promise<void> | undefined;
+  /**
+   * Capability of a shared store (Redis): tells `listener` of every write outside apply that
+   * can change decisions (an override set or deleted, a reset: the state keys; an attribute
+   * change: 'all'), made through this instance (at once, before the write resolves) or
+   * through any other instance of the store (as soon as the news arrives). Returns the unsubscribe.
+   */
+  onInvalidate?(listener: (keys: readonly string[] | 'all') => void): () => void;
   setOverride(o: StoredOverride): Promise<void>;
   deleteOverride(key: string): Promise<boolean>;
   /** The run-time overrides; with `now`, only those still in force then (stores may forget the others). */

@@ -102,13 +102,19 @@ describe('the decision engine', () => {
         throw new Error('down');
       }
     }
-    expect(() => Sluice.openSync({ policy, store: new Refusing() }).checkSync({ k: 'a' })).toThrow('down');
+    // A store that throws is a store failure: the rule fails open through the fallback, and the error is reported.
+    const seen: unknown[] = [];
+    const refusing = Sluice.openSync({ policy, store: new Refusing(), onStoreError: (e) => seen.push(e) });
+    expect(refusing.checkSync({ k: 'a' }).allowed).toBe(true);
+    expect(seen.map((e) => (e as Error).message)).toEqual(['down']);
     const patched = new MemoryStore();
-    const sluice = Sluice.openSync({ policy, store: patched });
+    const sluice = Sluice.openSync({ policy, store: patched, onStoreError: (e) => seen.push(e) });
     patched.apply = () => {
       throw new Error('patched');
     };
-    expect(() => sluice.checkSync({ k: 'a' })).toThrow('patched');
+    sluice.checkSync({ k: 'a' });
+    expect(seen.map((e) => (e as Error).message)).toEqual(['down', 'patched']);
+    expect(sluice.counters.storeErrors).toBe(1);
   });
 
   it('peek reports usage and blocks without charging or tripping anything', async () => {

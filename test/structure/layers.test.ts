@@ -11,8 +11,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['policy', 'stores'],
   ['engine'],
   ['http'],
-  ['middleware', 'envoy', 'client'],
-  ['gateway', 'server', 'pacer', 'simulate', 'dashboard'],
+  ['middleware', 'envoy', 'client', 'dashboard'],
+  ['gateway', 'server', 'pacer', 'simulate'],
   ['cli.ts', 'index.ts'],
 ];
 

@@ -5,6 +5,7 @@ import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
 import { decisionJson } from '../decision-json.js';
 import { HttpError, JSON_TYPE, sendError, sendJson } from '../respond.js';
+import { readRawBody } from '../raw-body.js';
 import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody, type RecordBody } from '../validate.js';
 
 /**
@@ -39,32 +40,7 @@ export function handleDecision(ctx: ServerContext, route: Route, req: IncomingMe
     sendError(res, new HttpError(415, 'unsupported_media_type', `send the body as application/json (got ${type})`), ctx.closing);
     return;
   }
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > ctx.bodyLimit) {
-    tooLarge(ctx, req, res);
-    return;
-  }
-  let first: Buffer | undefined;
-  let chunks: Buffer[] | undefined;
-  let size = 0;
-  let done = false;
-  req.on('data', (c: Buffer) => {
-    if (done) return;
-    size += c.length;
-    if (size > ctx.bodyLimit) {
-      done = true;
-      tooLarge(ctx, req, res);
-      return;
-    }
-    if (first === undefined) first = c;
-    else (chunks ??= [first]).push(c);
-  });
-  // No 'error' listener: a request whose client went away is destroyed without 'end'
-  // (node:http emits 'error' on it only when someone listens), so nobody is answered.
-  req.on('end', () => {
-    if (done) return;
-    done = true;
-    const raw = chunks ? Buffer.concat(chunks).toString('utf8') : first ? first.toString('utf8') : '';
+  readRawBody(ctx, req, res, (raw) => {
     let body: unknown;
     try {
       if (raw.length === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
@@ -87,14 +63,14 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
   const t0 = performance.now();
   if (ctx.sync) {
     const d = ctx.sluice.checkSync(body.subject, body);
-    ctx.metrics.decision(d, performance.now() - t0);
+    ctx.metrics.decision(d, performance.now() - t0, body.subject);
     ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
     return;
   }
   ctx.sluice
     .check(body.subject, body)
     .then((d) => {
-      ctx.metrics.decision(d, performance.now() - t0);
+      ctx.metrics.decision(d, performance.now() - t0, body.subject);
       ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
     })
     .catch((e) => answerError(ctx, res, e));
@@ -113,7 +89,7 @@ async function decideAll(ctx: ServerContext, checks: CheckBody[]): Promise<Decis
     const t0 = performance.now();
     const c = checks[i];
     out[i] = ctx.sync ? ctx.sluice.checkSync(c.subject, c) : await ctx.sluice.check(c.subject, c);
-    ctx.metrics.decision(out[i], performance.now() - t0);
+    ctx.metrics.decision(out[i], performance.now() - t0, c.subject);
   }
   return out;
 }
@@ -137,14 +113,6 @@ function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subj
   }
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rule: d.rule, status: d.status, retryAfterMs: d.retryAfterMs, subject }, 'denied');
   sendJson(res, d.status, JSON.stringify(denialBody(d)), headers, ctx.closing);
-}
-
-function tooLarge(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
-  // Stop reading: answer and close, so the rest of the body is never buffered.
-  req.pause();
-  const e = new HttpError(413, 'payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`);
-  res.once('finish', () => req.destroy());
-  sendError(res, e, true);
 }
 
 export function answerError(ctx: ServerContext, res: ServerResponse, e: unknown): void {

@@ -55,6 +55,11 @@ export class KeySpace {
   get overrideIndex(): string {
     return `${this.prefix}overrides`;
   }
+
+  /** The pub/sub channel on which instances tell each other of overrides, resets and attribute changes. */
+  get invalidateChannel(): string {
+    return `${this.prefix}invalidate`;
+  }
 }
 
 /** The part of a state key ("rule|values") after the rule name: rules keyed on the same values share a slot. */

@@ -4,7 +4,8 @@ import { Batcher, type Finish } from './batcher.js';
 import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
 import { Instances, type InstancesOptions } from './instances.js';
 import { KeySpace, STATE_SUFFIX } from './keys.js';
-import { stepLua, transactionLua } from './lua/transaction.js';
+import { createHash } from 'node:crypto';
+import { stepLua, transactionLibrary, transactionLua } from './lua/transaction.js';
 import { overrideDeleteLua, overrideListLua, overrideSetLua, stateCasLua } from './lua/overrides.js';
 import { keySlot } from './slot.js';
 import { decodeState, encodeState } from './state-codec.js';
@@ -51,6 +52,9 @@ type ScriptClient = Client & {
   sluiceCas(k: string, old: Buffer, next: Buffer | string, px: string): Promise<number>;
 };
 
+/** The transaction as a Redis Functions library, named after a hash of its code. */
+const LIBRARY = transactionLibrary(createHash('sha1').update(transactionLua).digest('hex').slice(0, 12));
+
 /** How long keys outlive their window (as in the script): 1 s on the server clock, a minute on a caller's clock. */
 const SLACK = 1000;
 const CLIENT_CLOCK_SLACK = 60_000;
@@ -60,9 +64,12 @@ const CLIENT_CLOCK_SLACK = 60_000;
  *
  * A transaction is decided by one Lua script (lua/transaction.ts) that mirrors
  * runTransaction line by line, reading run-time overrides and scale attributes inside
- * the script, on the Redis server's clock. Scripts are sent once per connection and then
- * called by EVALSHA (ioredis re-sends them after NOSCRIPT, e.g. after a Redis restart).
- * Concurrent transactions are batched into few script calls (batcher.ts).
+ * the script, on the Redis server's clock. On Redis ≥ 7 the script is a Functions library,
+ * loaded once per server (FUNCTION LOAD, on every Cluster master) and called by FCALL, so
+ * its helpers are not defined again on every call; it is loaded again when a server answers
+ * that it does not know it (a restart, a failover to a new master). On older Redis (or
+ * where FUNCTION is refused) it is sent once per connection and called by EVALSHA (ioredis
+ * re-sends it after NOSCRIPT). Concurrent transactions are batched into few calls (batcher.ts).
  *
  * Atomicity:
  *  - single node and Sentinel: a whole transaction, whatever its keys, is decided in one
@@ -88,6 +95,12 @@ export class RedisStore implements Store {
   private closed = false;
   /** The instances sharing this Redis, counted by heartbeats. */
   readonly instances: Instances;
+  /** How transactions are called: not known until the first call tries FUNCTION LOAD. */
+  private callMode: 'unknown' | 'function' | 'script' = 'unknown';
+  private loading?: Promise<void>;
+  /** onInvalidate listeners, and the connection that hears other instances' news (opened for the first listener). */
+  private readonly invalidateListeners = new Set<(keys: readonly string[] | 'all') => void>();
+  private subscriber?: Client;
   /** Counters for metrics. errors: transactions Redis did not answer (or answered malformed), each counted once. */
   readonly stats = { errors: 0, connectionErrors: 0, multiSlot: 0, refunds: 0, refundErrors: 0 };
 
@@ -118,14 +131,51 @@ export class RedisStore implements Store {
     // Single node: the script skips override lookups while the override index does not exist.
     // Cluster: a script reads only its own slot's keys, so it always looks them up.
     const index = this.keys.overrideIndex;
+    const script = (keys: string[], args: string[]): Promise<unknown[]> =>
+      this.cluster ? sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args) : sc.sluiceTxBuffer(keys.length + 1, ...keys, index, `${debugFlag}x`, ...args);
+    const fcall = (keys: string[], args: string[]): Promise<unknown[]> =>
+      (this.cluster
+        ? client.callBuffer('FCALL', LIBRARY.fn, keys.length, ...keys, debugFlag, ...args)
+        : client.callBuffer('FCALL', LIBRARY.fn, keys.length + 1, ...keys, index, `${debugFlag}x`, ...args)) as Promise<unknown[]>;
+    const send = (keys: string[], args: string[]): Promise<unknown[]> => {
+      if (this.callMode === 'script') return script(keys, args);
+      if (this.callMode === 'unknown') return this.loadLibrary().then(() => send(keys, args));
+      // A server that lost the library (restarted, or a new master after a failover) gets it again, once per call.
+      return fcall(keys, args).catch((e: unknown) => (functionMissing(e) ? this.loadLibrary(true).then(() => fcall(keys, args)) : Promise.reject(e)));
+    };
     this.batcher = new Batcher(
       (_slot, keys, args) => {
         if (this.closed) return Promise.reject(new Error('sluice redis store: closed'));
-        if (this.cluster) return sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args);
-        return sc.sluiceTxBuffer(keys.length + 1, ...keys, index, `${debugFlag}x`, ...args);
+        return send(keys, args);
       },
       { maxInFlight: opts.maxInFlight ?? 8, maxBatch: opts.maxBatch ?? 128, timeoutMs: this.timeoutMs, onFail: () => this.stats.errors++ },
     );
+  }
+
+  /** How transactions are called: FCALL (Redis Functions), EVALSHA (older Redis), or not known yet. */
+  get callKind(): 'function' | 'script' | 'unknown' {
+    return this.callMode;
+  }
+
+  /**
+   * Loads the Functions library on the server (every Cluster master). A server that refuses
+   * FUNCTION (Redis < 7, or an ACL) puts the store on EVALSHA for good; a connection error
+   * leaves the mode unknown, for the next call to try again.
+   */
+  private loadLibrary(again = false): Promise<void> {
+    if (!again && this.callMode !== 'unknown') return Promise.resolve();
+    return (this.loading ??= (async () => {
+      try {
+        const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+        await Promise.all(nodes.map((n) => n.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY.code)));
+        this.callMode = 'function';
+      } catch (e) {
+        if (!isReplyError(e)) throw e;
+        this.callMode = 'script';
+      } finally {
+        this.loading = undefined;
+      }
+    })());
   }
 
   get batchStats(): { calls: number; transactions: number; expired: number } {
@@ -337,6 +387,43 @@ export class RedisStore implements Store {
     }
   }
 
+  // ---- invalidation news (for local caches such as the engine's refused-keys cache) ----
+
+  onInvalidate(listener: (keys: readonly string[] | 'all') => void): () => void {
+    this.invalidateListeners.add(listener);
+    if (this.subscriber === undefined && !this.closed) {
+      const sub: Client = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
+      this.subscriber = sub;
+      sub.on('error', () => undefined); // the main connection reports errors; this one reconnects on its own
+      sub.on('message', (_channel: string, text: string) => {
+        let keys: readonly string[] | 'all';
+        try {
+          const parsed = JSON.parse(text) as unknown;
+          keys = parsed === 'all' ? 'all' : Array.isArray(parsed) ? parsed.map(String) : 'all';
+        } catch {
+          keys = 'all';
+        }
+        this.tell(keys);
+      });
+      sub.subscribe(this.keys.invalidateChannel).catch(() => undefined);
+    }
+    return () => this.invalidateListeners.delete(listener);
+  }
+
+  /**
+   * Tells this process's listeners at once, and every other instance through pub/sub. Redis
+   * hands the message to every subscriber before it answers PUBLISH, so once the admin write
+   * resolves the news is on its way to all of them (a lost PUBLISH is not an error of the write).
+   */
+  private async invalidate(keys: readonly string[] | 'all'): Promise<void> {
+    this.tell(keys);
+    await this.client.publish(this.keys.invalidateChannel, JSON.stringify(keys)).catch(() => undefined);
+  }
+
+  private tell(keys: readonly string[] | 'all'): void {
+    for (const l of this.invalidateListeners) l(keys);
+  }
+
   // ---- admin ----
 
   /**
@@ -353,16 +440,23 @@ export class RedisStore implements Store {
     const json = JSON.stringify(o);
     if (!this.cluster) {
       await (this.client as ScriptClient).sluiceOvSet(k, this.keys.overrideIndex, value, o.key, json, px);
+      await this.invalidate([o.key]);
       return;
     }
     if (px === '') await this.client.set(k, value);
     else await this.client.set(k, value, 'PX', px);
     await this.client.hset(this.keys.overrideIndex, o.key, json);
+    await this.invalidate([o.key]);
   }
 
   async deleteOverride(key: string): Promise<boolean> {
-    if (!this.cluster) return (await (this.client as ScriptClient).sluiceOvDel(this.keys.override(key), this.keys.overrideIndex, key)) > 0;
+    if (!this.cluster) {
+      const n = await (this.client as ScriptClient).sluiceOvDel(this.keys.override(key), this.keys.overrideIndex, key);
+      await this.invalidate([key]);
+      return n > 0;
+    }
     const [a, b] = await Promise.all([this.client.del(this.keys.override(key)), this.client.hdel(this.keys.overrideIndex, key)]);
+    await this.invalidate([key]);
     return a + b > 0;
   }
 
@@ -385,6 +479,7 @@ export class RedisStore implements Store {
     }
     if (set.length) await this.client.hset(k, ...set);
     if (del.length) await this.client.hdel(k, ...del);
+    await this.invalidate('all');
   }
 
   async getAttributes(entity: string): Promise<Record<string, number>> {
@@ -396,6 +491,7 @@ export class RedisStore implements Store {
 
   async reset(keys: readonly string[]): Promise<number> {
     const counts = await Promise.all(keys.map((k) => this.client.del(this.keys.state(k))));
+    await this.invalidate(keys);
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -434,6 +530,8 @@ export class RedisStore implements Store {
         } while (cursor !== '0');
       }
     }
+    // Anything remembered about the rule's keys (a refused-key cache) is from before the carry-over.
+    if (n > 0) await this.invalidate('all');
     return n;
   }
 
@@ -476,6 +574,8 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.batcher.close(new Error('sluice redis store: closed'));
+    this.invalidateListeners.clear();
+    this.subscriber?.disconnect();
     try {
       await Promise.race([this.instances.stop().then(() => this.client.quit()), new Promise((res) => setTimeout(res, this.timeoutMs).unref())]);
     } catch {
@@ -483,6 +583,15 @@ export class RedisStore implements Store {
     }
     this.client.disconnect();
   }
+}
+
+/** The server answered (it refused the command), as opposed to a connection failing. */
+function isReplyError(e: unknown): boolean {
+  return e instanceof Error && e.name === 'ReplyError';
+}
+
+function functionMissing(e: unknown): boolean {
+  return isReplyError(e) && /function not found/i.test((e as Error).message);
 }
 
 const resultsOf: Finish<OpResult[]> = (text, _serverNow, n) => decodeResults(text, n);
