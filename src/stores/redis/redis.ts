@@ -504,7 +504,7 @@ export class RedisStore implements Store {
    * old policy may write a state in the old algorithm's shape until they reload as well.
    */
   async rewriteStatesAsync(ns: string, rewrite: StateRewrite, now: number): Promise<number> {
-    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const nodes: Redis[] = this.cluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     const slack = this.clientClock ? CLIENT_CLOCK_SLACK : SLACK;
     let n = 0;
     for (const node of nodes) {
