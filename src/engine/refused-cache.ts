@@ -1,4 +1,4 @@
-import type { OpResult, Store, StoredOverride, TxOp } from '../stores/store.js';
+import type { OpResult, StateRewrite, Store, StoredOverride, TxOp } from '../stores/store.js';
 
 export interface RefusedCacheOptions {
   /** Refused transactions remembered at most (the oldest goes first). Default 10,000. */
@@ -150,8 +150,14 @@ export class RefusedCache implements Store {
     this.forget(key);
     return deleted;
   }
-  listOverrides(): Promise<StoredOverride[]> {
-    return this.inner.listOverrides();
+  listOverrides(now?: number): Promise<StoredOverride[]> {
+    return this.inner.listOverrides(now);
+  }
+  /** A reload's carry-over of a rule's states (see Sluice.setPolicy): whatever was cached predates it. */
+  async rewriteStatesAsync(ns: string, rewrite: StateRewrite, now: number): Promise<number> {
+    const n = this.inner.rewriteStates ? this.inner.rewriteStates(ns, rewrite) : ((await this.inner.rewriteStatesAsync?.(ns, rewrite, now)) ?? 0);
+    this.clear();
+    return n;
   }
   async setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void> {
     await this.inner.setAttributes(entity, attrs);
@@ -165,8 +171,8 @@ export class RefusedCache implements Store {
     for (const k of keys) this.forget(k);
     return n;
   }
-  size(): Promise<number> {
-    return this.inner.size();
+  size(now?: number): Promise<number> {
+    return this.inner.size(now);
   }
   ping(): Promise<void> {
     return this.inner.ping();

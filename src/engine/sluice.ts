@@ -78,6 +78,8 @@ export class Sluice {
   private readonly fallback: Fallback;
   /** Opens after consecutive store failures: decisions then skip the store until a probe succeeds. */
   readonly breaker: CircuitBreaker;
+  /** While a reload's states are carried over in an asynchronous store (Redis): decisions wait for it. */
+  private carrying: Promise<void> | undefined;
   private readonly onStoreError?: (error: unknown) => void;
   /** Store failures and fallbacks, for metrics; shortCircuited: decisions that skipped the store (breaker open). */
   readonly counters = { storeErrors: 0, fallbackDecisions: 0, closedDecisions: 0, shortCircuited: 0 };
@@ -124,8 +126,26 @@ export class Sluice {
   setPolicy(policy: CompiledPolicy): RuleChange[] {
     const changes = ruleChanges(this.policyValue, policy);
     const now = this.clock();
+    const pending: Promise<number>[] = [];
     for (const c of changes) {
-      for (const store of [this.store, this.fallback.local]) store.rewriteStates?.(c.rule, (state) => carryState(c, state, now));
+      const rewrite = (state: readonly number[]) => carryState(c, state, now);
+      for (const store of [this.store, this.fallback.local] as Store[]) {
+        if (store.rewriteStates) store.rewriteStates(c.rule, rewrite);
+        else if (store.rewriteStatesAsync) pending.push(store.rewriteStatesAsync(c.rule, rewrite, now));
+      }
+    }
+    if (pending.length) {
+      // Decisions wait until the states are carried over, so none reads a state in the old shape.
+      const carrying: Promise<void> = Promise.all(pending).then(
+        () => {
+          if (this.carrying === carrying) this.carrying = undefined;
+        },
+        (e: unknown) => {
+          if (this.carrying === carrying) this.carrying = undefined;
+          this.onStoreError?.(e);
+        },
+      );
+      this.carrying = carrying;
     }
     this.policyValue = policy;
     if (this.store instanceof RefusedCache) this.store.clear();
@@ -139,6 +159,7 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    if (this.carrying) return this.carrying.then(() => this.check(subject, opts));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
@@ -191,6 +212,7 @@ export class Sluice {
    * and concurrency leases taken by check are released.
    */
   record(subject: Subject, outcome: Outcome): Promise<Decision> {
+    if (this.carrying) return this.carrying.then(() => this.record(subject, outcome));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
@@ -212,6 +234,7 @@ export class Sluice {
 
   /** Releases what a check charged, e.g. when the work was never done. */
   refund(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    if (this.carrying) return this.carrying.then(() => this.refund(subject, opts));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
@@ -237,6 +260,7 @@ export class Sluice {
    * the policy file applies, and, for rules with a block, the block's state.
    */
   async peek(subject: Subject): Promise<RulePeek[]> {
+    if (this.carrying) await this.carrying;
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const ops: RuleOp[] = rules.map((rule) => {

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { EnvoyRateLimiter } from './limiter.js';
-import { EnvoyRequestError, EnvoyStoreError, type RateLimitRequest, type RateLimitResponse } from './types.js';
+import { EnvoyCallEndedError, EnvoyRequestError, EnvoyStoreError, type RateLimitRequest, type RateLimitResponse } from './types.js';
 
 /**
  * The .proto files ship in the package's top-level proto/ directory (tsc does not copy
@@ -49,6 +49,14 @@ export interface EnvoyGrpcServer {
 
 type Service = grpc.ServiceClientConstructor;
 
+/** Whether a call is still worth deciding: not cancelled by the client, and its deadline (if any) not passed. */
+export function callLiveness(call: grpc.ServerUnaryCall<unknown, unknown>): 'live' | 'deadline' | 'cancelled' {
+  if (call.cancelled) return 'cancelled';
+  const d = call.getDeadline();
+  const at = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(at) && at <= Date.now() ? 'deadline' : 'live';
+}
+
 /**
  * Serves envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit and
  * grpc.health.v1.Health (Check: SERVING while the store answers its ping).
@@ -62,10 +70,11 @@ export async function startEnvoyGrpc({ port, host = '127.0.0.1', limiter, creden
   const server = new grpc.Server();
   server.addService(rlsService, {
     ShouldRateLimit(call: grpc.ServerUnaryCall<RateLimitRequest, RateLimitResponse>, callback: grpc.sendUnaryData<RateLimitResponse>) {
-      limiter.shouldRateLimit(call.request).then(
+      limiter.shouldRateLimit(call.request, () => callLiveness(call)).then(
         (res) => callback(null, res),
         (e: unknown) => {
           if (e instanceof EnvoyRequestError) return callback({ code: grpc.status.INVALID_ARGUMENT, details: e.message });
+          if (e instanceof EnvoyCallEndedError) return callback({ code: e.reason === 'deadline' ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED, details: e.message });
           onError?.(e);
           if (e instanceof EnvoyStoreError) return callback({ code: grpc.status.UNAVAILABLE, details: e.message });
           callback({ code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e) });

@@ -6,6 +6,7 @@ import { sluiceClock } from '../engine/clock.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
 import { findLimit } from './match.js';
 import {
+  EnvoyCallEndedError,
   EnvoyRequestError,
   EnvoyStoreError,
   type DescriptorStatus,
@@ -34,6 +35,23 @@ export interface EnvoyRateLimiterOptions {
 }
 
 const UINT32_MAX = 4_294_967_295;
+
+/**
+ * Sizes one request may have, as /v1/check bounds a subject (src/server/validate.ts): a request
+ * past them is refused whole (INVALID_ARGUMENT / 400) before any work, so no request costs more
+ * than linear time in a bounded size, and no 4 MB value becomes a key.
+ */
+export const ENVOY_REQUEST_LIMITS = {
+  /** Descriptors in one request (as checks in one /v1/check batch). */
+  descriptors: 1000,
+  /** Entries in one descriptor (as attributes in one subject). */
+  entries: 64,
+  /** Characters in a domain, an entry's key or an entry's value (as a subject value). */
+  valueLength: 1024,
+};
+
+/** Asked right before the store is: false when the call has ended (deadline, cancel) and must not be charged. */
+export type CallLiveness = () => 'live' | 'deadline' | 'cancelled';
 
 /** What one request descriptor comes to. */
 type Plan =
@@ -94,7 +112,7 @@ export class EnvoyRateLimiter {
    * Decides a RateLimitRequest. Throws EnvoyRequestError for an unusable request and
    * EnvoyStoreError when the store fails.
    */
-  async shouldRateLimit(request: RateLimitRequest): Promise<RateLimitResponse> {
+  async shouldRateLimit(request: RateLimitRequest, live?: CallLiveness): Promise<RateLimitResponse> {
     const req = normalizeRequest(request);
     this.counters.requests++;
     const domain = this.cfg.domains.get(req.domain);
@@ -154,6 +172,9 @@ export class EnvoyRateLimiter {
     // 4. one atomic transaction for the whole request
     const now = this.clock();
     let results: OpResult[] = [];
+    // A call that ended while it was planned is not charged (nor are its counters touched).
+    const state = live?.() ?? 'live';
+    if (state !== 'live') throw new EnvoyCallEndedError(state);
     if (ops.length) {
       const gate = this.breaker.gate();
       if (gate === SKIP) throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): circuit open after repeated failures`);
@@ -220,17 +241,18 @@ export class EnvoyRateLimiter {
     const out: HeaderValue[] = [];
     if (shown.length === 0) return out;
     if (this.opts.ietfHeaders) {
-      const names = new Set<string>();
+      const unique = uniqueNames();
       const policy: string[] = [];
       const state: string[] = [];
       for (const s of shown) {
-        const name = uniqueName(sfName(s.limit.name ?? s.limit.path), names);
+        const name = unique(sfName(s.limit.name ?? s.limit.path));
         policy.push(policyItem(name, s.limit.requestsPerUnit, s.limit.windowMs));
         state.push(`"${name}";r=${s.status.limit_remaining};t=${seconds(s.resetMs)}`);
       }
       out.push({ key: 'ratelimit-policy', value: policy.join(', ') }, { key: 'ratelimit', value: state.join(', ') });
-      const over = shown.filter((s) => s.over);
-      if (over.length) out.push({ key: 'retry-after', value: String(Math.max(1, ...over.map((s) => seconds(s.resetMs)))) });
+      let retry = 0;
+      for (const s of shown) if (s.over) retry = Math.max(retry, 1, seconds(s.resetMs));
+      if (retry > 0) out.push({ key: 'retry-after', value: String(retry) });
     }
     if (this.opts.xRateLimitHeaders) {
       // As envoyproxy/ratelimit: the descriptor closest to its limit; one over the limit wins.
@@ -318,11 +340,24 @@ function sfName(s: string): string {
   return s.replace(/["\\]/g, '_');
 }
 
-function uniqueName(name: string, taken: Set<string>): string {
-  let n = name;
-  for (let i = 2; taken.has(n); i++) n = `${name}#${i}`;
-  taken.add(n);
-  return n;
+/**
+ * Hands out header item names, each unique: a name seen before gets the next free "#2", "#3"….
+ * Per name, the suffix to try next is remembered, so n descriptors of one name cost linear time,
+ * not quadratic (a 10,000-descriptor request once took seconds here). `taken`: the names handed
+ * out (tests count its lookups).
+ */
+export function uniqueNames(taken: Set<string> = new Set()): (name: string) => string {
+  const next = new Map<string, number>();
+  return (name) => {
+    let n = name;
+    if (taken.has(n)) {
+      let i = next.get(name) ?? 2;
+      for (n = `${name}#${i}`; taken.has(n); n = `${name}#${++i}`);
+      next.set(name, i + 1);
+    }
+    taken.add(n);
+    return n;
+  };
 }
 
 // ---- request validation ----
@@ -337,8 +372,11 @@ interface NormalizedRequest {
 export function normalizeRequest(request: RateLimitRequest): NormalizedRequest {
   if (request === null || typeof request !== 'object') throw new EnvoyRequestError('the request is a RateLimitRequest object');
   const { domain, descriptors } = request;
+  const max = ENVOY_REQUEST_LIMITS;
   if (typeof domain !== 'string' || domain === '') throw new EnvoyRequestError('rate limit domain must not be empty');
+  if (domain.length > max.valueLength) throw new EnvoyRequestError(`the domain is ${domain.length} characters; at most ${max.valueLength}`);
   if (!Array.isArray(descriptors) || descriptors.length === 0) throw new EnvoyRequestError('rate limit descriptor list must not be empty');
+  if (descriptors.length > max.descriptors) throw new EnvoyRequestError(`the request has ${descriptors.length} descriptors; at most ${max.descriptors}`);
   const requestHits = uint(request.hits_addend, 'hits_addend', UINT32_MAX) ?? 0;
   return {
     domain,
@@ -348,9 +386,12 @@ export function normalizeRequest(request: RateLimitRequest): NormalizedRequest {
       const at = `descriptors[${i}]`;
       if (d === null || typeof d !== 'object') throw new EnvoyRequestError(`${at} is an object with entries`);
       if (!Array.isArray(d.entries) || d.entries.length === 0) throw new EnvoyRequestError(`${at}.entries must not be empty`);
+      if (d.entries.length > max.entries) throw new EnvoyRequestError(`${at} has ${d.entries.length} entries; at most ${max.entries}`);
       const entries = d.entries.map((e, j) => {
         if (e === null || typeof e !== 'object' || typeof e.key !== 'string' || e.key === '') throw new EnvoyRequestError(`${at}.entries[${j}].key must be a non-empty string`);
         if (e.value !== undefined && e.value !== null && typeof e.value !== 'string') throw new EnvoyRequestError(`${at}.entries[${j}].value must be a string`);
+        if (e.key.length > max.valueLength) throw new EnvoyRequestError(`${at}.entries[${j}].key is ${e.key.length} characters; at most ${max.valueLength}`);
+        if (e.value && e.value.length > max.valueLength) throw new EnvoyRequestError(`${at}.entries[${j}].value is ${e.value.length} characters; at most ${max.valueLength}`);
         return { key: e.key, value: e.value ?? '' };
       });
       const raw = d.hits_addend;

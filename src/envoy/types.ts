@@ -59,6 +59,17 @@ export interface RateLimitResponse {
 }
 
 /** A request that cannot be decided as sent (gRPC INVALID_ARGUMENT, HTTP 400). */
+/**
+ * A call that ended before it was decided: its deadline passed or the client cancelled it
+ * (gRPC DEADLINE_EXCEEDED / CANCELLED). Nothing was charged.
+ */
+export class EnvoyCallEndedError extends Error {
+  constructor(readonly reason: 'deadline' | 'cancelled') {
+    super(reason === 'deadline' ? 'the call’s deadline passed before it was decided; nothing was charged' : 'the call was cancelled before it was decided; nothing was charged');
+    this.name = 'EnvoyCallEndedError';
+  }
+}
+
 export class EnvoyRequestError extends Error {
   readonly code = 'invalid_request';
   constructor(message: string) {

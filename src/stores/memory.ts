@@ -221,8 +221,14 @@ export class MemoryStore implements Store, StateAccess {
   async deleteOverride(key: string): Promise<boolean> {
     return this.overrides.delete(key);
   }
-  async listOverrides(): Promise<StoredOverride[]> {
-    return [...this.overrides.values()].map((o) => ({ ...o }));
+  async listOverrides(now?: number): Promise<StoredOverride[]> {
+    const out: StoredOverride[] = [];
+    for (const o of this.overrides.values()) {
+      // An expired override no longer applies (override() forgets it at the next decision): not listed.
+      if (now !== undefined && o.expiresAt !== undefined && o.expiresAt <= now) this.overrides.delete(o.key);
+      else out.push({ ...o });
+    }
+    return out;
   }
   async setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void> {
     const cur = { ...(this.attributes.get(entity) ?? {}) };

@@ -117,10 +117,11 @@ export class SqliteStore implements Store, StateAccess {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new (loadSqlite())(path);
     this.db = db;
+    db.pragma('busy_timeout = 5000');
+    // Before WAL: a new file takes its auto_vacuum mode only while it has no pages yet.
+    reclaimFreedPages(db);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma('busy_timeout = 5000');
-    reclaimFreedPages(db);
     db.exec(`
       CREATE TABLE IF NOT EXISTS sluice_state (
         key TEXT PRIMARY KEY,

@@ -101,7 +101,8 @@ export interface Store {
   onInvalidate?(listener: (keys: readonly string[] | 'all') => void): () => void;
   setOverride(o: StoredOverride): Promise<void>;
   deleteOverride(key: string): Promise<boolean>;
-  listOverrides(): Promise<StoredOverride[]>;
+  /** The run-time overrides; with `now`, only those still in force then (stores may forget the others). */
+  listOverrides(now?: number): Promise<StoredOverride[]>;
   /** Sets (number) or clears (null) attributes of an entity such as "tenant:acme". */
   setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void>;
   getAttributes(entity: string): Promise<Record<string, number>>;
@@ -113,6 +114,8 @@ export interface Store {
    * list their states cheaply (Redis) leave it out.
    */
   rewriteStates?(ns: string, rewrite: StateRewrite): number;
+  /** rewriteStates for a store that lists its states asynchronously (Redis: SCAN, then one compare-and-set per state). */
+  rewriteStatesAsync?(ns: string, rewrite: StateRewrite, now: number): Promise<number>;
   /** Number of keys holding live state (at `now`, when given), for metrics. */
   size(now?: number): Promise<number>;
   /** Resolves when the store is reachable. */

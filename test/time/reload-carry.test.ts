@@ -15,7 +15,9 @@ import { loadPolicy } from '../../src/policy/load.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import type { Store } from '../../src/stores/store.js';
+import { connectRedisStore } from '../../src/stores/redis/connection.js';
 import { manualClock } from '../helpers/clock.js';
+import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
 
 interface RuleSpec {
   limit: string;
@@ -47,17 +49,29 @@ function policy(spec: RuleSpec) {
 const KEYS = 8;
 let dir: string | undefined;
 let n = 0;
-const STORES: { name: string; open(): Store }[] = [
-  { name: 'memory', open: () => new MemoryStore() },
+let redisServer: RedisServer | undefined;
+const STORES: { name: string; open(): Promise<Store> }[] = [
+  { name: 'memory', open: async () => new MemoryStore() },
   {
     name: 'sqlite',
-    open: () => {
+    open: async () => {
       dir ??= mkdtempSync(join(tmpdir(), 'sluice-reload-'));
       return new SqliteStore(join(dir, `r${++n}.db`), { sweepIntervalMs: 0 });
     },
   },
 ];
-afterAll(() => {
+if (warnIfNoRedis('reload carry-over on the redis store')) {
+  STORES.push({
+    name: 'redis',
+    open: async () => {
+      redisServer ??= await RedisServer.start();
+      // A prefix per engine: each transition starts from no state. The injected clock: clock=client.
+      return connectRedisStore(`${redisServer.url}?clock=client&prefix=r${++n}:`, { requireConnection: true, timeoutMs: 5000 });
+    },
+  });
+}
+afterAll(async () => {
+  await redisServer?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -74,7 +88,7 @@ describe('reloads keep counts', () => {
         const clock = manualClock();
         const before = policy(t.from);
         const after = policy(t.to);
-        const sluice = await Sluice.open({ policy: before, store: store.open(), clock: clock.now });
+        const sluice = await Sluice.open({ policy: before, store: await store.open(), clock: clock.now });
         const oldLimit = before.rules[0].params.limit;
         const newLimit = after.rules[0].params.limit;
         // Load: key i uses (i + 1) / (KEYS + 1) of its limit, in five rounds over 20 s.
@@ -90,8 +104,11 @@ describe('reloads keep counts', () => {
           const peek = await sluice.peek({ k: `key${i}` });
           used.push(oldLimit - peek[0].usage.remaining);
         }
+        // Under load: a check per key is in flight while the policy changes.
+        const inFlight = Array.from({ length: KEYS }, (_, i) => sluice.check({ k: `key${i}` }));
         const changes = sluice.setPolicy(after);
         expect(changes.map((c) => c.rule)).toEqual(['r']);
+        for (const d of await Promise.all(inFlight)) if (hasNaN(d.headers)) nan.push(`${t.name}: in flight at the reload: ${JSON.stringify(d.headers)}`);
         for (let i = 0; i < KEYS; i++) {
           let admitted = 0;
           for (let tries = 0; tries <= newLimit + 2; tries++) {

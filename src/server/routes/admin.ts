@@ -38,7 +38,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
   app.get('/v1/admin/overrides', guard(false), async (req) => {
     who(req, false);
     const now = sluice.now();
-    const stored = (await sluice.store.listOverrides()).filter((o) => o.expiresAt === undefined || o.expiresAt > now);
+    const stored = (await sluice.store.listOverrides(now)).filter((o) => o.expiresAt === undefined || o.expiresAt > now);
     return {
       overrides: stored.map((o) => overrideView(o, 'store')),
       policy: sluice.policy.overrides.map((o) => ({

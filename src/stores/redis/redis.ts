@@ -6,8 +6,10 @@ import { Instances, type InstancesOptions } from './instances.js';
 import { KeySpace, STATE_SUFFIX } from './keys.js';
 import { createHash } from 'node:crypto';
 import { stepLua, transactionLibrary, transactionLua } from './lua/transaction.js';
+import { overrideDeleteLua, overrideListLua, overrideSetLua, stateCasLua } from './lua/overrides.js';
 import { keySlot } from './slot.js';
-import { encodeState } from './state-codec.js';
+import { decodeState, encodeState } from './state-codec.js';
+import type { StateRewrite } from '../store.js';
 
 export interface RedisStoreOptions {
   /** Prefix of every key Sluice writes. Default "sluice:". */
@@ -44,6 +46,10 @@ type ScriptClient = Client & {
   /** Buffer replies: each transaction's results come back as one binary string. */
   sluiceTxBuffer(...args: (string | number)[]): Promise<unknown[]>;
   sluiceStep(...args: (string | number)[]): Promise<string>;
+  sluiceOvSet(k: string, index: string, value: string, field: string, json: string, px: string): Promise<number>;
+  sluiceOvDel(k: string, index: string, field: string): Promise<number>;
+  sluiceOvList(index: string, now: string): Promise<string[]>;
+  sluiceCas(k: string, old: Buffer, next: Buffer | string, px: string): Promise<number>;
 };
 
 /** The transaction as a Redis Functions library, named after a hash of its code. */
@@ -109,6 +115,10 @@ export class RedisStore implements Store {
     this.debug = opts.debug ?? false;
     client.defineCommand('sluiceTx', { lua: transactionLua });
     client.defineCommand('sluiceStep', { lua: stepLua, numberOfKeys: 0 });
+    client.defineCommand('sluiceOvSet', { lua: overrideSetLua, numberOfKeys: 2 });
+    client.defineCommand('sluiceOvDel', { lua: overrideDeleteLua, numberOfKeys: 2 });
+    client.defineCommand('sluiceOvList', { lua: overrideListLua, numberOfKeys: 1 });
+    client.defineCommand('sluiceCas', { lua: stateCasLua, numberOfKeys: 1 });
     this.instances = new Instances(client, this.keys.instances, opts.instances, this.clientClock ? (opts.instances?.clock ?? Date.now) : undefined);
     // An 'error' listener keeps connection errors from being reported as unhandled;
     // ioredis reconnects on its own and the store is used again as soon as it is back.
@@ -422,30 +432,46 @@ export class RedisStore implements Store {
   // ---- admin ----
 
   /**
-   * Takes effect for every decision decided after it resolves. The override key is written
-   * before the index entry: on a single node the script looks overrides up only while the
-   * index exists (so deleting the index by hand would hide the overrides from decisions).
+   * Takes effect for every decision decided after it resolves. On a single node (and Sentinel)
+   * the override and its index entry are written by one script, atomically, so concurrent PUTs
+   * and DELETEs on several instances never leave an override applied but not listed (or listed
+   * but not applied). In a Cluster they live in different slots: the override key is written
+   * before the index entry, and deleted with it.
    */
   async setOverride(o: StoredOverride): Promise<void> {
     const value = o.expiresAt === undefined ? `${o.limit},${o.windowMs}` : `${o.limit},${o.windowMs},${o.expiresAt}`;
     const k = this.keys.override(o.key);
-    if (o.expiresAt === undefined) await this.client.set(k, value);
-    else await this.client.set(k, value, 'PX', Math.max(1, o.expiresAt - Date.now()) + 60_000);
-    await this.client.hset(this.keys.overrideIndex, o.key, JSON.stringify(o));
+    const px = o.expiresAt === undefined ? '' : String(Math.max(1, Math.ceil(o.expiresAt - Date.now())) + 60_000);
+    const json = JSON.stringify(o);
+    if (!this.cluster) {
+      await (this.client as ScriptClient).sluiceOvSet(k, this.keys.overrideIndex, value, o.key, json, px);
+      await this.invalidate([o.key]);
+      return;
+    }
+    if (px === '') await this.client.set(k, value);
+    else await this.client.set(k, value, 'PX', px);
+    await this.client.hset(this.keys.overrideIndex, o.key, json);
     await this.invalidate([o.key]);
   }
 
   async deleteOverride(key: string): Promise<boolean> {
+    if (!this.cluster) {
+      const n = await (this.client as ScriptClient).sluiceOvDel(this.keys.override(key), this.keys.overrideIndex, key);
+      await this.invalidate([key]);
+      return n > 0;
+    }
     const [a, b] = await Promise.all([this.client.del(this.keys.override(key)), this.client.hdel(this.keys.overrideIndex, key)]);
     await this.invalidate([key]);
     return a + b > 0;
   }
 
-  async listOverrides(): Promise<StoredOverride[]> {
-    const all = await this.client.hgetall(this.keys.overrideIndex);
-    return Object.keys(all)
-      .sort()
-      .map((k) => JSON.parse(all[k]) as StoredOverride);
+  /** The overrides in force on the decisions' clock (the server's, or `now` with clock: 'client'); expired ones leave the index. */
+  async listOverrides(now?: number): Promise<StoredOverride[]> {
+    const at = this.clientClock && now !== undefined ? String(now) : '-';
+    const flat = await (this.client as ScriptClient).sluiceOvList(this.keys.overrideIndex, at);
+    const out: StoredOverride[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push(JSON.parse(flat[i + 1]) as StoredOverride);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async setAttributes(entity: string, attrs: Record<string, number | null>): Promise<void> {
@@ -472,6 +498,55 @@ export class RedisStore implements Store {
     const counts = await Promise.all(keys.map((k) => this.client.del(this.keys.state(k))));
     await this.invalidate(keys);
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Carries a rule's states over at a reload that changes how the rule counts: SCAN every master
+   * for the rule's state keys, rewrite each, and write it back only if no decision changed it
+   * meanwhile (compare-and-set; a changed one is read again). Decisions of the instance wait for
+   * it (see Sluice.setPolicy); its commands follow this instance's decisions already sent on the
+   * same connection, so those land first and are carried over too. Other instances still on the
+   * old policy may write a state in the old algorithm's shape until they reload as well.
+   */
+  async rewriteStatesAsync(ns: string, rewrite: StateRewrite, now: number): Promise<number> {
+    const nodes: Redis[] = this.cluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    const slack = this.clientClock ? CLIENT_CLOCK_SLACK : SLACK;
+    let n = 0;
+    for (const node of nodes) {
+      for (const pattern of [`${this.keys.prefix}*:${ns}|*${STATE_SUFFIX}`, `${this.keys.prefix}*:${ns}${STATE_SUFFIX}`]) {
+        let cursor = '0';
+        do {
+          const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          cursor = next;
+          for (const k of batch) {
+            if (!this.isStateOf(k, ns)) continue; // a glob match inside another rule's key values
+            for (let attempt = 0; attempt < 5; attempt++) {
+              const raw = await this.client.getBuffer(k);
+              if (raw === null) break;
+              const state = decodeState(raw);
+              if (state === null) break;
+              const r = rewrite(state);
+              const ttl = Math.max(1, Math.ceil(r.expiresAt - now)) + slack;
+              const value = r.state === null ? '' : encodeState(r.state, now + ttl);
+              if ((await (this.client as ScriptClient).sluiceCas(k, raw, value, String(ttl))) === 1) break;
+            }
+            n++;
+          }
+        } while (cursor !== '0');
+      }
+    }
+    // Anything remembered about the rule's keys (a refused-key cache) is from before the carry-over.
+    if (n > 0) await this.invalidate('all');
+    return n;
+  }
+
+  /** Whether a physical key holds a state of the namespace (rule) `ns`: "<ns>" or "<ns>|<values>". */
+  private isStateOf(k: string, ns: string): boolean {
+    if (k === this.keys.state(ns)) return true;
+    for (let i = k.indexOf(`:${ns}|`); i >= 0; i = k.indexOf(`:${ns}|`, i + 1)) {
+      if (this.keys.state(k.slice(i + 1, k.length - STATE_SUFFIX.length)) === k) return true;
+    }
+    return false;
   }
 
   /** Keys holding state (SCAN over every master; for metrics, not for hot paths). */
