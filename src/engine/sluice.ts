@@ -5,6 +5,7 @@ import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { CircuitBreaker, SKIP, type BreakerOptions, type Gate } from './breaker.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
+import { checkedCost } from './cost.js';
 import { Fallback } from './fallback.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RefusedCache, type RefusedCacheOptions } from './refused-cache.js';
@@ -159,6 +160,11 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    try {
+      checkedCost(opts?.cost, 'check');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.carrying) return this.carrying.then(() => this.check(subject, opts));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
@@ -178,6 +184,7 @@ export class Sluice {
    * is flushed (the service does so before writing the turn's answers).
    */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
+    checkedCost(opts?.cost, 'checkSync');
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
@@ -234,6 +241,11 @@ export class Sluice {
 
   /** Releases what a check charged, e.g. when the work was never done. */
   refund(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    try {
+      checkedCost(opts?.cost, 'refund');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.carrying) return this.carrying.then(() => this.refund(subject, opts));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
