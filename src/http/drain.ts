@@ -49,22 +49,29 @@ export function drainSink(req: IncomingMessage, limits: DrainLimits = {}): Drain
   const maxBytes = limits.maxBytes ?? DRAIN_MAX_BYTES;
   let bytes = 0;
   let over = false;
+  const socket = req.socket;
+  // Stops the timer; the socket's listener goes too, so a keep-alive connection that drains
+  // many refused bodies does not collect one per request.
+  const stop = () => {
+    clearTimeout(timer);
+    socket?.off('close', stop);
+  };
   const cut = () => {
     if (over) return;
     over = true;
-    clearTimeout(timer);
-    req.socket?.destroy();
+    stop();
+    socket?.destroy();
   };
   const timer = setTimeout(cut, limits.maxMs ?? DRAIN_MAX_MS);
   timer.unref();
-  req.socket?.once('close', () => clearTimeout(timer));
+  socket?.once('close', stop);
   return {
     data(n) {
       bytes += n;
       if (bytes > maxBytes) cut();
     },
     end() {
-      clearTimeout(timer);
+      stop();
     },
   };
 }

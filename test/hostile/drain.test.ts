@@ -156,6 +156,35 @@ describe('draining is bounded', () => {
     });
   }
 
+  it('a keep-alive connection that drains many refused bodies holds no listener per request', async () => {
+    const counts: number[] = [];
+    const server = createServer((req, res) => {
+      res.writeHead(413, { 'content-type': 'application/json', 'content-length': 2 });
+      res.end('{}');
+      drainBody(req);
+      req.once('end', () => setImmediate(() => counts.push(req.socket.listenerCount('close'))));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      // One connection; each body is sent only after its 413 came back, so each is drained.
+      const socket = connect(port, '127.0.0.1');
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      let got = '';
+      socket.on('data', (d) => (got += d));
+      for (let i = 0; i < 20; i++) {
+        socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+        while ((got.match(/HTTP\/1\.1 413/g)?.length ?? 0) <= i) await new Promise((r) => setTimeout(r, 5));
+        socket.write('a'.repeat(1000));
+        while (counts.length <= i) await new Promise((r) => setTimeout(r, 5));
+      }
+      socket.destroy();
+      expect(Math.max(...counts)).toBe(counts[0]); // does not grow with the requests drained
+    } finally {
+      await new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())));
+    }
+  });
+
   it('a body that ends within the bound leaves the connection usable', async () => {
     const srv = await refusing({ maxBytes: 1 << 20 });
     const r = await send(srv.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n', 200_000, 1500, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
