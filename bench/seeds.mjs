@@ -14,24 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { parse } from 'yaml';
 import { MemoryStore, Sluice } from '../dist/index.js';
+// The simulator's seeded generator, so every run sends the same traffic.
+import { prng as rng } from '../dist/simulate/generate.js';
 import { bareGcra } from './floors/bare-gcra-loop.mjs';
 
 const KEYS = 100_000;
 const SLICE = 50_000;
 const SLICES = Number(process.env.SEED_SLICES ?? 12);
 const TIME_CAP_MS = 60_000;
-
-/** A seeded generator, so every run sends the same traffic. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 80% of picks spread over all keys, 20% over 1 in 500 of them (the hot ones, who get refused). */
 function picker(random, prefix, n = KEYS) {
