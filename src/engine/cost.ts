@@ -11,3 +11,13 @@ export function checkedCost(cost: number | undefined, where: 'check' | 'checkSyn
   if (!(cost >= 0) || cost === Infinity) throw new RangeError(`${where}: cost must be a finite number ≥ 0 (got ${cost})`);
   return cost;
 }
+
+/** For the promise-returning doors: undefined when the cost is fine, else the rejection checkedCost names. */
+export function rejectBadCost(cost: number | undefined, where: 'check' | 'refund'): Promise<never> | undefined {
+  try {
+    checkedCost(cost, where);
+    return undefined;
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}

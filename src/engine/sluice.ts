@@ -5,7 +5,7 @@ import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { CircuitBreaker, SKIP, type BreakerOptions, type Gate } from './breaker.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
-import { checkedCost } from './cost.js';
+import { checkedCost, rejectBadCost } from './cost.js';
 import { Fallback } from './fallback.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RefusedCache, type RefusedCacheOptions } from './refused-cache.js';
@@ -160,11 +160,8 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
-    try {
-      checkedCost(opts?.cost, 'check');
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    const badCost = rejectBadCost(opts?.cost, 'check');
+    if (badCost) return badCost;
     if (this.carrying) return this.carrying.then(() => this.check(subject, opts));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
@@ -241,11 +238,8 @@ export class Sluice {
 
   /** Releases what a check charged, e.g. when the work was never done. */
   refund(subject: Subject, opts?: CheckOptions): Promise<Decision> {
-    try {
-      checkedCost(opts?.cost, 'refund');
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    const badCost = rejectBadCost(opts?.cost, 'refund');
+    if (badCost) return badCost;
     if (this.carrying) return this.carrying.then(() => this.refund(subject, opts));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
