@@ -1,3 +1,4 @@
+import { FailureLog } from '../engine/failure-log.js';
 import type { Decision } from '../engine/decision.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
 import { toSubjectConfig } from '../http/subject-config.js';
@@ -20,7 +21,8 @@ export interface EnforcerOptions {
   sluice?: Sluice;
   /** Or a policy (file path, YAML text, object, compiled) to open one with. A `subject:` section in it is read too. */
   policy?: PolicySource | CompiledPolicy;
-  store?: 'memory' | Store;
+  /** A Store, or a spec string as `--store` takes ('memory', 'sqlite:…', 'redis://…'). */
+  store?: string | Store;
   clock?: Clock;
   /** Bound on keys for the memory store and the outage fallback (see MemoryStoreOptions.maxKeys). */
   maxKeys?: number;
@@ -239,5 +241,9 @@ export class CapExceededError extends Error {
 
 async function openFromOptions(opts: EnforcerOptions): Promise<Sluice> {
   if (opts.policy === undefined) throw new TypeError('sluice: give `sluice` (an open engine) or `policy`');
-  return Sluice.open({ policy: opts.policy, store: opts.store, clock: opts.clock, maxKeys: opts.maxKeys });
+  // Store failures are never silent: one line per interval with a count (or the app's onError).
+  const failures = new FailureLog((f) =>
+    console.warn(`sluice: the rate-limit store is failing (${f.failures} since the last line): ${f.error}; rules fail open through a local limiter or answer 503 when closed`),
+  );
+  return Sluice.open({ policy: opts.policy, store: opts.store, clock: opts.clock, maxKeys: opts.maxKeys, onStoreError: opts.onError ?? failures.note });
 }
