@@ -4,6 +4,7 @@ import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPla
 import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
+import { checkedCost } from './cost.js';
 import { blockKeyOf, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
 
@@ -98,20 +99,27 @@ export class Sluice {
 
   /** Decides a request before the work is done. Rules that count requests are charged if admitted. */
   check(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    let cost: number | undefined;
+    try {
+      cost = checkedCost(opts?.cost, 'check');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const rules = this.matching(subject);
-    const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, opts?.cost) : undefined;
-    return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, opts?.cost));
+    const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, cost) : undefined;
+    return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, cost));
   }
 
   /** The same as check, synchronously; only for stores that answer synchronously (memory). */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
+    const cost = checkedCost(opts?.cost, 'checkSync');
     const rules = this.matching(subject);
     if (rules.length === 1) {
-      const d = this.decideInPlace(rules[0], subject, opts?.cost);
+      const d = this.decideInPlace(rules[0], subject, cost);
       if (d !== undefined) return d;
     }
     if (rules.length === 0) return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results: [] });
-    const ops = this.checkOps(rules, subject, opts?.cost);
+    const ops = this.checkOps(rules, subject, cost);
     const results = this.store.apply(ops, this.clock());
     if (results instanceof Promise) throw new TypeError(`checkSync needs a synchronous store; ${this.store.name} is asynchronous: use check()`);
     return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results });
@@ -143,12 +151,18 @@ export class Sluice {
 
   /** Releases what a check charged, e.g. when the work was never done. */
   refund(subject: Subject, opts?: CheckOptions): Promise<Decision> {
+    let cost: number | undefined;
+    try {
+      cost = checkedCost(opts?.cost, 'refund');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
     for (const rule of this.policyValue.rules) {
       if (rule.phase !== 'request' || !rule.matches(subject)) continue;
       rules.push(rule);
-      ops.push(this.op(rule, subject, opts?.cost ?? costOf(rule, subject), 'refund'));
+      ops.push(this.op(rule, subject, cost ?? costOf(rule, subject), 'refund'));
     }
     return this.run(rules, ops);
   }

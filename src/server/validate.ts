@@ -96,8 +96,10 @@ export function readSubject(v: unknown, path: string): Subject {
 }
 
 function readCost(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(400, path, `expected a number, got ${typeName(v)}`);
+  if (typeof v !== 'number') fail(400, path, `expected a number, got ${typeName(v)}`);
   if (!(v > 0)) fail(422, path, `must be a positive number (got ${v})`);
+  // JSON has no Infinity, but 1e999 parses to it: a cost no limit can hold.
+  if (!Number.isFinite(v)) fail(422, path, `must be a finite number (got ${v})`);
   return v;
 }
 

@@ -67,6 +67,15 @@ describe('422: well-formed values that make no sense', () => {
     expect(r.body.error.message).toBe(message);
   });
 
+  it('a cost too large to be a number (1e999 parses to Infinity)', async () => {
+    const r = await s.call('POST', '/v1/check', '{"subject": {"user": "u"}, "cost": 1e999}');
+    expectError(r, 422, 'unprocessable_entity');
+    expect(r.body.error.message).toBe('cost: must be a finite number (got Infinity)');
+    const neg = await s.call('POST', '/v1/check/batch', '{"checks": [{"subject": {"user": "u"}, "cost": -1e999}]}');
+    expectError(neg, 422, 'unprocessable_entity');
+    expect(neg.body.error.message).toBe('checks[0].cost: must be a positive number (got -Infinity)');
+  });
+
   it('outcome values and batch size', async () => {
     expect((await s.post('/v1/record', { subject: { user: 'u' }, outcome: { bytes: -5 } })).body.error.message).toBe('outcome.bytes: must not be negative (got -5)');
     expect((await s.post('/v1/record', { subject: { user: 'u' }, outcome: { status: 99 } })).status).toBe(422);
