@@ -15,10 +15,42 @@ import type { AlgorithmName, Params } from './types.js';
  * which only the general path does).
  */
 export interface InPlaceTake {
+  readonly kind: 'cells';
   /** Cells of state: the algorithm's fixedSize. */
   readonly width: number;
   /** Whether `cost` fits; if it does, it is charged in `io`. */
   take(io: Float64Array, fresh: boolean, now: number, cost: number, p: Params): boolean;
+}
+
+/**
+ * A sliding log as a store holds it in place (../stores/log-rings.ts): per key, entries
+ * oldest first, in time order, each a time and a cost; `total` is the sum of the costs.
+ */
+export interface LogEntries {
+  count(key: number): number;
+  time(key: number, i: number): number;
+  cost(key: number, i: number): number;
+  total(key: number): number;
+}
+
+/**
+ * The sliding log's 'take' (./sliding-log.ts) read from a store's log instead of an
+ * array: it looks at the oldest entries only as far as they have left the window, so a
+ * check is amortised O(1) (each entry is passed over once when it is dropped); a refusal
+ * walks on from there to find when the cost will fit, as the step function does. It
+ * never writes: on return io[EXPIRED] holds how many oldest entries left the window and
+ * io[USED] the total of those that remain, and the store drops and appends when the
+ * cost fitted (an admitted step writes exactly the live entries plus this one). A refusal
+ * changes nothing, as the general path writes nothing on a refusal: the entries a short
+ * window passed over still count if an override lengthens it later.
+ *
+ * Exact as the step function only for whole costs whose sums stay exact, and entries no
+ * newer than `now`; the store sends anything else to the general path (where a clamp of
+ * future-stamped state belongs, in the step function itself).
+ */
+export interface InPlaceLogTake {
+  readonly kind: 'log';
+  take(log: LogEntries, key: number, fresh: boolean, now: number, cost: number, p: Params, io: Float64Array): boolean;
 }
 
 export const REMAINING = 3;
@@ -27,9 +59,13 @@ export const RETRY_AFTER_MS = 5;
 export const EXPIRES_AT = 6;
 /** Cells an io array needs. */
 export const IO_CELLS = 7;
+/** The sliding log's take: how many oldest entries left the window, and the total of the rest. */
+export const EXPIRED = 0;
+export const USED = 1;
 
 /** GCRA (./gcra.ts): state [tat]. */
 const gcra: InPlaceTake = {
+  kind: 'cells',
   width: 1,
   take(io, fresh, now, cost, p) {
     const interval = p.windowMs / p.limit;
@@ -48,6 +84,7 @@ const gcra: InPlaceTake = {
 
 /** Fixed window (./fixed-window.ts): state [windowStart, count]. */
 const fixedWindow: InPlaceTake = {
+  kind: 'cells',
   width: 2,
   take(io, fresh, now, cost, p) {
     const start = Math.floor(now / p.windowMs) * p.windowMs;
@@ -68,6 +105,7 @@ const fixedWindow: InPlaceTake = {
 
 /** Sliding window counter (./sliding-window.ts): state [windowStart, previousCount, currentCount]. */
 const slidingWindow: InPlaceTake = {
+  kind: 'cells',
   width: 3,
   take(io, fresh, now, cost, p) {
     const w = p.windowMs;
@@ -110,9 +148,51 @@ const slidingWindow: InPlaceTake = {
   },
 };
 
+/** Sliding log (./sliding-log.ts): the exact rolling window, entries [t, cost] in time order. */
+const slidingLog: InPlaceLogTake = {
+  kind: 'log',
+  take(log, key, fresh, now, cost, p, io) {
+    const w = p.windowMs;
+    const n = fresh ? 0 : log.count(key);
+    // Entries count for [t, t + window): the oldest ones that have left it are passed over.
+    let expired = 0;
+    let gone = 0;
+    while (expired < n && log.time(key, expired) + w <= now) gone += log.cost(key, expired++);
+    const used = n === 0 ? 0 : log.total(key) - gone;
+    io[EXPIRED] = expired;
+    io[USED] = used;
+    if (used + cost <= p.limit) {
+      io[REMAINING] = Math.max(0, p.limit - (used + cost));
+      io[RESET_MS] = w; // the newest entry is now's
+      io[RETRY_AFTER_MS] = 0;
+      io[EXPIRES_AT] = now + w;
+      return true;
+    }
+    let retry = w;
+    if (cost > p.limit) {
+      if (expired < n) retry = log.time(key, n - 1) + w - now;
+    } else {
+      // Walk from the oldest live unit until enough have left the window for `cost` to fit.
+      let excess = used + cost - p.limit;
+      for (let i = expired; i < n; i++) {
+        excess -= log.cost(key, i);
+        if (excess <= 0) {
+          retry = log.time(key, i) + w - now;
+          break;
+        }
+      }
+    }
+    io[REMAINING] = Math.max(0, p.limit - used);
+    io[RESET_MS] = expired < n ? Math.max(0, log.time(key, n - 1) + w - now) : 0;
+    io[RETRY_AFTER_MS] = Math.max(0, retry);
+    return false;
+  },
+};
+
 /** The algorithms that have an in-place take. */
-export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, InPlaceTake>>> = {
+export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, InPlaceTake | InPlaceLogTake>>> = {
   gcra,
   'fixed-window': fixedWindow,
   'sliding-window': slidingWindow,
+  'sliding-log': slidingLog,
 };

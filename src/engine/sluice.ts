@@ -1,6 +1,7 @@
 import { loadPolicy, type PolicySource } from '../policy/load.js';
+import type { Params } from '../algorithms/index.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
-import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceTake } from '../algorithms/in-place.js';
+import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceLogTake, type InPlaceTake } from '../algorithms/in-place.js';
 import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
@@ -45,8 +46,10 @@ export class Sluice {
   private policyOverrides = new Map<string, { limit: number; windowMs: number; expiresAt?: number }>();
   /** Per policy rule, a one-rule array: what matching returns when only that rule matches. */
   private loneRules: (readonly [CompiledRule])[] = [];
+  /** Per policy rule with overrides in the file: key id (localId) → the override's expiry and parameters. */
+  private policyOverrideIds: (Map<string, { expiresAt?: number; params: Params }> | undefined)[] = [];
   /** Per policy rule, its in-place take when a check matching it alone can be decided in place. */
-  private inPlace: (InPlaceTake | undefined)[] = [];
+  private inPlace: (InPlaceTake | InPlaceLogTake | undefined)[] = [];
   /** What every check decided in place under the current policy is read from, besides its figures. */
   private inPlaceSource: DecisionSource = { legacyHeaders: false };
   /** The in-place takes' figures. */
@@ -235,9 +238,15 @@ export class Sluice {
     const units = cost ?? costOf(rule, subject);
     if (!(units > 0)) return undefined;
     const io = this.io;
-    const verdict = this.memory!.takeInPlace(rule.name, localId(rule, subject), alg, units, rule.params, this.clock(), io);
+    const id = localId(rule, subject);
+    const now = this.clock();
+    let p = rule.params;
+    const custom = this.policyOverrideIds[rule.index]?.get(id);
+    if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) p = custom.params;
+    const memory = this.memory!;
+    const verdict = memory.takeInPlace(rule.name, id, alg, units, p, now, io);
     if (verdict === UNABLE) return undefined;
-    return Decision.lone(this.loneRules[rule.index], this.inPlaceSource, verdict === ADMITTED, io[REMAINING], io[RESET_MS], io[RETRY_AFTER_MS]);
+    return Decision.lone(this.loneRules[rule.index], this.inPlaceSource, verdict === ADMITTED, io[REMAINING], io[RESET_MS], io[RETRY_AFTER_MS], memory.inPlaceParams);
   }
 
   /** The ops a check makes for the rules it matched, in the same order. */
@@ -317,18 +326,17 @@ export class Sluice {
     this.inPlaceSource = { legacyHeaders: policy.legacyHeaders };
     this.loneRules = policy.rules.map((rule) => [rule]);
     this.policyOverrides = new Map();
-    const overridden = new Set<CompiledRule>();
+    this.policyOverrideIds = [];
     for (const o of policy.overrides) {
       const rule = policy.ruleByName.get(o.rule);
       if (!rule) continue;
       this.policyOverrides.set(stateKey(rule, o.key), o);
-      overridden.add(rule);
+      const ids = (this.policyOverrideIds[rule.index] ??= new Map());
+      ids.set(localId(rule, o.key), { expiresAt: o.expiresAt, params: { ...rule.params, limit: o.limit, windowMs: o.windowMs, burst: undefined } });
     }
-    // In place: a rule charged at check time with nothing but its own limit and cost.
+    // In place: a rule charged at check time with nothing but its limit (its own or a key's override) and cost.
     this.inPlace = policy.rules.map((rule) =>
-      this.memory && rule.phase === 'request' && rule.blockMs === 0 && !rule.scale && !rule.shadow && !rule.chargeRejected && !overridden.has(rule)
-        ? inPlaceTakes[rule.algorithm]
-        : undefined,
+      this.memory && rule.phase === 'request' && rule.blockMs === 0 && !rule.scale && !rule.shadow && !rule.chargeRejected ? inPlaceTakes[rule.algorithm] : undefined,
     );
   }
 }

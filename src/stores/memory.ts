@@ -1,5 +1,6 @@
 import type { Params } from '../algorithms/index.js';
-import { EXPIRES_AT, type InPlaceTake } from '../algorithms/in-place.js';
+import { EXPIRED, EXPIRES_AT, USED, type InPlaceLogTake, type InPlaceTake } from '../algorithms/in-place.js';
+import { LogRings, RING_MAX } from './log-rings.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
 
@@ -16,8 +17,10 @@ export const UNABLE = 2;
 export type InPlaceVerdict = typeof REFUSED | typeof ADMITTED | typeof UNABLE;
 
 const NONE = -1;
-/** Marks a slot whose state lives in `variable` (sliding log, quotas, leases). */
+/** Marks a slot whose state lives in `variable` (quotas, leases, logs that no ring holds). */
 const VARIABLE = 255;
+/** Marks a slot whose state is a sliding log held in `rings`. */
+const RING = 254;
 
 /**
  * The in-process store: bounded, and compact enough for millions of keys.
@@ -50,6 +53,8 @@ export class MemoryStore implements Store, StateAccess {
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
   private readonly variable = new Map<number, number[]>();
+  /** Sliding logs held in place (see takeLog). */
+  private readonly rings = new LogRings();
   private readonly scratch: number[][] = [[], [0], [0, 0], [0, 0, 0]];
   private head = NONE; // most recently used
   private tail = NONE; // least recently used
@@ -67,6 +72,12 @@ export class MemoryStore implements Store, StateAccess {
   private lastNs: string | undefined = undefined;
   private lastKeys: Map<string, number> | undefined = undefined;
   private readonly overrides = new Map<string, StoredOverride>();
+  /** The same overrides by namespace and id, with the parameters they decide with: what takeInPlace looks up. */
+  private readonly overrideIndex = new Map<string, Map<string, IndexedOverride>>();
+  /** The namespace takeInPlace looked up last: its overrides (undefined: none). */
+  private lastOverrides: Map<string, IndexedOverride> | undefined = undefined;
+  /** The parameters the last in-place take decided with: the rule's, or a run-time override's. */
+  inPlaceParams: Params = { limit: 0, windowMs: 0 };
   private readonly attributes = new Map<string, Record<string, number>>();
 
   constructor(opts: MemoryStoreOptions = {}) {
@@ -84,17 +95,25 @@ export class MemoryStore implements Store, StateAccess {
    * decides and charges exactly as apply([op], now) would (test/engine/in-place.test.ts),
    * but looks the key up once and allocates nothing. The figures are left in `io`.
    */
-  takeInPlace(ns: string, id: string, alg: InPlaceTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
-    if (this.overrides.size !== 0) return UNABLE;
-    const width = alg.width;
+  takeInPlace(ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
     let keys = this.lastKeys;
     if (ns !== this.lastNs) {
       keys = this.index.get(ns);
       // Only a namespace that exists is remembered: allocate makes the missing one.
       this.lastNs = keys === undefined ? undefined : ns;
       this.lastKeys = keys;
+      this.lastOverrides = this.overrideIndex.get(ns);
     }
+    // A run-time override wins over the rule's limit (and a policy file's override, in p).
+    const custom = this.lastNs === undefined ? this.overrideIndex.get(ns)?.get(id) : this.lastOverrides?.get(id);
+    if (custom !== undefined) {
+      if (custom.expiresAt !== undefined && custom.expiresAt <= now) this.unindex(this.overrides.get(custom.key)!);
+      else p = custom.params;
+    }
+    this.inPlaceParams = p;
     let slot = keys?.get(id);
+    if (alg.kind === 'log') return this.takeLog(ns, id, slot, alg, cost, p, now, io);
+    const width = alg.width;
     if (slot !== undefined) {
       if (this.lens[slot] !== width) return UNABLE;
       for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
@@ -113,6 +132,47 @@ export class MemoryStore implements Store, StateAccess {
     return ADMITTED;
   }
 
+  /**
+   * The sliding log's in-place take on the key's ring (./log-rings.ts). What a ring
+   * cannot hold exactly goes to the general path: a fractional time or cost, a window
+   * longer than a ring's offsets reach, or a log with an entry newer than now (the
+   * clock went back; the step function decides, and clamps, that). A log the general
+   * path wrote as an array moves into a ring here.
+   */
+  private takeLog(ns: string, id: string, slot: number | undefined, alg: InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
+    if (!Number.isInteger(now) || !Number.isInteger(cost) || cost > RING_MAX || !(p.windowMs <= RING_MAX)) return UNABLE;
+    const rings = this.rings;
+    if (slot !== undefined) {
+      if (this.lens[slot] !== RING && !this.moveToRing(slot)) return UNABLE;
+      const n = rings.count(slot);
+      if (n > 0 && (rings.time(slot, n - 1) > now || !rings.fits(slot, now, cost))) return UNABLE;
+    }
+    if (!alg.take(rings, slot ?? -1, slot === undefined, now, cost, p, io)) return REFUSED;
+    this.now = now;
+    if (slot === undefined) {
+      slot = this.allocate(ns, id);
+      this.lastRef = undefined; // it may have cached this key as absent
+      rings.ensure(this.capacity);
+      rings.create(slot, now);
+      this.lens[slot] = RING;
+    } else this.touch(slot);
+    rings.admit(slot, io[EXPIRED], io[USED], now, cost);
+    this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
+    this.sweep();
+    return ADMITTED;
+  }
+
+  /** Moves a log the general path stored as an array (or in the columns) into a ring, if it fits one. */
+  private moveToRing(slot: number): boolean {
+    const len = this.lens[slot];
+    const state = len === VARIABLE ? this.variable.get(slot) : len === 2 ? [this.cols[0]![slot], this.cols[1]![slot]] : undefined;
+    this.rings.ensure(this.capacity);
+    if (state === undefined || !this.rings.fromArray(slot, state)) return false;
+    if (len === VARIABLE) this.variable.delete(slot);
+    this.lens[slot] = RING;
+    return true;
+  }
+
   // ---- StateAccess ----
 
   /**
@@ -124,6 +184,7 @@ export class MemoryStore implements Store, StateAccess {
     if (slot === undefined) return null;
     const len = this.lens[slot];
     if (len === VARIABLE) return this.variable.get(slot) ?? null;
+    if (len === RING) return this.rings.count(slot) === 0 ? null : this.rings.toArray(slot);
     const c = this.cols;
     const out = this.scratch[len];
     for (let i = 0; i < len; i++) out[i] = c[i]![slot];
@@ -144,6 +205,7 @@ export class MemoryStore implements Store, StateAccess {
     } else {
       this.touch(slot);
       if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+      else if (this.lens[slot] === RING) this.rings.release(slot);
     }
     // Short states of any algorithm fit the columns and read back identical.
     if (state.length <= 3) {
@@ -163,7 +225,7 @@ export class MemoryStore implements Store, StateAccess {
     const o = this.overrides.get(key);
     if (!o) return undefined;
     if (o.expiresAt !== undefined && o.expiresAt <= now) {
-      this.overrides.delete(key);
+      this.unindex(o);
       return undefined;
     }
     return o;
@@ -176,10 +238,20 @@ export class MemoryStore implements Store, StateAccess {
   // ---- admin ----
 
   async setOverride(o: StoredOverride): Promise<void> {
-    this.overrides.set(o.key, { ...o });
+    const old = this.overrides.get(o.key);
+    if (old) this.unindex(old);
+    const copy = { ...o };
+    this.overrides.set(o.key, copy);
+    const [ns, id] = split(o.key);
+    let byId = this.overrideIndex.get(ns);
+    if (!byId) this.overrideIndex.set(ns, (byId = new Map()));
+    byId.set(id, { key: o.key, expiresAt: o.expiresAt, params: { limit: o.limit, windowMs: o.windowMs } });
+    this.lastNs = undefined; // its cached override map may have just been made
   }
   async deleteOverride(key: string): Promise<boolean> {
-    return this.overrides.delete(key);
+    const o = this.overrides.get(key);
+    if (o) this.unindex(o);
+    return o !== undefined;
   }
   async listOverrides(): Promise<StoredOverride[]> {
     return [...this.overrides.values()].map((o) => ({ ...o }));
@@ -216,11 +288,25 @@ export class MemoryStore implements Store, StateAccess {
     this.lastNs = this.lastKeys = undefined;
     this.index.clear();
     this.variable.clear();
+    this.rings.clear();
   }
 
   /** Synchronous size, for the memory benchmark and metrics. */
   get keyCount(): number {
     return this.used;
+  }
+
+  /** Forgets an override, in the map and in the index takeInPlace reads. */
+  private unindex(o: StoredOverride): void {
+    this.overrides.delete(o.key);
+    const [ns, id] = split(o.key);
+    const byId = this.overrideIndex.get(ns);
+    if (byId?.get(id)?.key !== o.key) return;
+    byId.delete(id);
+    if (byId.size === 0) {
+      this.overrideIndex.delete(ns);
+      this.lastNs = undefined;
+    }
   }
 
   // ---- slots and LRU ----
@@ -264,6 +350,8 @@ export class MemoryStore implements Store, StateAccess {
     this.owners[slot] = undefined;
     this.lastRef = undefined;
     if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+    else if (this.lens[slot] === RING) this.rings.release(slot);
+    this.lens[slot] = 0;
     this.unlink(slot);
     this.free.push(slot);
     this.used--;
@@ -322,6 +410,13 @@ export class MemoryStore implements Store, StateAccess {
     this.cols[i] = c;
     return c;
   }
+}
+
+/** A run-time override as takeInPlace finds it: by namespace and id, with the parameters it decides with. */
+interface IndexedOverride {
+  readonly key: string;
+  readonly expiresAt?: number;
+  readonly params: Params;
 }
 
 function expirySeconds(ms: number): number {
