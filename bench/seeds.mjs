@@ -275,7 +275,11 @@ export async function run() {
     ['002 picky-assist (8 rules, login record)', pickySeed],
     ['003 ccaas-recordings (gcra + 5d bytes)', recordingsSeed],
   ];
+  // `node bench/seeds.mjs 002 alone`: only the seeds whose name starts with one of the arguments.
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const wanted = (name) => only.length === 0 || only.some((o) => name.startsWith(o));
   for (const [name, make] of peerSeeds) {
+    if (!wanted(name)) continue;
     // Each contender keeps its own state: one instance of the seed each (the same traffic, seeded).
     const [s, t] = [await make(), await make()];
     const contenders = [
@@ -289,6 +293,7 @@ export async function run() {
     ['exact sliding log alone 1000/1m', 'sliding-log', 1000, 60_000],
     ['one GCRA rule 1000/1m', 'gcra', 1000, 60_000],
   ]) {
+    if (!wanted(name)) continue;
     const s = aloneSeed(alg, limit, windowMs);
     add(name, await measure(s.subjects, [{ label: 'sluice checkSync', fn: s.sluiceSync }, { label: 'bare Map GCRA loop', fn: s.bare }]), 'bare Map GCRA loop');
   }
