@@ -34,13 +34,13 @@ export interface LogEntries {
 }
 
 /**
- * The sliding log's 'take' (./sliding-log.ts) read from a store's log instead of an
- * array: it looks at the oldest entries only as far as they have left the window, so a
+ * The sliding log's step (./sliding-log.ts) in 'take', 'force' or 'peek' mode, read from
+ * a store's log instead of an array: it looks at the oldest entries only as far as they have left the window, so a
  * check is amortised O(1) (each entry is passed over once when it is dropped); a refusal
  * walks on from there to find when the cost will fit, as the step function does. It
  * never writes: on return io[EXPIRED] holds how many oldest entries left the window and
  * io[USED] the total of those that remain, and the store drops and appends when the
- * cost fitted (an admitted step writes exactly the live entries plus this one). A refusal
+ * cost is charged (a charging step writes exactly the live entries plus this one). A refusal
  * changes nothing, as the general path writes nothing on a refusal: the entries a short
  * window passed over still count if an override lengthens it later.
  *
@@ -50,15 +50,28 @@ export interface LogEntries {
  */
 export interface InPlaceLogTake {
   readonly kind: 'log';
-  take(log: LogEntries, key: number, fresh: boolean, now: number, cost: number, p: Params, io: Float64Array): boolean;
+  /**
+   * Whether `cost` fits. TAKE: the store charges it if it fits; FORCE: the store charges it
+   * anyway (an outcome recorded after the work); PEEK: nothing is charged (the figures are
+   * the log's as it is). The figures are the step function's in the same mode.
+   */
+  take(log: LogEntries, key: number, fresh: boolean, now: number, cost: number, p: Params, io: Float64Array, mode: InPlaceMode): boolean;
 }
+
+/** The step modes an in-place take can run in (numbers, so the hot path compares integers). */
+export const TAKE = 0;
+export const FORCE = 1;
+export const PEEK = 2;
+export type InPlaceMode = typeof TAKE | typeof FORCE | typeof PEEK;
 
 export const REMAINING = 3;
 export const RESET_MS = 4;
 export const RETRY_AFTER_MS = 5;
 export const EXPIRES_AT = 6;
+/** Set by the store (not the takes): 1 when the refusal is a block penalty, served or just tripped. */
+export const BLOCKED = 7;
 /** Cells an io array needs. */
-export const IO_CELLS = 7;
+export const IO_CELLS = 8;
 /** The sliding log's take: how many oldest entries left the window, and the total of the rest. */
 export const EXPIRED = 0;
 export const USED = 1;
@@ -151,7 +164,7 @@ const slidingWindow: InPlaceTake = {
 /** Sliding log (./sliding-log.ts): the exact rolling window, entries [t, cost] in time order. */
 const slidingLog: InPlaceLogTake = {
   kind: 'log',
-  take(log, key, fresh, now, cost, p, io) {
+  take(log, key, fresh, now, cost, p, io, mode) {
     const w = p.windowMs;
     const n = fresh ? 0 : log.count(key);
     // Entries count for [t, t + window): the oldest ones that have left it are passed over.
@@ -161,16 +174,24 @@ const slidingLog: InPlaceLogTake = {
     const used = n === 0 ? 0 : log.total(key) - gone;
     io[EXPIRED] = expired;
     io[USED] = used;
-    if (used + cost <= p.limit) {
+    const fits = used + cost <= p.limit;
+    const charged = mode === FORCE || (mode === TAKE && fits);
+    if (charged) {
       io[REMAINING] = Math.max(0, p.limit - (used + cost));
       io[RESET_MS] = w; // the newest entry is now's
-      io[RETRY_AFTER_MS] = 0;
       io[EXPIRES_AT] = now + w;
+    } else {
+      io[REMAINING] = Math.max(0, p.limit - used);
+      io[RESET_MS] = expired < n ? Math.max(0, log.time(key, n - 1) + w - now) : 0;
+    }
+    if (fits) {
+      io[RETRY_AFTER_MS] = 0;
       return true;
     }
     let retry = w;
     if (cost > p.limit) {
-      if (expired < n) retry = log.time(key, n - 1) + w - now;
+      // Never fits: the honest answer is when the newest entry leaves.
+      if (!charged && expired < n) retry = log.time(key, n - 1) + w - now;
     } else {
       // Walk from the oldest live unit until enough have left the window for `cost` to fit.
       let excess = used + cost - p.limit;
@@ -182,8 +203,6 @@ const slidingLog: InPlaceLogTake = {
         }
       }
     }
-    io[REMAINING] = Math.max(0, p.limit - used);
-    io[RESET_MS] = expired < n ? Math.max(0, log.time(key, n - 1) + w - now) : 0;
     io[RETRY_AFTER_MS] = Math.max(0, retry);
     return false;
   },

@@ -52,8 +52,10 @@ export class Decision {
   private readonly source: DecisionSource;
   /** A lone rule decided in place: the limit and window it was decided with (its own, an override's, or scaled). */
   private readonly loneParams: Params | undefined;
+  /** A lone rule decided in place: refused by its block penalty (served, or just tripped). */
+  private readonly loneBlocked: boolean;
 
-  private constructor(compiled: readonly CompiledRule[], source: DecisionSource, allowed: boolean, binding: number, remaining: number, resetMs: number, retryAfterMs: number, loneParams?: Params) {
+  private constructor(compiled: readonly CompiledRule[], source: DecisionSource, allowed: boolean, binding: number, remaining: number, resetMs: number, retryAfterMs: number, loneParams?: Params, loneBlocked = false) {
     this.allowed = allowed;
     this.compiled = compiled;
     this.binding = binding;
@@ -62,6 +64,7 @@ export class Decision {
     this.bindingRetryAfterMs = retryAfterMs;
     this.source = source;
     this.loneParams = loneParams;
+    this.loneBlocked = loneBlocked;
   }
 
   /**
@@ -89,11 +92,11 @@ export class Decision {
 
   /**
    * The decision of a check that matched one rule, decided in place from its figures:
-   * the rule is not in shadow mode and it was not blocked; `p` holds the limit and
-   * window it was decided with (the rule's own, or an override's, or scaled).
+   * the rule is not in shadow mode; `p` holds the limit and window it was decided with
+   * (the rule's own, or an override's, or scaled); `blocked` says a block penalty refused it.
    */
-  static lone(lone: readonly [CompiledRule], source: DecisionSource, allowed: boolean, remaining: number, resetMs: number, retryAfterMs: number, p: Params): Decision {
-    return new Decision(lone, source, allowed, 0, remaining, resetMs, allowed ? 0 : retryAfterMs, p);
+  static lone(lone: readonly [CompiledRule], source: DecisionSource, allowed: boolean, remaining: number, resetMs: number, retryAfterMs: number, p: Params, blocked = false): Decision {
+    return new Decision(lone, source, allowed, 0, remaining, resetMs, allowed ? 0 : retryAfterMs, p, blocked);
   }
 
   /** allow, or the binding rule's action (reject or drop) when refused. */
@@ -157,7 +160,7 @@ export class Decision {
     const results = this.source.results;
     if (results !== undefined) return results;
     const { limit, windowMs } = this.loneParams!;
-    return [{ allowed: this.allowed, blocked: false, limit, windowMs, remaining: this.bindingRemaining, resetMs: this.bindingResetMs, retryAfterMs: this.bindingRetryAfterMs }];
+    return [{ allowed: this.allowed, blocked: this.loneBlocked, limit, windowMs, remaining: this.bindingRemaining, resetMs: this.bindingResetMs, retryAfterMs: this.bindingRetryAfterMs }];
   }
 
   /** How each matching rule saw the request. */

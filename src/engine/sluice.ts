@@ -1,12 +1,12 @@
 import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { Params } from '../algorithms/index.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
-import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceLogTake, type InPlaceTake } from '../algorithms/in-place.js';
-import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
+import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, type InPlaceLogTake, type InPlaceMode, type InPlaceTake } from '../algorithms/in-place.js';
+import { ADMITTED, MemoryStore, UNABLE, type InPlaceBlock } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { checkedCost } from './cost.js';
-import { blockKeyOf, localId, stateKey } from './keys.js';
+import { blockKeyOf, blockLocalId, localId, stateKey } from './keys.js';
 import { RuleOp } from './rule-op.js';
 
 export type Clock = () => number;
@@ -50,8 +50,12 @@ export class Sluice {
   private policyOverrideIds: (Map<string, { expiresAt?: number; params: Params }> | undefined)[] = [];
   /** Per policy rule, its in-place take when a check matching it alone can be decided in place. */
   private inPlace: (InPlaceTake | InPlaceLogTake | undefined)[] = [];
+  /** Per policy rule with a block penalty: where the memory store keeps its blocks, and their length. */
+  private blocks: (InPlaceBlock | undefined)[] = [];
   /** What every check decided in place under the current policy is read from, besides its figures. */
   private inPlaceSource: DecisionSource = { legacyHeaders: false };
+  /** What a decision over no rule is read from. */
+  private noResults: DecisionSource & { results: readonly OpResult[] } = { legacyHeaders: false, results: [] };
   /** The in-place takes' figures. */
   private readonly io = new Float64Array(IO_CELLS);
   readonly store: Store;
@@ -134,10 +138,14 @@ export class Sluice {
    * and concurrency leases taken by check are released.
    */
   record(subject: Subject, outcome: Outcome): Promise<Decision> {
+    const matched = this.matching(subject);
+    if (matched.length === 1) {
+      const d = this.recordInPlace(matched[0], subject, outcome);
+      if (d !== undefined) return Promise.resolve(d);
+    }
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
-    for (const rule of this.policyValue.rules) {
-      if (!rule.matches(subject)) continue;
+    for (const rule of matched) {
       if (rule.algorithm === 'concurrency') {
         rules.push(rule);
         ops.push(this.op(rule, subject, 1, 'refund'));
@@ -232,10 +240,29 @@ export class Sluice {
    * store needs the general path.
    */
   private decideInPlace(rule: CompiledRule, subject: Subject, cost: number | undefined): Decision | undefined {
+    // Outcome rules are charged by record(); a check asks whether one more would fit, or only whether the key is blocked.
+    if (rule.phase === 'outcome') return this.inPlaceOp(rule, subject, 1, PEEK);
+    return this.inPlaceOp(rule, subject, cost ?? costOf(rule, subject), TAKE);
+  }
+
+  /** A record that matched this rule alone, decided in place (undefined: the general path). */
+  private recordInPlace(rule: CompiledRule, subject: Subject, outcome: Outcome): Decision | undefined {
+    if (rule.algorithm === 'concurrency') return undefined; // its lease is released on the general path
+    const counted = rule.phase === 'outcome' && rule.counts(outcome);
+    const cost = !counted ? 0 : rule.cost.kind === 'bytes' ? outcome.bytes ?? 0 : costOf(rule, subject);
+    if (!(cost > 0)) return Decision.of(NO_RULES, this.noResults);
+    return this.inPlaceOp(rule, subject, cost, FORCE);
+  }
+
+  /**
+   * One rule's op decided in the memory store without building an op or a transaction,
+   * as the op the general path would build (checkOp, record's op) is decided; undefined
+   * when the rule, the cost, the key's state or the store needs the general path.
+   */
+  private inPlaceOp(rule: CompiledRule, subject: Subject, units: number, mode: InPlaceMode): Decision | undefined {
     const alg = this.inPlace[rule.index];
     // A store whose apply was replaced (a subclass, a patched instance in a test) sees every transaction.
     if (alg === undefined || this.memory!.apply !== memoryApply) return undefined;
-    const units = cost ?? costOf(rule, subject);
     if (!(units > 0)) return undefined;
     const io = this.io;
     const id = localId(rule, subject);
@@ -244,9 +271,13 @@ export class Sluice {
     const custom = this.policyOverrideIds[rule.index]?.get(id);
     if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) p = custom.params;
     const memory = this.memory!;
-    const verdict = memory.takeInPlace(rule.name, id, alg, units, p, now, io);
+    const block = this.blocks[rule.index];
+    const verdict = memory.takeInPlace(rule.name, id, alg, units, p, now, io, mode, block, block === undefined ? '' : blockLocalId(rule, subject));
     if (verdict === UNABLE) return undefined;
-    return Decision.lone(this.loneRules[rule.index], this.inPlaceSource, verdict === ADMITTED, io[REMAINING], io[RESET_MS], io[RETRY_AFTER_MS], memory.inPlaceParams);
+    const blocked = io[BLOCKED] === 1;
+    // A check of an outcome rule with a block asks only whether the key is blocked.
+    const allowed = verdict === ADMITTED || (mode === PEEK && block !== undefined && !blocked);
+    return Decision.lone(this.loneRules[rule.index], this.inPlaceSource, allowed, io[REMAINING], io[RESET_MS], io[RETRY_AFTER_MS], memory.inPlaceParams, blocked);
   }
 
   /** The ops a check makes for the rules it matched, in the same order. */
@@ -334,10 +365,10 @@ export class Sluice {
       const ids = (this.policyOverrideIds[rule.index] ??= new Map());
       ids.set(localId(rule, o.key), { expiresAt: o.expiresAt, params: { ...rule.params, limit: o.limit, windowMs: o.windowMs, burst: undefined } });
     }
-    // In place: a rule charged at check time with nothing but its limit (its own or a key's override) and cost.
-    this.inPlace = policy.rules.map((rule) =>
-      this.memory && rule.phase === 'request' && rule.blockMs === 0 && !rule.scale && !rule.shadow && !rule.chargeRejected ? inPlaceTakes[rule.algorithm] : undefined,
-    );
+    // In place: a rule decided with nothing but its limit (its own or a key's override), its cost and its block.
+    this.inPlace = policy.rules.map((rule) => (this.memory && !rule.scale && !rule.shadow && !rule.chargeRejected ? inPlaceTakes[rule.algorithm] : undefined));
+    this.blocks = policy.rules.map((rule) => (rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined));
+    this.noResults = { legacyHeaders: policy.legacyHeaders, results: [] };
   }
 }
 

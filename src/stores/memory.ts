@@ -1,5 +1,5 @@
 import type { Params } from '../algorithms/index.js';
-import { EXPIRED, EXPIRES_AT, USED, type InPlaceLogTake, type InPlaceTake } from '../algorithms/in-place.js';
+import { BLOCKED, EXPIRED, EXPIRES_AT, FORCE, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, USED, type InPlaceLogTake, type InPlaceMode, type InPlaceTake } from '../algorithms/in-place.js';
 import { LogRings, RING_MAX } from './log-rings.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, Store, StoredOverride, TxOp } from './store.js';
@@ -90,12 +90,15 @@ export class MemoryStore implements Store, StateAccess {
   }
 
   /**
-   * The hot path of a check that matches one plain rule (a 'take' op without block,
-   * scale, override, shadow or charge-on-reject) whose algorithm has an in-place take:
-   * decides and charges exactly as apply([op], now) would (test/engine/in-place.test.ts),
-   * but looks the key up once and allocates nothing. The figures are left in `io`.
+   * The hot path of a check or record that matches one rule whose algorithm has an
+   * in-place take: decides and charges exactly as apply([op], now) would for the op the
+   * engine would build (test/engine/in-place.test.ts), but looks the key up once and
+   * allocates nothing. `mode` is the op's: TAKE (a check), FORCE (a record), PEEK (a
+   * check of an outcome rule); with `block`, the key's block penalty (kept under
+   * block.ns and blockId) is served first (except by FORCE) and tripped by a refusal.
+   * The figures are left in `io`, the parameters decided with in inPlaceParams.
    */
-  takeInPlace(ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
+  takeInPlace(ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode = TAKE, block?: InPlaceBlock, blockId = ''): InPlaceVerdict {
     let keys = this.lastKeys;
     if (ns !== this.lastNs) {
       keys = this.index.get(ns);
@@ -111,15 +114,36 @@ export class MemoryStore implements Store, StateAccess {
       else p = custom.params;
     }
     this.inPlaceParams = p;
-    let slot = keys?.get(id);
-    if (alg.kind === 'log') return this.takeLog(ns, id, slot, alg, cost, p, now, io);
+    this.now = now; // what sweep() expires against
+    io[BLOCKED] = 0;
+    if (block !== undefined && mode !== FORCE) {
+      const until = this.blockedUntil(block.ns, blockId, now);
+      if (until > 0) {
+        io[REMAINING] = 0;
+        io[RESET_MS] = io[RETRY_AFTER_MS] = until - now;
+        io[BLOCKED] = 1;
+        return REFUSED;
+      }
+    }
+    const slot = keys?.get(id);
+    const verdict = alg.kind === 'log' ? this.takeLog(ns, id, slot, alg, cost, p, now, io, mode) : mode === TAKE ? this.takeCells(ns, id, slot, alg, cost, p, now, io) : UNABLE;
+    if (verdict === REFUSED && block !== undefined && mode !== PEEK) {
+      // A refusal (or an outcome past the limit) trips the block, as the general path does.
+      this.tripBlock(block.ns, blockId, now + block.ms);
+      io[RESET_MS] = io[RETRY_AFTER_MS] = block.ms;
+      io[BLOCKED] = 1;
+    }
+    return verdict;
+  }
+
+  /** A fixed-size state's take on the key's columns. */
+  private takeCells(ns: string, id: string, slot: number | undefined, alg: InPlaceTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
     const width = alg.width;
     if (slot !== undefined) {
       if (this.lens[slot] !== width) return UNABLE;
       for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
     }
     if (!alg.take(io, slot === undefined, now, cost, p)) return REFUSED;
-    this.now = now;
     if (slot === undefined) {
       slot = this.allocate(ns, id);
       this.lastRef = undefined; // it may have cached this key as absent
@@ -139,7 +163,7 @@ export class MemoryStore implements Store, StateAccess {
    * clock went back; the step function decides, and clamps, that). A log the general
    * path wrote as an array moves into a ring here.
    */
-  private takeLog(ns: string, id: string, slot: number | undefined, alg: InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
+  private takeLog(ns: string, id: string, slot: number | undefined, alg: InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode): InPlaceVerdict {
     if (!Number.isInteger(now) || !Number.isInteger(cost) || cost > RING_MAX || !(p.windowMs <= RING_MAX)) return UNABLE;
     const rings = this.rings;
     if (slot !== undefined) {
@@ -147,8 +171,8 @@ export class MemoryStore implements Store, StateAccess {
       const n = rings.count(slot);
       if (n > 0 && (rings.time(slot, n - 1) > now || !rings.fits(slot, now, cost))) return UNABLE;
     }
-    if (!alg.take(rings, slot ?? -1, slot === undefined, now, cost, p, io)) return REFUSED;
-    this.now = now;
+    const fits = alg.take(rings, slot ?? -1, slot === undefined, now, cost, p, io, mode);
+    if (mode === PEEK || (mode === TAKE && !fits)) return fits ? ADMITTED : REFUSED;
     if (slot === undefined) {
       slot = this.allocate(ns, id);
       this.lastRef = undefined; // it may have cached this key as absent
@@ -159,7 +183,32 @@ export class MemoryStore implements Store, StateAccess {
     rings.admit(slot, io[EXPIRED], io[USED], now, cost);
     this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
     this.sweep();
-    return ADMITTED;
+    return fits ? ADMITTED : REFUSED;
+  }
+
+  /** When a block penalty kept at (ns, id) ends, if it is in force at `now`; 0 otherwise. Touches nothing, as a read. */
+  private blockedUntil(ns: string, id: string, now: number): number {
+    const slot = this.index.get(ns)?.get(id);
+    if (slot === undefined || this.lens[slot] !== 1) return 0;
+    const until = this.cols[0]![slot];
+    return until > now ? until : 0;
+  }
+
+  /** Starts a block penalty at (ns, id) until `until`: write({ key }, [until], until), without the key. */
+  private tripBlock(ns: string, id: string, until: number): void {
+    let slot = this.index.get(ns)?.get(id);
+    if (slot === undefined) {
+      slot = this.allocate(ns, id);
+      this.lastRef = undefined;
+    } else {
+      this.touch(slot);
+      if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+      else if (this.lens[slot] === RING) this.rings.release(slot);
+    }
+    (this.cols[0] ?? this.column(0))[slot] = until;
+    this.lens[slot] = 1;
+    this.expires[slot] = expirySeconds(until);
+    this.sweep();
   }
 
   /** Moves a log the general path stored as an array (or in the columns) into a ring, if it fits one. */
@@ -410,6 +459,13 @@ export class MemoryStore implements Store, StateAccess {
     this.cols[i] = c;
     return c;
   }
+}
+
+/** Where a rule keeps its block penalties in the store, and for how long one lasts. */
+export interface InPlaceBlock {
+  /** The namespace of the block keys: "rule!b" (see blockKeyOf in ../engine/keys.ts). */
+  readonly ns: string;
+  readonly ms: number;
 }
 
 /** A run-time override as takeInPlace finds it: by namespace and id, with the parameters it decides with. */

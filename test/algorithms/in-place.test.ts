@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { algorithms, type AlgorithmName, type Params } from '../../src/algorithms/index.js';
-import { EXPIRED, EXPIRES_AT, inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, USED, type InPlaceLogTake, type InPlaceTake } from '../../src/algorithms/in-place.js';
+import { EXPIRED, EXPIRES_AT, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, USED, type InPlaceLogTake, type InPlaceTake } from '../../src/algorithms/in-place.js';
 import { LogRings } from '../../src/stores/log-rings.js';
 
 /** The algorithms whose take works on cells of fixed-size state. */
@@ -80,9 +80,12 @@ describe('the sliding log in place (a ring of whole-ms entries)', () => {
     limit: fc.constantFrom(0, 0, 0, 1, 2), // index into the call's limits: the rule's, or an override
     windowMs: fc.constantFrom(0, 0, 0, 1), // index into the windows
     mode: fc.constantFrom('take', 'take', 'take', 'take', 'refund', 'force', 'peek'),
+    // Whether a take, force or peek goes through the general path (the step on an array) instead.
+    general: fc.boolean(),
   });
+  const MODES = { take: TAKE, force: FORCE, peek: PEEK } as const;
 
-  it('decides, reports and charges exactly as the step function; holds exactly the state it would', () => {
+  it('decides, reports and charges exactly as the step function (take, force, peek); holds exactly the state it would', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 3, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 6_000 }), { minLength: 2, maxLength: 2 }), fc.array(callArb, { minLength: 1, maxLength: 120 }), (limits, windows, calls) => {
         const rings = new LogRings();
@@ -96,10 +99,10 @@ describe('the sliding log in place (a ring of whole-ms entries)', () => {
           now += c.dt;
           const p = { limit: limits[c.limit], windowMs: windows[c.windowMs] };
           const expected = step(state, now, c.cost, p, c.mode === 'take' ? 'take' : c.mode);
-          if (c.mode !== 'take') {
+          if (c.mode === 'refund' || c.general) {
             // The general path: it reads the ring as an array, and writes its step's state back as one.
             if (held) expect(rings.toArray(KEY)).toEqual(state);
-            if (c.mode !== 'peek') {
+            if (c.mode !== 'peek' && (c.mode !== 'take' || expected.allowed)) {
               state = expected.state;
               if (held) rings.release(KEY);
               held = false;
@@ -110,14 +113,18 @@ describe('the sliding log in place (a ring of whole-ms entries)', () => {
             expect(rings.fromArray(KEY, state)).toBe(true);
             held = true;
           }
-          const fits = log.take(rings, KEY, !held, now, c.cost, p, io);
+          const fits = log.take(rings, KEY, !held, now, c.cost, p, io, MODES[c.mode]);
           expect({ allowed: fits, remaining: io[REMAINING], resetMs: io[RESET_MS], retryAfterMs: io[RETRY_AFTER_MS] }).toEqual({
             allowed: expected.allowed,
             remaining: expected.remaining,
             resetMs: expected.resetMs,
             retryAfterMs: expected.retryAfterMs,
           });
-          if (!fits) continue; // a refusal writes nothing, in the ring as on the general path
+          // A refusal writes nothing, in the ring as on the general path; nor does a peek.
+          if (c.mode === 'peek' || (c.mode === 'take' && !fits)) {
+            if (held) expect(rings.toArray(KEY)).toEqual(state);
+            continue;
+          }
           if (!held) rings.create(KEY, now);
           held = true;
           expect(rings.fits(KEY, now, c.cost)).toBe(true);
@@ -144,7 +151,7 @@ describe('the sliding log in place (a ring of whole-ms entries)', () => {
         if ((k * 31 + round) % 5 === 0) continue;
         const fresh = logs[k].length === 0;
         const p = { limit: 1 + (k % 40), windowMs: 900 };
-        if (log.take(rings, k, fresh, now, 1, p, io)) {
+        if (log.take(rings, k, fresh, now, 1, p, io, TAKE)) {
           if (fresh) rings.create(k, now);
           rings.admit(k, io[EXPIRED], io[USED], now, 1);
           logs[k] = step(logs[k].length ? logs[k] : null, now, 1, p, 'take').state!;
@@ -180,7 +187,7 @@ describe('the sliding log in place (a ring of whole-ms entries)', () => {
     for (const dt of [0, 2 ** 31, 2 ** 31, 2 ** 31, 10, 2 ** 32]) {
       now += dt;
       const expected = step(state, now, 1, p, 'take');
-      const fits = log.take(rings, 0, state === null, now, 1, p, io);
+      const fits = log.take(rings, 0, state === null, now, 1, p, io, TAKE);
       expect(fits).toBe(expected.allowed);
       if (!fits) continue;
       if (state === null) rings.create(0, now);

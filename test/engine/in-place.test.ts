@@ -22,7 +22,10 @@ const ruleArb = fc.record({
   limit: fc.integer({ min: 1, max: 4 }),
   seconds: fc.integer({ min: 1, max: 20 }),
   burst: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
-  block: fc.constantFrom(undefined, undefined, '7s'),
+  // A block on the rule's own key, or (bot-loop breaker) on part of it: the contact, not the question.
+  block: fc.constantFrom(undefined, undefined, '7s', 'on k'),
+  // Outcome rules count failures, recorded after the work (login lockout), and checks only peek.
+  count: fc.constantFrom(undefined, undefined, undefined, 'failure' as const),
   shadow: fc.constantFrom(false, false, false, true),
   key: fc.constantFrom(['k'], ['k'], ['k', 'j'], []),
   // A custom limit in the policy file for the key {k: b, j: 1}, above or below the rule's.
@@ -38,7 +41,7 @@ const stepArb = fc.record({
   cost: fc.constantFrom(undefined, undefined, undefined, 1, 2, 0, 1.5),
   reset: fc.constantFrom(false, false, false, false, false, false, true),
   // What else happens to the key: a refund of the check, or support setting or lifting a custom limit.
-  then: fc.constantFrom('none', 'none', 'none', 'none', 'refund', 'override', 'lift'),
+  then: fc.constantFrom('none', 'none', 'none', 'none', 'refund', 'override', 'lift', 'failed', 'failed', 'succeeded'),
   custom: fc.record({ limit: fc.integer({ min: 1, max: 6 }), seconds: fc.integer({ min: 1, max: 20 }) }),
 });
 
@@ -56,7 +59,8 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
       limit: `${r.limit}/${r.seconds}s`,
       algorithm: r.algorithm as 'gcra',
       ...(r.burst !== undefined && r.algorithm === 'gcra' ? { burst: r.burst } : {}),
-      ...(r.block && !r.shadow ? { block: r.block } : {}),
+      ...(r.block && !r.shadow ? { block: r.block === 'on k' && (r.key as readonly string[]).includes('k') ? { for: '7s', key: ['k'] } : '7s' } : {}),
+      ...(r.count ? { count: r.count } : {}),
       ...(r.shadow ? { shadow: true } : {}),
     })),
     overrides: rules.flatMap((r, i) =>
@@ -77,6 +81,12 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
     expect(da.headers).toEqual(db.headers);
     expect((await a.check(subject, opts)).toJSON()).toEqual((await b.check(subject, opts)).toJSON());
     if (s.then === 'refund') expect((await a.refund(subject, opts)).toJSON()).toEqual((await b.refund(subject, opts)).toJSON());
+    if (s.then === 'failed' || s.then === 'succeeded') {
+      const outcome = { success: s.then === 'succeeded', status: s.then === 'succeeded' ? 200 : 401 };
+      const [ra, rb] = [await a.record(subject, outcome), await b.record(subject, outcome)];
+      expect(ra.toJSON()).toEqual(rb.toJSON());
+      expect(ra.headers).toEqual(rb.headers);
+    }
     if (s.then === 'override' || s.then === 'lift') {
       // A run-time override changes the key's limit (up or down) while its entries are held.
       const { rule, key } = a.keysFor(subject)[0];
@@ -121,7 +131,18 @@ describe('checks decided in place', () => {
     );
   });
 
-  it('are taken for a lone plain rule, and not when a block, an override or a replaced apply is involved', async () => {
+  it('on lone sliding logs with blocks (login lockout, bot-loop breaker): the same, with records of failures', async () => {
+    const lockouts = ruleArb.map((r) => ({ ...r, algorithm: 'sliding-log' as const, shadow: false, block: r.block ?? '7s', count: r.count ?? (r.limit % 2 ? ('failure' as const) : undefined) }));
+    const lone = stepArb.map((s) => ({ ...s, which: s.which === 'both' ? 'one' : s.which, then: s.then === 'override' && s.dt % 3 !== 0 ? 'failed' : s.then }));
+    await fc.assert(
+      fc.asyncProperty(fc.tuple(lockouts, lockouts), fc.array(lone, { minLength: 20, maxLength: 150, size: 'max' }), fc.integer({ min: 2, max: 6 }), async (rules, steps, maxKeys) => {
+        await differential(rules, steps, maxKeys);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('are taken for a lone rule, with its block or a key\'s custom limit, and not when apply is replaced', async () => {
     const policy = {
       rules: [
         { name: 'plain', key: 'k', limit: '2/1m', algorithm: 'gcra' as const, match: { route: 'plain' } },
@@ -140,7 +161,7 @@ describe('checks decided in place', () => {
       return takes.mock.results.map((r) => r.value);
     };
     expect(inPlace({ k: 'a', route: 'plain' })).toEqual([ADMITTED]);
-    expect(inPlace({ k: 'a', route: 'blocking' })).toEqual([]);
+    expect(inPlace({ k: 'a', route: 'blocking' })).toEqual([ADMITTED]);
     expect(inPlace({ k: 'a', route: 'log' })).toEqual([ADMITTED]);
     // A key with a custom limit (in the file, or set at run time) is decided in place with it.
     expect(inPlace({ k: 'a', route: 'custom' })).toEqual([ADMITTED]);
