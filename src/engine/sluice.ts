@@ -1,6 +1,7 @@
 import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { Params } from '../algorithms/index.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
+import { RuleIndex } from '../policy/rule-index.js';
 import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, type InPlaceLogTake, type InPlaceMode, type InPlaceTake } from '../algorithms/in-place.js';
 import { ADMITTED, MemoryStore, UNABLE, type InPlaceBlock } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
@@ -44,6 +45,8 @@ export interface CheckOptions {
 export class Sluice {
   private policyValue: CompiledPolicy;
   private policyOverrides = new Map<string, { limit: number; windowMs: number; expiresAt?: number }>();
+  /** Which rules a subject may match, by its attributes' values. */
+  private ruleIndex!: RuleIndex;
   /** Per policy rule, a one-rule array: what matching returns when only that rule matches. */
   private loneRules: (readonly [CompiledRule])[] = [];
   /** Per policy rule with overrides in the file: key id (localId) → the override's expiry and parameters. */
@@ -222,7 +225,7 @@ export class Sluice {
 
   /** The rules a subject matches, in policy order; a lone match (the common case) comes in a shared array. */
   private matching(subject: Subject): readonly CompiledRule[] {
-    const all = this.policyValue.rules;
+    const all = this.ruleIndex.candidates(subject);
     let first = -1;
     let many: CompiledRule[] | undefined;
     for (let i = 0; i < all.length; i++) {
@@ -231,7 +234,7 @@ export class Sluice {
       else if (first < 0) first = i;
       else many = [all[first], all[i]];
     }
-    return many ?? (first < 0 ? NO_RULES : this.loneRules[first]);
+    return many ?? (first < 0 ? NO_RULES : this.loneRules[all[first].index]);
   }
 
   /**
@@ -354,6 +357,7 @@ export class Sluice {
   }
 
   private indexPolicy(policy: CompiledPolicy): void {
+    this.ruleIndex = new RuleIndex(policy.rules);
     this.inPlaceSource = { legacyHeaders: policy.legacyHeaders };
     this.loneRules = policy.rules.map((rule) => [rule]);
     this.policyOverrides = new Map();

@@ -25,6 +25,11 @@ export interface CompiledRule {
   readonly description?: string;
   /** True when the rule applies to the subject (its match, and every key attribute present). */
   readonly matches: (subject: Subject) => boolean;
+  /**
+   * The attributes `match` requires to be one of exact values (a list, or groups), each with
+   * those values: what the rule index (./rule-index.ts) files the rule under. Absent: none.
+   */
+  readonly exactMatch?: Readonly<Record<string, ReadonlySet<string>>>;
   readonly keyAttrs: readonly string[];
   readonly algorithm: Exclude<AlgorithmName, 'block'>;
   readonly params: Params;
@@ -63,6 +68,11 @@ export interface OverrideSpec {
 export interface CompiledCap {
   readonly name: string;
   readonly matches: (subject: Subject) => boolean;
+  /**
+   * The attributes `match` requires to be one of exact values (a list, or groups), each with
+   * those values: what the rule index (./rule-index.ts) files the rule under. Absent: none.
+   */
+  readonly exactMatch?: Readonly<Record<string, ReadonlySet<string>>>;
   readonly maxBodyBytes?: number;
   readonly maxItems?: readonly { path: string; segments: readonly string[]; max: number }[];
   readonly maxRows?: number;
