@@ -3,7 +3,7 @@ import type { Params } from '../algorithms/index.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, type InPlaceLogTake, type InPlaceMode, type InPlaceTake } from '../algorithms/in-place.js';
-import { ADMITTED, MemoryStore, UNABLE, type InPlaceBlock } from '../stores/memory.js';
+import { ADMITTED, IN_PLACE_OPS, MemoryStore, UNABLE, type InPlaceBlock } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { checkedCost } from './cost.js';
@@ -61,6 +61,8 @@ export class Sluice {
   private noResults: DecisionSource & { results: readonly OpResult[] } = { legacyHeaders: false, results: [] };
   /** The in-place takes' figures. */
   private readonly io = new Float64Array(IO_CELLS);
+  /** Per op of a check decided in place over several rules, its figures (and whether it admits, at ALLOWED). */
+  private readonly ios = Array.from({ length: IN_PLACE_OPS }, () => new Float64Array(IO_CELLS + 1));
   readonly store: Store;
   /** The store, when it is the in-process one (in-place takes are its own). */
   private readonly memory: MemoryStore | undefined;
@@ -116,7 +118,7 @@ export class Sluice {
       return Promise.reject(e);
     }
     const rules = this.matching(subject);
-    const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, cost) : undefined;
+    const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, cost) : rules.length > 1 ? this.decideAllInPlace(rules, subject, cost) : undefined;
     return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, cost));
   }
 
@@ -124,10 +126,8 @@ export class Sluice {
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     const cost = checkedCost(opts?.cost, 'checkSync');
     const rules = this.matching(subject);
-    if (rules.length === 1) {
-      const d = this.decideInPlace(rules[0], subject, cost);
-      if (d !== undefined) return d;
-    }
+    const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, cost) : rules.length > 1 ? this.decideAllInPlace(rules, subject, cost) : undefined;
+    if (d !== undefined) return d;
     if (rules.length === 0) return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results: [] });
     const ops = this.checkOps(rules, subject, cost);
     const results = this.store.apply(ops, this.clock());
@@ -246,6 +246,52 @@ export class Sluice {
     // Outcome rules are charged by record(); a check asks whether one more would fit, or only whether the key is blocked.
     if (rule.phase === 'outcome') return this.inPlaceOp(rule, subject, 1, PEEK);
     return this.inPlaceOp(rule, subject, cost ?? costOf(rule, subject), TAKE);
+  }
+
+  /**
+   * A check that matched several rules (up to four), decided in the memory store as one
+   * transaction, as runGeneralTransaction decides it: every rule is decided first, then,
+   * if all admit, every rule that counts requests is charged, or none is; a refusal trips
+   * its rule's block. Undefined when a rule, a cost, a key's state or the store's room
+   * needs the general path (nothing is written before that is known).
+   */
+  private decideAllInPlace(rules: readonly CompiledRule[], subject: Subject, cost: number | undefined): Decision | undefined {
+    const memory = this.memory;
+    if (memory === undefined || memory.apply !== memoryApply || !memory.roomInPlace(rules.length)) return undefined;
+    for (let k = 0; k < rules.length; k++) if (this.inPlace[rules[k].index] === undefined) return undefined;
+    const now = this.clock();
+    const ios = this.ios;
+    let admitted = true;
+    for (let k = 0; k < rules.length; k++) {
+      const rule = rules[k];
+      const outcome = rule.phase === 'outcome';
+      const units = outcome ? 1 : cost ?? costOf(rule, subject);
+      if (!(units > 0)) return undefined;
+      const id = localId(rule, subject);
+      let p = rule.params;
+      const custom = this.policyOverrideIds[rule.index]?.get(id);
+      if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) p = custom.params;
+      const block = this.blocks[rule.index];
+      const mode = outcome ? PEEK : TAKE;
+      const verdict = memory.evaluateInPlace(k, rule.name, id, this.inPlace[rule.index]!, units, p, now, ios[k], mode, block, block === undefined ? '' : blockLocalId(rule, subject));
+      if (verdict === UNABLE) return undefined;
+      const io = ios[k];
+      // A check of an outcome rule with a block asks only whether the key is blocked.
+      const allowed = verdict === ADMITTED || (mode === PEEK && block !== undefined && io[BLOCKED] === 0);
+      io[ALLOWED] = allowed ? 1 : 0;
+      if (!allowed) admitted = false;
+    }
+    const results: OpResult[] = new Array(rules.length);
+    for (let k = 0; k < rules.length; k++) {
+      const rule = rules[k];
+      const io = ios[k];
+      const allowed = io[ALLOWED] === 1;
+      const trips = !allowed && this.blocks[rule.index] !== undefined && io[BLOCKED] === 0;
+      memory.settleInPlace(k, admitted && rule.phase === 'request', trips, now, io);
+      const p = memory.txParams[k];
+      results[k] = { allowed, blocked: io[BLOCKED] === 1, limit: p.limit, windowMs: p.windowMs, remaining: io[REMAINING], resetMs: io[RESET_MS], retryAfterMs: allowed ? 0 : io[RETRY_AFTER_MS] };
+    }
+    return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results });
   }
 
   /** A record that matched this rule alone, decided in place (undefined: the general path). */
@@ -377,6 +423,8 @@ export class Sluice {
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
+/** The cell after the io cells where a check over several rules notes whether each admits. */
+const ALLOWED = IO_CELLS;
 const memoryApply = MemoryStore.prototype.apply;
 
 function costOf(rule: CompiledRule, subject: Subject): number {

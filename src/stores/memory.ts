@@ -17,6 +17,8 @@ export const UNABLE = 2;
 export type InPlaceVerdict = typeof REFUSED | typeof ADMITTED | typeof UNABLE;
 
 const NONE = -1;
+/** Most ops a transaction decided in place may have (the seeds' checks match 1–4 rules). */
+export const IN_PLACE_OPS = 4;
 /** Marks a slot whose state lives in `variable` (quotas, leases, logs that no ring holds). */
 const VARIABLE = 255;
 /** Marks a slot whose state is a sliding log held in `rings`. */
@@ -78,6 +80,15 @@ export class MemoryStore implements Store, StateAccess {
   private lastOverrides: Map<string, IndexedOverride> | undefined = undefined;
   /** The parameters the last in-place take decided with: the rule's, or a run-time override's. */
   inPlaceParams: Params = { limit: 0, windowMs: 0 };
+  /** Per op of a transaction decided in place (evaluateInPlace → settleInPlace): what settling needs. */
+  readonly txParams: Params[] = [];
+  private readonly txNs: string[] = [];
+  private readonly txId: string[] = [];
+  private readonly txAlg: (InPlaceTake | InPlaceLogTake | undefined)[] = [];
+  private readonly txCost = new Float64Array(IN_PLACE_OPS);
+  private readonly txSlot = new Int32Array(IN_PLACE_OPS);
+  private readonly txBlock: (InPlaceBlock | undefined)[] = [];
+  private readonly txBlockId: string[] = [];
   private readonly attributes = new Map<string, Record<string, number>>();
 
   constructor(opts: MemoryStoreOptions = {}) {
@@ -99,6 +110,27 @@ export class MemoryStore implements Store, StateAccess {
    * The figures are left in `io`, the parameters decided with in inPlaceParams.
    */
   takeInPlace(ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode = TAKE, block?: InPlaceBlock, blockId = ''): InPlaceVerdict {
+    const verdict = this.evaluateInPlace(0, ns, id, alg, cost, p, now, io, mode, block, blockId);
+    if (verdict === UNABLE) return verdict;
+    // A refusal (or an outcome past the limit) trips the block, as the general path does; a block served does not.
+    const trips = verdict === REFUSED && block !== undefined && mode !== PEEK && io[BLOCKED] === 0;
+    this.settleInPlace(0, mode === FORCE || (mode === TAKE && verdict === ADMITTED), trips, now, io);
+    this.inPlaceParams = this.txParams[0];
+    return verdict;
+  }
+
+  /** Whether a transaction of n ops can be decided in place: none of its writes may evict a key it read. */
+  roomInPlace(n: number): boolean {
+    return n <= IN_PLACE_OPS && this.used + 2 * n <= this.maxKeys;
+  }
+
+  /**
+   * The first half of an op decided in place, op k of a transaction (k < 4): decides it
+   * against its key's state and writes nothing, so a transaction can decide all its ops
+   * before charging any (runGeneralTransaction's first pass). The op's figures are left in
+   * `io`, its parameters in txParams[k]; settleInPlace(k) does its writes.
+   */
+  evaluateInPlace(k: number, ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode, block: InPlaceBlock | undefined, blockId: string): InPlaceVerdict {
     let keys = this.lastKeys;
     if (ns !== this.lastNs) {
       keys = this.index.get(ns);
@@ -113,7 +145,13 @@ export class MemoryStore implements Store, StateAccess {
       if (custom.expiresAt !== undefined && custom.expiresAt <= now) this.unindex(this.overrides.get(custom.key)!);
       else p = custom.params;
     }
-    this.inPlaceParams = p;
+    this.txParams[k] = p;
+    this.txNs[k] = ns;
+    this.txId[k] = id;
+    this.txAlg[k] = alg;
+    this.txCost[k] = cost;
+    this.txBlock[k] = block;
+    this.txBlockId[k] = blockId;
     this.now = now; // what sweep() expires against
     io[BLOCKED] = 0;
     if (block !== undefined && mode !== FORCE) {
@@ -126,44 +164,65 @@ export class MemoryStore implements Store, StateAccess {
       }
     }
     const slot = keys?.get(id);
-    const verdict = alg.kind === 'log' ? this.takeLog(ns, id, slot, alg, cost, p, now, io, mode) : mode === TAKE ? this.takeCells(ns, id, slot, alg, cost, p, now, io) : UNABLE;
-    if (verdict === REFUSED && block !== undefined && mode !== PEEK) {
-      // A refusal (or an outcome past the limit) trips the block, as the general path does.
-      this.tripBlock(block.ns, blockId, now + block.ms);
-      io[RESET_MS] = io[RETRY_AFTER_MS] = block.ms;
-      io[BLOCKED] = 1;
-    }
-    return verdict;
-  }
-
-  /** A fixed-size state's take on the key's columns. */
-  private takeCells(ns: string, id: string, slot: number | undefined, alg: InPlaceTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
+    this.txSlot[k] = slot ?? -1;
+    if (alg.kind === 'log') return this.evaluateLog(slot, alg, cost, p, now, io, mode);
+    if (mode !== TAKE) return UNABLE; // the fixed-size takes are 'take' only
     const width = alg.width;
     if (slot !== undefined) {
       if (this.lens[slot] !== width) return UNABLE;
       for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
     }
-    if (!alg.take(io, slot === undefined, now, cost, p)) return REFUSED;
-    if (slot === undefined) {
-      slot = this.allocate(ns, id);
-      this.lastRef = undefined; // it may have cached this key as absent
-    } else this.touch(slot);
-    // allocate may have grown the columns: read them only now.
-    for (let i = 0; i < width; i++) (this.cols[i] ?? this.column(i))[slot] = io[i];
-    this.lens[slot] = width;
-    this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
-    this.sweep();
-    return ADMITTED;
+    return alg.take(io, slot === undefined, now, cost, p) ? ADMITTED : REFUSED;
   }
 
   /**
-   * The sliding log's in-place take on the key's ring (./log-rings.ts). What a ring
+   * The second half of op k decided in place: charges it (`charge`: the state evaluate
+   * computed, in io) and trips its block (`trip`). A key another op's write has swept
+   * meanwhile (its state had expired, so it reads as fresh) is charged as a fresh one.
+   */
+  settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array): void {
+    if (charge) {
+      const ns = this.txNs[k];
+      const id = this.txId[k];
+      const alg = this.txAlg[k]!;
+      let slot = this.txSlot[k];
+      if (slot >= 0 && (this.ids[slot] !== id || this.owners[slot] !== this.index.get(ns))) slot = -1;
+      const fresh = slot < 0;
+      if (fresh) {
+        slot = this.allocate(ns, id);
+        this.lastRef = undefined; // it may have cached this key as absent
+      } else this.touch(slot);
+      if (alg.kind === 'log') {
+        if (fresh) {
+          this.rings.ensure(this.capacity);
+          this.rings.create(slot, now);
+          this.lens[slot] = RING;
+        }
+        this.rings.admit(slot, fresh ? 0 : io[EXPIRED], fresh ? 0 : io[USED], now, this.txCost[k]);
+      } else {
+        // allocate may have grown the columns: read them only now.
+        for (let i = 0; i < alg.width; i++) (this.cols[i] ?? this.column(i))[slot] = io[i];
+        this.lens[slot] = alg.width;
+      }
+      this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
+      this.sweep();
+    }
+    if (trip) {
+      const block = this.txBlock[k]!;
+      this.tripBlock(block.ns, this.txBlockId[k], now + block.ms);
+      io[RESET_MS] = io[RETRY_AFTER_MS] = block.ms;
+      io[BLOCKED] = 1;
+    }
+  }
+
+  /**
+   * The sliding log's in-place evaluation on the key's ring (./log-rings.ts). What a ring
    * cannot hold exactly goes to the general path: a fractional time or cost, a window
    * longer than a ring's offsets reach, or a log with an entry newer than now (the
    * clock went back; the step function decides, and clamps, that). A log the general
-   * path wrote as an array moves into a ring here.
+   * path wrote as an array moves into a ring here (its content unchanged).
    */
-  private takeLog(ns: string, id: string, slot: number | undefined, alg: InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode): InPlaceVerdict {
+  private evaluateLog(slot: number | undefined, alg: InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode): InPlaceVerdict {
     if (!Number.isInteger(now) || !Number.isInteger(cost) || cost > RING_MAX || !(p.windowMs <= RING_MAX)) return UNABLE;
     const rings = this.rings;
     if (slot !== undefined) {
@@ -171,19 +230,7 @@ export class MemoryStore implements Store, StateAccess {
       const n = rings.count(slot);
       if (n > 0 && (rings.time(slot, n - 1) > now || !rings.fits(slot, now, cost))) return UNABLE;
     }
-    const fits = alg.take(rings, slot ?? -1, slot === undefined, now, cost, p, io, mode);
-    if (mode === PEEK || (mode === TAKE && !fits)) return fits ? ADMITTED : REFUSED;
-    if (slot === undefined) {
-      slot = this.allocate(ns, id);
-      this.lastRef = undefined; // it may have cached this key as absent
-      rings.ensure(this.capacity);
-      rings.create(slot, now);
-      this.lens[slot] = RING;
-    } else this.touch(slot);
-    rings.admit(slot, io[EXPIRED], io[USED], now, cost);
-    this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
-    this.sweep();
-    return fits ? ADMITTED : REFUSED;
+    return alg.take(rings, slot ?? -1, slot === undefined, now, cost, p, io, mode) ? ADMITTED : REFUSED;
   }
 
   /** When a block penalty kept at (ns, id) ends, if it is in force at `now`; 0 otherwise. Touches nothing, as a read. */
