@@ -3,9 +3,9 @@ import type { LogEntries } from '../algorithms/in-place.js';
 /** Largest time offset (ms from a key's base) and entry cost a ring holds: one Uint32 word each. */
 export const RING_MAX = 0xffffffff;
 
-/** Ring capacities, in entries: each 1.5× the last, so a ring wastes at most a third of itself. */
+/** Ring capacities, in entries: each 1.125× the last, so a ring's spare room is at most a ninth of it. */
 const CAPACITIES: number[] = [1];
-while (CAPACITIES[CAPACITIES.length - 1] < 1 << 26) CAPACITIES.push(Math.ceil(CAPACITIES[CAPACITIES.length - 1] * 1.5));
+while (CAPACITIES[CAPACITIES.length - 1] < 1 << 26) CAPACITIES.push(Math.ceil(CAPACITIES[CAPACITIES.length - 1] * 1.125));
 
 /**
  * The memory store's sliding logs, held in place: per key a ring of entries, oldest
@@ -21,63 +21,66 @@ export class LogRings implements LogEntries {
   /** Entries of the pool handed out to rings so far (two words each). */
   private top = 0;
   private readonly free: number[][] = CAPACITIES.map(() => []);
-  /** Per slot: where its ring starts (in entries), its capacity class, head, length, base time, total cost. */
-  private at = new Int32Array(0);
-  private cls = new Uint8Array(0);
-  private head = new Uint32Array(0);
-  private len = new Uint32Array(0);
-  private base = new Float64Array(0);
-  private sum = new Float64Array(0);
+  /** Entries of the pool in free regions: when they are half of it, the pool is compacted instead of grown. */
+  private wasted = 0;
+  /**
+   * Per slot, side by side so a check reads one or two cache lines, not six arrays: in
+   * `ints` [where its ring starts (in entries), capacity class, head, length], in `nums`
+   * [base time, total cost].
+   */
+  private ints = new Int32Array(0);
+  private nums = new Float64Array(0);
+  private slots = 0;
 
   /** Makes room for slots below `capacity`. */
   ensure(capacity: number): void {
-    if (this.at.length >= capacity) return;
-    const grow = <T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(a: T, b: T): T => {
-      b.set(a);
-      return b;
-    };
-    this.at = grow(this.at, new Int32Array(capacity));
-    this.cls = grow(this.cls, new Uint8Array(capacity));
-    this.head = grow(this.head, new Uint32Array(capacity));
-    this.len = grow(this.len, new Uint32Array(capacity));
-    this.base = grow(this.base, new Float64Array(capacity));
-    this.sum = grow(this.sum, new Float64Array(capacity));
+    if (this.slots >= capacity) return;
+    const ints = new Int32Array(4 * capacity);
+    for (let slot = this.slots; slot < capacity; slot++) ints[4 * slot] = -1; // no ring
+    ints.set(this.ints);
+    const nums = new Float64Array(2 * capacity);
+    nums.set(this.nums);
+    this.ints = ints;
+    this.nums = nums;
+    this.slots = capacity;
   }
 
   /** Gives a slot an empty ring whose offsets count from `base`. */
   create(slot: number, base: number): void {
-    this.at[slot] = this.region(0);
-    this.cls[slot] = 0;
-    this.head[slot] = this.len[slot] = 0;
-    this.base[slot] = base;
-    this.sum[slot] = 0;
+    this.ints[4 * slot] = this.region(0);
+    this.ints[4 * slot + 1] = 0;
+    this.ints[4 * slot + 2] = this.ints[4 * slot + 3] = 0;
+    this.nums[2 * slot] = base;
+    this.nums[2 * slot + 1] = 0;
   }
 
   /** Returns a slot's ring to the pool. */
   release(slot: number): void {
-    this.free[this.cls[slot]].push(this.at[slot]);
-    this.len[slot] = 0;
+    this.freeRegion(this.ints[4 * slot + 1], this.ints[4 * slot]);
+    this.ints[4 * slot] = -1;
+    this.ints[4 * slot + 3] = 0;
   }
 
   clear(): void {
     this.pool = new Uint32Array(1 << 12);
-    this.top = 0;
+    this.top = this.wasted = 0;
     for (const f of this.free) f.length = 0;
+    for (let slot = 0; slot < this.slots; slot++) this.ints[4 * slot] = -1;
   }
 
   // ---- LogEntries: what the in-place take reads ----
 
   count(slot: number): number {
-    return this.len[slot];
+    return this.ints[4 * slot + 3];
   }
   time(slot: number, i: number): number {
-    return this.base[slot] + this.pool[2 * this.index(slot, i)];
+    return this.nums[2 * slot] + this.pool[2 * this.index(slot, i)];
   }
   cost(slot: number, i: number): number {
     return this.pool[2 * this.index(slot, i) + 1];
   }
   total(slot: number): number {
-    return this.sum[slot];
+    return this.nums[2 * slot + 1];
   }
 
   // ---- what an admitted take writes ----
@@ -90,38 +93,42 @@ export class LogRings implements LogEntries {
    */
   admit(slot: number, expired: number, used: number, now: number, cost: number): void {
     if (expired > 0) {
-      const cap = CAPACITIES[this.cls[slot]];
-      this.head[slot] = (this.head[slot] + expired) % cap;
-      this.len[slot] -= expired;
+      const cap = CAPACITIES[this.ints[4 * slot + 1]];
+      this.ints[4 * slot + 2] = (this.ints[4 * slot + 2] + expired) % cap;
+      this.ints[4 * slot + 3] -= expired;
     }
-    this.sum[slot] = used + cost;
-    const n = this.len[slot];
+    this.nums[2 * slot + 1] = used + cost;
+    const n = this.ints[4 * slot + 3];
     if (n > 0) {
       const last = 2 * this.index(slot, n - 1);
-      if (this.base[slot] + this.pool[last] === now) {
+      if (this.nums[2 * slot] + this.pool[last] === now) {
         this.pool[last + 1] += cost;
         return;
       }
-    } else this.base[slot] = now;
+    } else this.nums[2 * slot] = now;
     this.push(slot, now, cost);
   }
 
-  /** Whether admitting (now, cost) keeps every word in range: a merged cost, an offset from the base. */
+  /**
+   * Whether the in-place take may decide (now, cost) on this ring: no entry is newer than
+   * now (else the clock went back, and the step function decides), and admitting it keeps
+   * every word in range (a merged cost; offsets are rebased by push when needed).
+   */
   fits(slot: number, now: number, cost: number): boolean {
-    const n = this.len[slot];
+    const n = this.ints[4 * slot + 3];
     if (n === 0) return true;
     const last = 2 * this.index(slot, n - 1);
-    if (this.base[slot] + this.pool[last] === now) return this.pool[last + 1] + cost <= RING_MAX;
-    return true; // push rebases offsets that would not fit (entries kept are within the window)
+    const newest = this.nums[2 * slot] + this.pool[last];
+    return newest < now || (newest === now && this.pool[last + 1] + cost <= RING_MAX);
   }
 
   /** The log as the step functions see it: [t0, cost0, t1, cost1, …] (for the general path). */
   toArray(slot: number): number[] {
-    const n = this.len[slot];
+    const n = this.ints[4 * slot + 3];
     const out: number[] = new Array(2 * n);
     for (let i = 0; i < n; i++) {
       const w = 2 * this.index(slot, i);
-      out[2 * i] = this.base[slot] + this.pool[w];
+      out[2 * i] = this.nums[2 * slot] + this.pool[w];
       out[2 * i + 1] = this.pool[w + 1];
     }
     return out;
@@ -143,68 +150,105 @@ export class LogRings implements LogEntries {
     }
     this.create(slot, state[0]);
     for (let i = 0; i < state.length; i += 2) this.push(slot, state[i], state[i + 1]);
-    this.sum[slot] = sum;
+    this.nums[2 * slot + 1] = sum;
     return true;
   }
 
   // ---- the pool ----
 
   private index(slot: number, i: number): number {
-    const cap = CAPACITIES[this.cls[slot]];
-    let j = this.head[slot] + i;
+    const cap = CAPACITIES[this.ints[4 * slot + 1]];
+    let j = this.ints[4 * slot + 2] + i;
     if (j >= cap) j -= cap;
-    return this.at[slot] + j;
+    return this.ints[4 * slot] + j;
   }
 
   /** Appends an entry at the ring's end, growing the ring or rebasing its offsets when needed. */
   private push(slot: number, t: number, cost: number): void {
-    if (t - this.base[slot] > RING_MAX) this.rebase(slot);
-    const n = this.len[slot];
-    if (n === CAPACITIES[this.cls[slot]]) this.grow(slot);
-    this.len[slot] = n + 1;
+    if (t - this.nums[2 * slot] > RING_MAX) this.rebase(slot);
+    const n = this.ints[4 * slot + 3];
+    if (n === CAPACITIES[this.ints[4 * slot + 1]]) this.grow(slot);
+    this.ints[4 * slot + 3] = n + 1;
     const w = 2 * this.index(slot, n);
-    this.pool[w] = t - this.base[slot];
+    this.pool[w] = t - this.nums[2 * slot];
     this.pool[w + 1] = cost;
   }
 
   /** Counts offsets from the oldest entry's time instead (they all stay within one window of now). */
   private rebase(slot: number): void {
-    const n = this.len[slot];
+    const n = this.ints[4 * slot + 3];
     if (n === 0) return;
     const shift = this.pool[2 * this.index(slot, 0)];
     for (let i = 0; i < n; i++) this.pool[2 * this.index(slot, i)] -= shift;
-    this.base[slot] += shift;
+    this.nums[2 * slot] += shift;
   }
 
   /** Moves a full ring to a region of the next capacity, oldest entry first. */
   private grow(slot: number): void {
-    const n = this.len[slot];
-    const c = this.cls[slot] + 1;
+    const n = this.ints[4 * slot + 3];
+    const c = this.ints[4 * slot + 1] + 1;
     const to = this.region(c);
     for (let i = 0; i < n; i++) {
       const w = 2 * this.index(slot, i);
       this.pool[2 * (to + i)] = this.pool[w];
       this.pool[2 * (to + i) + 1] = this.pool[w + 1];
     }
-    this.free[this.cls[slot]].push(this.at[slot]);
-    this.at[slot] = to;
-    this.cls[slot] = c;
-    this.head[slot] = 0;
+    this.freeRegion(this.ints[4 * slot + 1], this.ints[4 * slot]);
+    this.ints[4 * slot] = to;
+    this.ints[4 * slot + 1] = c;
+    this.ints[4 * slot + 2] = 0;
   }
 
   /** A free region of capacity class c: a reused one, or a new one at the pool's end. */
   private region(c: number): number {
     const reused = this.free[c].pop();
-    if (reused !== undefined) return reused;
-    const at = this.top;
-    const need = 2 * (at + CAPACITIES[c]);
-    if (need > this.pool.length) {
-      // Grow by half (not double): the pool's slack is part of what a held entry costs.
-      const next = new Uint32Array(Math.max(need, Math.ceil(this.pool.length * 1.5)));
-      next.set(this.pool);
-      this.pool = next;
+    if (reused !== undefined) {
+      this.wasted -= CAPACITIES[c];
+      return reused;
     }
+    if (2 * (this.top + CAPACITIES[c]) > this.pool.length) {
+      // Rings that grew left their smaller regions behind; once those are a quarter of the pool, pack the rings instead of growing.
+      if (4 * this.wasted > this.top) this.compact(CAPACITIES[c]);
+      else this.resize(Math.ceil(1.125 * (this.top + CAPACITIES[c])));
+    }
+    const at = this.top;
     this.top += CAPACITIES[c];
     return at;
+  }
+
+  private freeRegion(c: number, at: number): void {
+    this.free[c].push(at);
+    this.wasted += CAPACITIES[c];
+  }
+
+  /** A pool of `entries` entries holding what the old one held up to top. Grows by an eighth: its slack is part of what a held entry costs. */
+  private resize(entries: number): void {
+    const next = new Uint32Array(2 * entries);
+    next.set(this.pool.subarray(0, 2 * this.top));
+    this.pool = next;
+  }
+
+  /** Copies every ring to the start of a new pool, one after another, oldest entry first; frees nothing else. */
+  private compact(room: number): void {
+    let live = 0;
+    for (let slot = 0; slot < this.slots; slot++) if (this.ints[4 * slot] >= 0) live += CAPACITIES[this.ints[4 * slot + 1]];
+    const next = new Uint32Array(2 * Math.ceil(1.125 * (live + room)));
+    let top = 0;
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.ints[4 * slot] < 0) continue;
+      const n = this.ints[4 * slot + 3];
+      for (let i = 0; i < n; i++) {
+        const w = 2 * this.index(slot, i);
+        next[2 * (top + i)] = this.pool[w];
+        next[2 * (top + i) + 1] = this.pool[w + 1];
+      }
+      this.ints[4 * slot] = top;
+      this.ints[4 * slot + 2] = 0;
+      top += CAPACITIES[this.ints[4 * slot + 1]];
+    }
+    this.pool = next;
+    this.top = top;
+    this.wasted = 0;
+    for (const f of this.free) f.length = 0;
   }
 }

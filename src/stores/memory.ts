@@ -114,7 +114,7 @@ export class MemoryStore implements Store, StateAccess {
     if (verdict === UNABLE) return verdict;
     // A refusal (or an outcome past the limit) trips the block, as the general path does; a block served does not.
     const trips = verdict === REFUSED && block !== undefined && mode !== PEEK && io[BLOCKED] === 0;
-    this.settleInPlace(0, mode === FORCE || (mode === TAKE && verdict === ADMITTED), trips, now, io);
+    this.settleInPlace(0, mode === FORCE || (mode === TAKE && verdict === ADMITTED), trips, now, io, false);
     this.inPlaceParams = this.txParams[0];
     return verdict;
   }
@@ -177,16 +177,17 @@ export class MemoryStore implements Store, StateAccess {
 
   /**
    * The second half of op k decided in place: charges it (`charge`: the state evaluate
-   * computed, in io) and trips its block (`trip`). A key another op's write has swept
-   * meanwhile (its state had expired, so it reads as fresh) is charged as a fresh one.
+   * computed, in io) and trips its block (`trip`). In a transaction of several ops
+   * (`several`), a key another op's write has swept meanwhile (its state had expired, so
+   * it reads as fresh) is charged as a fresh one.
    */
-  settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array): void {
+  settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array, several = true): void {
     if (charge) {
       const ns = this.txNs[k];
       const id = this.txId[k];
       const alg = this.txAlg[k]!;
       let slot = this.txSlot[k];
-      if (slot >= 0 && (this.ids[slot] !== id || this.owners[slot] !== this.index.get(ns))) slot = -1;
+      if (several && slot >= 0 && (this.ids[slot] !== id || this.owners[slot] !== this.index.get(ns))) slot = -1;
       const fresh = slot < 0;
       if (fresh) {
         slot = this.allocate(ns, id);
@@ -226,9 +227,7 @@ export class MemoryStore implements Store, StateAccess {
     if (!Number.isInteger(now) || !Number.isInteger(cost) || cost > RING_MAX || !(p.windowMs <= RING_MAX)) return UNABLE;
     const rings = this.rings;
     if (slot !== undefined) {
-      if (this.lens[slot] !== RING && !this.moveToRing(slot)) return UNABLE;
-      const n = rings.count(slot);
-      if (n > 0 && (rings.time(slot, n - 1) > now || !rings.fits(slot, now, cost))) return UNABLE;
+      if ((this.lens[slot] !== RING && !this.moveToRing(slot)) || !rings.fits(slot, now, cost)) return UNABLE;
     }
     return alg.take(rings, slot ?? -1, slot === undefined, now, cost, p, io, mode) ? ADMITTED : REFUSED;
   }

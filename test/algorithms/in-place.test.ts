@@ -127,7 +127,7 @@ describe('the sliding log in place (a ring of whole-ms entries)', () => {
           }
           if (!held) rings.create(KEY, now);
           held = true;
-          expect(rings.fits(KEY, now, c.cost)).toBe(true);
+          expect(rings.fits(KEY, now, c.cost)).toBe(true); // times only move on here
           rings.admit(KEY, io[EXPIRED], io[USED], now, c.cost);
           expect(rings.toArray(KEY)).toEqual(expected.state);
           expect(rings.total(KEY)).toBe(expected.state!.filter((_, i) => i % 2 === 1).reduce((a, b) => a + b, 0));
