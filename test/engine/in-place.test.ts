@@ -109,6 +109,21 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
   return general;
 }
 
+/**
+ * The differential over long runs of checks that mostly match rule "one" alone (so most are
+ * decided in place), with fewer custom limits set (most become `instead`: overrides send
+ * nothing to the general path now, but fewer of them keep more keys at the rule's limit).
+ */
+async function longRuns(rule: fc.Arbitrary<RuleCase>, instead: StepCase['then'], numRuns: number): Promise<void> {
+  const lone = stepArb.map((s) => ({ ...s, which: s.which === 'both' ? 'one' : s.which, then: s.then === 'override' && s.dt % 3 !== 0 ? instead : s.then }));
+  await fc.assert(
+    fc.asyncProperty(fc.tuple(rule, rule), fc.array(lone, { minLength: 20, maxLength: 150, size: 'max' }), fc.integer({ min: 2, max: 6 }), async (rules, steps, maxKeys) => {
+      await differential(rules, steps, maxKeys);
+    }),
+    { numRuns },
+  );
+}
+
 describe('checks decided in place', () => {
   it('decide, charge, report and evict exactly as the general path does', async () => {
     await fc.assert(
@@ -122,24 +137,12 @@ describe('checks decided in place', () => {
 
   it('on lone plain rules (most checks in place): the same, over longer runs near the windows\' edges', async () => {
     const plain = ruleArb.map((r) => ({ ...r, block: undefined, shadow: false }));
-    const lone = stepArb.map((s) => ({ ...s, which: s.which === 'both' ? 'one' : s.which, then: s.then === 'override' && s.dt % 3 !== 0 ? 'none' : s.then }));
-    await fc.assert(
-      fc.asyncProperty(fc.tuple(plain, plain), fc.array(lone, { minLength: 20, maxLength: 150, size: 'max' }), fc.integer({ min: 2, max: 6 }), async (rules, steps, maxKeys) => {
-        await differential(rules, steps, maxKeys);
-      }),
-      { numRuns: 250 },
-    );
+    await longRuns(plain, 'none', 250);
   });
 
   it('on lone sliding logs with blocks (login lockout, bot-loop breaker): the same, with records of failures', async () => {
     const lockouts = ruleArb.map((r) => ({ ...r, algorithm: 'sliding-log' as const, shadow: false, block: r.block ?? '7s', count: r.count ?? (r.limit % 2 ? ('failure' as const) : undefined) }));
-    const lone = stepArb.map((s) => ({ ...s, which: s.which === 'both' ? 'one' : s.which, then: s.then === 'override' && s.dt % 3 !== 0 ? 'failed' : s.then }));
-    await fc.assert(
-      fc.asyncProperty(fc.tuple(lockouts, lockouts), fc.array(lone, { minLength: 20, maxLength: 150, size: 'max' }), fc.integer({ min: 2, max: 6 }), async (rules, steps, maxKeys) => {
-        await differential(rules, steps, maxKeys);
-      }),
-      { numRuns: 200 },
-    );
+    await longRuns(lockouts, 'failed', 200);
   });
 
   it('are taken for a lone rule, with its block or a key\'s custom limit, and not when apply is replaced', async () => {
