@@ -3,9 +3,13 @@ import type { LogEntries } from '../algorithms/in-place.js';
 /** Largest time offset (ms from a key's base) and entry cost a ring holds: one Uint32 word each. */
 export const RING_MAX = 0xffffffff;
 
-/** Ring capacities, in entries: each 1.125× the last, so a ring's spare room is at most a ninth of it. */
+/**
+ * Ring capacities, in entries: 1, 2, 4, 8, then each an eighth more, so a long log's spare
+ * room is at most a ninth of it, and a short one does not move to a new region on every
+ * entry it gains.
+ */
 const CAPACITIES: number[] = [1];
-while (CAPACITIES[CAPACITIES.length - 1] < 1 << 26) CAPACITIES.push(Math.ceil(CAPACITIES[CAPACITIES.length - 1] * 1.125));
+for (let c = 1; c < 1 << 26; ) CAPACITIES.push((c = c < 8 ? 2 * c : Math.ceil(c * 1.125)));
 
 /**
  * The memory store's sliding logs, held in place: per key a ring of entries, oldest
