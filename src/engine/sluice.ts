@@ -268,11 +268,9 @@ export class Sluice {
       const units = outcome ? 1 : cost ?? costOf(rule, subject);
       if (!(units > 0)) return undefined;
       const id = localId(rule, subject);
-      let p = rule.params;
-      const custom = this.policyOverrideIds[rule.index]?.get(id);
-      if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) p = custom.params;
       const block = this.blocks[rule.index];
       const mode = outcome ? PEEK : TAKE;
+      const p = this.paramsInPlace(rule, subject, id, now, memory);
       const verdict = memory.evaluateInPlace(k, rule.name, id, this.inPlace[rule.index]!, units, p, now, ios[k], mode, block, block === undefined ? '' : blockLocalId(rule, subject));
       if (verdict === UNABLE) return undefined;
       const io = ios[k];
@@ -292,6 +290,24 @@ export class Sluice {
       results[k] = { allowed, blocked: io[BLOCKED] === 1, limit: p.limit, windowMs: p.windowMs, remaining: io[REMAINING], resetMs: io[RESET_MS], retryAfterMs: allowed ? 0 : io[RETRY_AFTER_MS] };
     }
     return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results });
+  }
+
+  /**
+   * A rule's parameters for a key decided in place, as effectiveParams makes them for the
+   * op this.op() would build: a custom limit from the policy file, else the limit scaled by
+   * the entity's attribute (the store's, the file's, the subject's, the default). A run-time
+   * override in the store wins over both; the store applies it.
+   */
+  private paramsInPlace(rule: CompiledRule, subject: Subject, id: string, now: number, memory: MemoryStore): Params {
+    const custom = this.policyOverrideIds[rule.index]?.get(id);
+    if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) return custom.params;
+    const scale = rule.scale;
+    if (scale === undefined) return rule.params;
+    const entity = `${scale.of}:${subject[scale.of]}`;
+    const fromSubject = Number(subject[scale.attribute]);
+    const factor = memory.attribute(entity, scale.attribute) ?? this.policyValue.attributes.get(entity)?.[scale.attribute] ?? (fromSubject > 0 ? fromSubject : scale.default);
+    const p = rule.params;
+    return { ...p, limit: p.limit * factor, burst: p.burst === undefined ? undefined : p.burst * factor };
   }
 
   /** A record that matched this rule alone, decided in place (undefined: the general path). */
@@ -316,12 +332,9 @@ export class Sluice {
     const io = this.io;
     const id = localId(rule, subject);
     const now = this.clock();
-    let p = rule.params;
-    const custom = this.policyOverrideIds[rule.index]?.get(id);
-    if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) p = custom.params;
     const memory = this.memory!;
     const block = this.blocks[rule.index];
-    const verdict = memory.takeInPlace(rule.name, id, alg, units, p, now, io, mode, block, block === undefined ? '' : blockLocalId(rule, subject));
+    const verdict = memory.takeInPlace(rule.name, id, alg, units, this.paramsInPlace(rule, subject, id, now, memory), now, io, mode, block, block === undefined ? '' : blockLocalId(rule, subject));
     if (verdict === UNABLE) return undefined;
     const blocked = io[BLOCKED] === 1;
     // A check of an outcome rule with a block asks only whether the key is blocked.
@@ -415,8 +428,8 @@ export class Sluice {
       const ids = (this.policyOverrideIds[rule.index] ??= new Map());
       ids.set(localId(rule, o.key), { expiresAt: o.expiresAt, params: { ...rule.params, limit: o.limit, windowMs: o.windowMs, burst: undefined } });
     }
-    // In place: a rule decided with nothing but its limit (its own or a key's override), its cost and its block.
-    this.inPlace = policy.rules.map((rule) => (this.memory && !rule.scale && !rule.shadow && !rule.chargeRejected ? inPlaceTakes[rule.algorithm] : undefined));
+    // In place: a rule decided with its limit (its own, a key's override, or scaled), its cost and its block.
+    this.inPlace = policy.rules.map((rule) => (this.memory && !rule.shadow && !rule.chargeRejected ? inPlaceTakes[rule.algorithm] : undefined));
     this.blocks = policy.rules.map((rule) => (rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined));
     this.noResults = { legacyHeaders: policy.legacyHeaders, results: [] };
   }

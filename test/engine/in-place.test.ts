@@ -30,6 +30,8 @@ const ruleArb = fc.record({
   key: fc.constantFrom(['k'], ['k'], ['k', 'j'], []),
   // A custom limit in the policy file for the key {k: b, j: 1}, above or below the rule's.
   custom: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+  // The limit scaled by the k entity's seats: set at run time, in the file (k: a), or by the subject.
+  scale: fc.boolean(),
 });
 
 const stepArb = fc.record({
@@ -61,8 +63,10 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
       ...(r.burst !== undefined && r.algorithm === 'gcra' ? { burst: r.burst } : {}),
       ...(r.block && !r.shadow ? { block: r.block === 'on k' && (r.key as readonly string[]).includes('k') ? { for: '7s', key: ['k'] } : '7s' } : {}),
       ...(r.count ? { count: r.count } : {}),
+      ...(r.scale && (r.key as readonly string[]).includes('k') ? { scale: { attribute: 'seats', of: 'k', default: 1 } } : {}),
       ...(r.shadow ? { shadow: true } : {}),
     })),
+    attributes: { k: { a: { seats: 2 } } },
     overrides: rules.flatMap((r, i) =>
       r.custom === undefined ? [] : [{ rule: i === 0 ? 'one' : 'other', key: Object.fromEntries(r.key.map((a) => [a, a === 'k' ? 'b' : '1'])), limit: `${r.custom}/${r.seconds + 1}s` }],
     ),
@@ -74,7 +78,7 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
   const b = Sluice.openSync({ policy, store: general, clock: clock.now });
   for (const s of steps) {
     clock.advance(s.dt);
-    const subject = { k: s.k, j: s.j, ...(s.which !== 'one' ? { other: 'yes' } : {}) };
+    const subject = { k: s.k, j: s.j, ...(s.which !== 'one' ? { other: 'yes' } : {}), ...(s.dt % 5 === 1 ? { seats: 3 } : {}) };
     const opts = s.cost === undefined ? undefined : { cost: s.cost };
     const [da, db] = [a.checkSync(subject, opts), b.checkSync(subject, opts)];
     expect(da.toJSON()).toEqual(db.toJSON());
@@ -87,7 +91,10 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
       expect(ra.toJSON()).toEqual(rb.toJSON());
       expect(ra.headers).toEqual(rb.headers);
     }
-    if (s.then === 'override' || s.then === 'lift') {
+    if (s.then === 'override' && s.dt % 2 === 0) {
+      // Support changes the entity's seats (a scaled limit changes while entries are held).
+      for (const store of [fast, general]) await store.setAttributes(`k:${s.k}`, { seats: s.custom.limit % 3 === 0 ? null : s.custom.limit / 2 });
+    } else if (s.then === 'override' || s.then === 'lift') {
       // A run-time override changes the key's limit (up or down) while its entries are held.
       const { rule, key } = a.keysFor(subject)[0];
       for (const store of [fast, general]) {
@@ -98,8 +105,9 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
     if (s.reset) {
       // The admin reset names states by their escaped key; it must find what the in-place path stored.
       const keys = a.keysFor(subject).flatMap((k) => [k.key, ...(k.blockKey ? [k.blockKey] : [])]);
-      // Support's reset lifts the key's custom limits too, so it looks like a key never seen.
+      // Support's reset lifts the key's custom limits (and seats) too, so it looks like a key never seen.
       for (const key of keys) expect(await fast.deleteOverride(key)).toBe(await general.deleteOverride(key));
+      for (const store of [fast, general]) await store.setAttributes(`k:${s.k}`, { seats: null });
       expect(await fast.reset(keys)).toBe(await general.reset(keys));
       const usage = async (sluice: Sluice) => (await sluice.peek(subject)).map((p) => ({ usage: p.usage, block: p.block }));
       expect(await usage(a)).toEqual(await usage(Sluice.openSync({ policy, store: new MemoryStore(), clock: clock.now })));
