@@ -110,12 +110,12 @@ export class MemoryStore implements Store, StateAccess {
    * The figures are left in `io`, the parameters decided with in inPlaceParams.
    */
   takeInPlace(ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode = TAKE, block?: InPlaceBlock, blockId = ''): InPlaceVerdict {
-    const verdict = this.evaluateInPlace(0, ns, id, alg, cost, p, now, io, mode, block, blockId);
+    const verdict = this.evaluate(0, ns, id, alg, cost, p, now, io, mode, block, blockId);
     if (verdict === UNABLE) return verdict;
     // A refusal (or an outcome past the limit) trips the block, as the general path does; a block served does not.
     const trips = verdict === REFUSED && block !== undefined && mode !== PEEK && io[BLOCKED] === 0;
-    this.settleInPlace(0, mode === FORCE || (mode === TAKE && verdict === ADMITTED), trips, now, io, false);
-    this.inPlaceParams = this.txParams[0];
+    const charge = mode === FORCE || (mode === TAKE && verdict === ADMITTED);
+    if (charge || trips) this.settle(0, ns, id, alg, cost, block, blockId, charge, trips, now, io, false);
     return verdict;
   }
 
@@ -131,6 +131,28 @@ export class MemoryStore implements Store, StateAccess {
    * `io`, its parameters in txParams[k]; settleInPlace(k) does its writes.
    */
   evaluateInPlace(k: number, ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode, block: InPlaceBlock | undefined, blockId: string): InPlaceVerdict {
+    this.txNs[k] = ns;
+    this.txId[k] = id;
+    this.txAlg[k] = alg;
+    this.txCost[k] = cost;
+    this.txBlock[k] = block;
+    this.txBlockId[k] = blockId;
+    const verdict = this.evaluate(k, ns, id, alg, cost, p, now, io, mode, block, blockId);
+    this.txParams[k] = this.inPlaceParams;
+    return verdict;
+  }
+
+  /**
+   * The second half of op k decided in place: charges it (`charge`: the state evaluate
+   * computed, in io) and trips its block (`trip`). A key another op's write has swept
+   * meanwhile (its state had expired, so it reads as fresh) is charged as a fresh one.
+   */
+  settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array): void {
+    this.settle(k, this.txNs[k], this.txId[k], this.txAlg[k]!, this.txCost[k], this.txBlock[k], this.txBlockId[k], charge, trip, now, io, true);
+  }
+
+  /** evaluateInPlace, for op k of a transaction or the lone op (k = 0) of takeInPlace; the parameters go to inPlaceParams. */
+  private evaluate(k: number, ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode, block: InPlaceBlock | undefined, blockId: string): InPlaceVerdict {
     let keys = this.lastKeys;
     if (ns !== this.lastNs) {
       keys = this.index.get(ns);
@@ -145,13 +167,7 @@ export class MemoryStore implements Store, StateAccess {
       if (custom.expiresAt !== undefined && custom.expiresAt <= now) this.unindex(this.overrides.get(custom.key)!);
       else p = custom.params;
     }
-    this.txParams[k] = p;
-    this.txNs[k] = ns;
-    this.txId[k] = id;
-    this.txAlg[k] = alg;
-    this.txCost[k] = cost;
-    this.txBlock[k] = block;
-    this.txBlockId[k] = blockId;
+    this.inPlaceParams = p;
     this.now = now; // what sweep() expires against
     io[BLOCKED] = 0;
     if (block !== undefined && mode !== FORCE) {
@@ -175,17 +191,9 @@ export class MemoryStore implements Store, StateAccess {
     return alg.take(io, slot === undefined, now, cost, p) ? ADMITTED : REFUSED;
   }
 
-  /**
-   * The second half of op k decided in place: charges it (`charge`: the state evaluate
-   * computed, in io) and trips its block (`trip`). In a transaction of several ops
-   * (`several`), a key another op's write has swept meanwhile (its state had expired, so
-   * it reads as fresh) is charged as a fresh one.
-   */
-  settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array, several = true): void {
+  /** settleInPlace, given what evaluate was; `several`: other ops of the transaction may have written since. */
+  private settle(k: number, ns: string, id: string, alg: InPlaceTake | InPlaceLogTake, cost: number, block: InPlaceBlock | undefined, blockId: string, charge: boolean, trip: boolean, now: number, io: Float64Array, several: boolean): void {
     if (charge) {
-      const ns = this.txNs[k];
-      const id = this.txId[k];
-      const alg = this.txAlg[k]!;
       let slot = this.txSlot[k];
       if (several && slot >= 0 && (this.ids[slot] !== id || this.owners[slot] !== this.index.get(ns))) slot = -1;
       const fresh = slot < 0;
@@ -199,7 +207,7 @@ export class MemoryStore implements Store, StateAccess {
           this.rings.create(slot, now);
           this.lens[slot] = RING;
         }
-        this.rings.admit(slot, fresh ? 0 : io[EXPIRED], fresh ? 0 : io[USED], now, this.txCost[k]);
+        this.rings.admit(slot, fresh ? 0 : io[EXPIRED], fresh ? 0 : io[USED], now, cost);
       } else {
         // allocate may have grown the columns: read them only now.
         for (let i = 0; i < alg.width; i++) (this.cols[i] ?? this.column(i))[slot] = io[i];
@@ -208,9 +216,8 @@ export class MemoryStore implements Store, StateAccess {
       this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
       this.sweep();
     }
-    if (trip) {
-      const block = this.txBlock[k]!;
-      this.tripBlock(block.ns, this.txBlockId[k], now + block.ms);
+    if (trip && block !== undefined) {
+      this.tripBlock(block.ns, blockId, now + block.ms);
       io[RESET_MS] = io[RETRY_AFTER_MS] = block.ms;
       io[BLOCKED] = 1;
     }
