@@ -45,7 +45,12 @@ const stepArb = fc.record({
   // What else happens to the key: a refund of the check, or support setting or lifting a custom limit.
   then: fc.constantFrom('none', 'none', 'none', 'none', 'refund', 'override', 'lift', 'failed', 'failed', 'succeeded'),
   custom: fc.record({ limit: fc.integer({ min: 1, max: 6 }), seconds: fc.integer({ min: 1, max: 20 }) }),
+  // Which of rules 3 and 4 (when the policy has them) the subject asks for too.
+  also: fc.subarray([2, 3]),
 });
+
+/** The rules' names; rule i > 0 matches a subject with { [name]: 'yes' }. */
+const NAMES = ['one', 'other', 'third', 'fourth'];
 
 type RuleCase = typeof ruleArb extends fc.Arbitrary<infer T> ? T : never;
 type StepCase = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
@@ -55,8 +60,8 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
   // Rule "one" matches every subject, "other" only those that ask for it: a check matches one rule or both.
   const policy = {
     rules: rules.map((r, i) => ({
-      name: i === 0 ? 'one' : 'other',
-      ...(i === 1 ? { match: { other: 'yes' } } : {}),
+      name: NAMES[i],
+      ...(i > 0 ? { match: { [NAMES[i]]: 'yes' } } : {}),
       key: r.key,
       limit: `${r.limit}/${r.seconds}s`,
       algorithm: r.algorithm as 'gcra',
@@ -68,7 +73,7 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
     })),
     attributes: { k: { a: { seats: 2 } } },
     overrides: rules.flatMap((r, i) =>
-      r.custom === undefined ? [] : [{ rule: i === 0 ? 'one' : 'other', key: Object.fromEntries(r.key.map((a) => [a, a === 'k' ? 'b' : '1'])), limit: `${r.custom}/${r.seconds + 1}s` }],
+      r.custom === undefined ? [] : [{ rule: NAMES[i], key: Object.fromEntries(r.key.map((a) => [a, a === 'k' ? 'b' : '1'])), limit: `${r.custom}/${r.seconds + 1}s` }],
     ),
   };
   const clock = manualClock();
@@ -78,7 +83,9 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
   const b = Sluice.openSync({ policy, store: general, clock: clock.now });
   for (const s of steps) {
     clock.advance(s.dt);
-    const subject = { k: s.k, j: s.j, ...(s.which !== 'one' ? { other: 'yes' } : {}), ...(s.dt % 5 === 1 ? { seats: 3 } : {}) };
+    // Rule "one" matches every subject, the others those that ask for them: a check matches one to four rules.
+    const asks = Object.fromEntries(s.also.map((i) => [NAMES[i], 'yes']));
+    const subject = { k: s.k, j: s.j, ...(s.which !== 'one' ? { other: 'yes' } : {}), ...asks, ...(s.dt % 5 === 1 ? { seats: 3 } : {}) };
     const opts = s.cost === undefined ? undefined : { cost: s.cost };
     const [da, db] = [a.checkSync(subject, opts), b.checkSync(subject, opts)];
     expect(da.toJSON()).toEqual(db.toJSON());
@@ -140,6 +147,16 @@ describe('checks decided in place', () => {
         expect(general.transactions).toBeGreaterThan(0);
       }),
       { numRuns: 250 },
+    );
+  });
+
+  it('over three and four rules at once: all admit and all are charged, or none is', async () => {
+    const plain = ruleArb.map((r) => ({ ...r, shadow: false }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(plain, { minLength: 3, maxLength: 4 }), fc.array(stepArb, { minLength: 10, maxLength: 80, size: 'max' }), fc.integer({ min: 4, max: 12 }), async (rules, steps, maxKeys) => {
+        await differential(rules, steps, maxKeys);
+      }),
+      { numRuns: 150 },
     );
   });
 
