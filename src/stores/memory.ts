@@ -36,9 +36,11 @@ const RING = 254;
  * least recently used slots and drops the ones whose state has expired, so idle
  * keys go away without a timer per key (or any timer at all).
  *
- * A check that matches one plain rule skips the transaction: takeInPlace runs the
- * algorithm's in-place take (../algorithms/in-place.ts) on the key's columns. One
- * value of a key is indexed as it is, unescaped (see localId in ../engine/keys.ts).
+ * A check (or record) the engine can decide in place skips the transaction:
+ * takeInPlace, or evaluateInPlace/settleInPlace for 2–4 rules at once, runs the
+ * algorithm's in-place take (../algorithms/in-place.ts) on the key's columns, or on its
+ * ring for a sliding log (./log-rings.ts). One value of a key is indexed as it is,
+ * unescaped (see localId in ../engine/keys.ts).
  */
 export class MemoryStore implements Store, StateAccess {
   readonly name = 'memory';
