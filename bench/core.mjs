@@ -104,6 +104,10 @@ export async function run() {
   }
   const rlfBytes = mem.find((m) => m.contender === 'rlf-memory').bytesPerKey;
   console.table(mem.map((m) => ({ contender: m.contender, 'bytes/key': Math.round(m.bytesPerKey), 'vs RLF': (m.bytesPerKey / rlfBytes).toFixed(2) + '×' })));
+  // The exact sliding log's state grows with what it holds: its figure is per held entry.
+  const entries = JSON.parse(execFileSync(process.execPath, ['--expose-gc', probe, 'sluice-log-entries'], { encoding: 'utf8', timeout: 180_000 }).trim().split('\n').pop());
+  console.log(`sliding log, 10k keys x 100 held entries: ${entries.bytesPerEntry.toFixed(1)} B per held entry (${Math.round(entries.bytesPerKey)} B per key)`);
+  mem.push(entries);
   return { rows, mem };
 }
 

@@ -17,6 +17,7 @@ import type { AlgorithmName, Params } from './types.js';
  * which only the general path does).
  */
 export interface InPlaceTake {
+  readonly kind: 'cells';
   /** Cells of state: the algorithm's fixedSize. */
   readonly width: number;
   /** Whether `cost` fits; if it does, it is charged in `io`. */
@@ -28,15 +29,63 @@ export interface InPlaceTake {
   ahead(io: Float64Array, now: number, p: Params): boolean;
 }
 
+/**
+ * A sliding log as a store holds it in place (../stores/log-rings.ts): per key, entries
+ * oldest first, in time order, each a time and a cost; `total` is the sum of the costs.
+ */
+export interface LogEntries {
+  count(key: number): number;
+  time(key: number, i: number): number;
+  cost(key: number, i: number): number;
+  total(key: number): number;
+}
+
+/**
+ * The sliding log's step (./sliding-log.ts) in 'take', 'force' or 'peek' mode, read from
+ * a store's log instead of an array: it looks at the oldest entries only as far as they have left the window, so a
+ * check is amortised O(1) (each entry is passed over once when it is dropped); a refusal
+ * walks on from there to find when the cost will fit, as the step function does. It
+ * never writes: on return io[EXPIRED] holds how many oldest entries left the window and
+ * io[USED] the total of those that remain, and the store drops and appends when the
+ * cost is charged (a charging step writes exactly the live entries plus this one). A refusal
+ * changes nothing, as the general path writes nothing on a refusal: the entries a short
+ * window passed over still count if an override lengthens it later.
+ *
+ * Exact as the step function only for whole costs whose sums stay exact, and entries no
+ * newer than `now`; the store sends anything else to the general path (where a clamp of
+ * future-stamped state belongs, in the step function itself).
+ */
+export interface InPlaceLogTake {
+  readonly kind: 'log';
+  /**
+   * Whether `cost` fits. TAKE: the store charges it if it fits; FORCE: the store charges it
+   * anyway (an outcome recorded after the work); PEEK: nothing is charged (the figures are
+   * the log's as it is). The figures are the step function's in the same mode.
+   */
+  take(log: LogEntries, key: number, fresh: boolean, now: number, cost: number, p: Params, io: Float64Array, mode: InPlaceMode): boolean;
+}
+
+/** The step modes an in-place take can run in (numbers, so the hot path compares integers). */
+export const TAKE = 0;
+export const FORCE = 1;
+export const PEEK = 2;
+export type InPlaceMode = typeof TAKE | typeof FORCE | typeof PEEK;
+
 export const REMAINING = 3;
 export const RESET_MS = 4;
 export const RETRY_AFTER_MS = 5;
 export const EXPIRES_AT = 6;
+/** Set by the store (not the takes): 1 when the refusal is a block penalty, served or just tripped. */
+export const BLOCKED = 7;
 /** Cells an io array needs. */
-export const IO_CELLS = 7;
+export const IO_CELLS = 8;
+/** The sliding log's take: how many oldest entries left the window, and the total of the rest. */
+export const EXPIRED = 0;
+export const USED = 1;
 
 /** GCRA (./gcra.ts): state [tat]. */
 const gcra: InPlaceTake = {
+  kind: 'cells',
   width: 1,
   take(io, fresh, now, cost, p) {
     const interval = p.windowMs / p.limit;
@@ -58,6 +107,7 @@ const gcra: InPlaceTake = {
 
 /** Fixed window (./fixed-window.ts): state [windowStart, count]. */
 const fixedWindow: InPlaceTake = {
+  kind: 'cells',
   width: 2,
   take(io, fresh, now, cost, p) {
     const start = Math.floor(now / p.windowMs) * p.windowMs;
@@ -79,6 +129,7 @@ const fixedWindow: InPlaceTake = {
 
 /** Sliding window counter (./sliding-window.ts): state [windowStart, previousCount, currentCount]. */
 const slidingWindow: InPlaceTake = {
+  kind: 'cells',
   width: 3,
   take(io, fresh, now, cost, p) {
     const w = p.windowMs;
@@ -126,10 +177,57 @@ const slidingWindow: InPlaceTake = {
 function windowAhead(io: Float64Array, now: number, p: Params): boolean {
   return io[0] > Math.floor(now / p.windowMs) * p.windowMs;
 }
+/** Sliding log (./sliding-log.ts): the exact rolling window, entries [t, cost] in time order. */
+const slidingLog: InPlaceLogTake = {
+  kind: 'log',
+  take(log, key, fresh, now, cost, p, io, mode) {
+    const w = p.windowMs;
+    const n = fresh ? 0 : log.count(key);
+    // Entries count for [t, t + window): the oldest ones that have left it are passed over.
+    let expired = 0;
+    let gone = 0;
+    while (expired < n && log.time(key, expired) + w <= now) gone += log.cost(key, expired++);
+    const used = n === 0 ? 0 : log.total(key) - gone;
+    io[EXPIRED] = expired;
+    io[USED] = used;
+    const fits = used + cost <= p.limit;
+    const charged = mode === FORCE || (mode === TAKE && fits);
+    if (charged) {
+      io[REMAINING] = Math.max(0, p.limit - (used + cost));
+      io[RESET_MS] = w; // the newest entry is now's
+      io[EXPIRES_AT] = now + w;
+    } else {
+      io[REMAINING] = Math.max(0, p.limit - used);
+      io[RESET_MS] = expired < n ? Math.max(0, log.time(key, n - 1) + w - now) : 0;
+    }
+    if (fits) {
+      io[RETRY_AFTER_MS] = 0;
+      return true;
+    }
+    let retry = w;
+    if (cost > p.limit) {
+      // Never fits: the honest answer is when the newest entry leaves.
+      if (!charged && expired < n) retry = log.time(key, n - 1) + w - now;
+    } else {
+      // Walk from the oldest live unit until enough have left the window for `cost` to fit.
+      let excess = used + cost - p.limit;
+      for (let i = expired; i < n; i++) {
+        excess -= log.cost(key, i);
+        if (excess <= 0) {
+          retry = log.time(key, i) + w - now;
+          break;
+        }
+      }
+    }
+    io[RETRY_AFTER_MS] = Math.max(0, retry);
+    return false;
+  },
+};
 
 /** The algorithms that have an in-place take. */
-export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, InPlaceTake>>> = {
+export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, InPlaceTake | InPlaceLogTake>>> = {
   gcra,
   'fixed-window': fixedWindow,
   'sliding-window': slidingWindow,
+  'sliding-log': slidingLog,
 };

@@ -1,4 +1,5 @@
 import { rateLimitHeaders } from '../headers/ratelimit-headers.js';
+import type { Params } from '../algorithms/index.js';
 import type { CompiledRule } from '../policy/compiled.js';
 import type { OpResult } from '../stores/store.js';
 
@@ -60,8 +61,12 @@ export class Decision {
   private readonly source: DecisionSource;
   /** Set on the rare checks that skipped a rule or matched none: the rules not applied, and why (built when read). */
   declare skippedFrom?: () => readonly SkippedRule[];
+  /** A lone rule decided in place: the limit and window it was decided with (its own, an override's, or scaled). */
+  private readonly loneParams: Params | undefined;
+  /** A lone rule decided in place: refused by its block penalty (served, or just tripped). */
+  private readonly loneBlocked: boolean;
 
-  private constructor(compiled: readonly CompiledRule[], source: DecisionSource, allowed: boolean, binding: number, remaining: number, resetMs: number, retryAfterMs: number) {
+  private constructor(compiled: readonly CompiledRule[], source: DecisionSource, allowed: boolean, binding: number, remaining: number, resetMs: number, retryAfterMs: number, loneParams?: Params, loneBlocked = false) {
     this.allowed = allowed;
     this.compiled = compiled;
     this.binding = binding;
@@ -69,6 +74,8 @@ export class Decision {
     this.bindingResetMs = resetMs;
     this.bindingRetryAfterMs = retryAfterMs;
     this.source = source;
+    this.loneParams = loneParams;
+    this.loneBlocked = loneBlocked;
   }
 
   /**
@@ -96,11 +103,11 @@ export class Decision {
 
   /**
    * The decision of a check that matched one rule, decided in place from its figures:
-   * the rule is not in shadow mode, its own limit and window apply (no override or
-   * scale), and it was not blocked.
+   * the rule is not in shadow mode; `p` holds the limit and window it was decided with
+   * (the rule's own, or an override's, or scaled); `blocked` says a block penalty refused it.
    */
-  static lone(lone: readonly [CompiledRule], source: DecisionSource, allowed: boolean, remaining: number, resetMs: number, retryAfterMs: number): Decision {
-    return new Decision(lone, source, allowed, 0, remaining, resetMs, allowed ? 0 : retryAfterMs);
+  static lone(lone: readonly [CompiledRule], source: DecisionSource, allowed: boolean, remaining: number, resetMs: number, retryAfterMs: number, p: Params, blocked = false): Decision {
+    return new Decision(lone, source, allowed, 0, remaining, resetMs, allowed ? 0 : retryAfterMs, p, blocked);
   }
 
   /** allow, or the binding rule's action (reject or drop) when refused. */
@@ -136,7 +143,7 @@ export class Decision {
   get limit(): number {
     if (this.binding < 0) return Infinity;
     const results = this.source.results;
-    return results === undefined ? this.compiled[0].params.limit : results[this.binding].limit;
+    return results === undefined ? this.loneParams!.limit : results[this.binding].limit;
   }
 
   /** Units the binding rule has left; Infinity when no rule binds. */
@@ -163,8 +170,8 @@ export class Decision {
   private resultList(): readonly OpResult[] {
     const results = this.source.results;
     if (results !== undefined) return results;
-    const { limit, windowMs } = this.compiled[0].params;
-    return [{ allowed: this.allowed, blocked: false, limit, windowMs, remaining: this.bindingRemaining, resetMs: this.bindingResetMs, retryAfterMs: this.bindingRetryAfterMs }];
+    const { limit, windowMs } = this.loneParams!;
+    return [{ allowed: this.allowed, blocked: this.loneBlocked, limit, windowMs, remaining: this.bindingRemaining, resetMs: this.bindingResetMs, retryAfterMs: this.bindingRetryAfterMs }];
   }
 
   /** How each matching rule saw the request. */

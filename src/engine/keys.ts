@@ -17,7 +17,15 @@ export function stateKey(rule: CompiledRule, subject: Subject): string {
  * without a key). `escapedId` turns it into the key's own text.
  */
 export function localId(rule: CompiledRule, subject: Subject): string {
-  const attrs = rule.keyAttrs;
+  return idOf(rule.keyAttrs, subject);
+}
+
+/** The block key's values as the in-process store names them within "rule!b": blockKeyOf's part after the namespace, as localId. */
+export function blockLocalId(rule: CompiledRule, subject: Subject): string {
+  return idOf(rule.blockKeyAttrs, subject);
+}
+
+function idOf(attrs: readonly string[], subject: Subject): string {
   if (attrs.length === 1) return text(subject[attrs[0]]);
   if (attrs.length === 0) return '';
   let id = part(subject[attrs[0]]);

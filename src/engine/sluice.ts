@@ -1,13 +1,16 @@
 import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
-import { inPlaceTakes, IO_CELLS, REMAINING, RESET_MS, RETRY_AFTER_MS, type InPlaceTake } from '../algorithms/in-place.js';
-import { ADMITTED, MemoryStore, UNABLE } from '../stores/memory.js';
+import type { Params } from '../algorithms/index.js';
+import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, type InPlaceMode } from '../algorithms/in-place.js';
+import { RuleIndex } from '../policy/rule-index.js';
+import { ADMITTED, IN_PLACE_OPS, UNABLE, type InPlaceRule, type InPlaceStore } from '../stores/in-place-store.js';
+import { MemoryStore } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { CircuitBreaker, SKIP, type BreakerOptions, type Gate } from './breaker.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { checkedCost, rejectBadCost } from './cost.js';
 import { Fallback } from './fallback.js';
-import { blockKeyOf, localId, stateKey } from './keys.js';
+import { blockKeyOf, blockLocalId, localId, stateKey } from './keys.js';
 import { RefusedCache, type RefusedCacheOptions } from './refused-cache.js';
 import { RuleOp } from './rule-op.js';
 import { sluiceClock, type Clock } from './clock.js';
@@ -64,17 +67,25 @@ export interface CheckOptions {
 export class Sluice {
   private policyValue: CompiledPolicy;
   private policyOverrides = new Map<string, { limit: number; windowMs: number; expiresAt?: number }>();
+  /** Which rules a subject may match, by its attributes' values. */
+  private ruleIndex!: RuleIndex;
   /** Per policy rule, a one-rule array: what matching returns when only that rule matches. */
   private loneRules: (readonly [CompiledRule])[] = [];
-  /** Per policy rule, its in-place take when a check matching it alone can be decided in place. */
-  private inPlace: (InPlaceTake | undefined)[] = [];
+  /** Per policy rule with overrides in the file: key id (localId) → the override's expiry and parameters. */
+  private policyOverrideIds: (Map<string, { expiresAt?: number; params: Params }> | undefined)[] = [];
+  /** Per policy rule, how a store decides it in place (undefined: its algorithm or mode needs the general path). */
+  private inPlace: (InPlaceRule | undefined)[] = [];
   /** What every check decided in place under the current policy is read from, besides its figures. */
   private inPlaceSource: DecisionSource = { legacyHeaders: false };
+  /** What a decision over no rule is read from. */
+  private noResults: DecisionSource & { results: readonly OpResult[] } = { legacyHeaders: false, results: [] };
   /** The in-place takes' figures. */
   private readonly io = new Float64Array(IO_CELLS);
+  /** Per op of a check decided in place over several rules, its figures (and whether it admits, at ALLOWED). */
+  private readonly ios = Array.from({ length: IN_PLACE_OPS }, () => new Float64Array(IO_CELLS + 1));
   readonly store: Store;
-  /** The store, when it is the in-process one (in-place takes are its own). */
-  private readonly memory: MemoryStore | undefined;
+  /** The store as given (the refused cache may wrap it): its in-place capability is read from it at each decision. */
+  private readonly own: Store;
   private readonly clock: Clock;
   private readonly fallback: Fallback;
   /** Opens after consecutive store failures: decisions then skip the store until a probe succeeds. */
@@ -92,7 +103,7 @@ export class Sluice {
     this.policyValue = policy;
     const cache = opts.refusedCache ?? !store.synchronous;
     this.store = cache ? new RefusedCache(store, cache === true ? {} : cache) : store;
-    this.memory = store instanceof MemoryStore ? store : undefined;
+    this.own = store;
     this.clock = opts.clock ?? sluiceClock;
     this.fallback = new Fallback(opts.maxKeys ?? 100_000, () => store.liveInstances?.() ?? 1);
     this.breaker = new CircuitBreaker(this.clock, opts.breaker);
@@ -108,10 +119,10 @@ export class Sluice {
     return new Sluice(policy, store, opts);
   }
 
-  /** Synchronous construction for the memory store (no I/O to wait for). */
-  static openSync(opts: Omit<SluiceOptions, 'store'> & { store?: 'memory' | MemoryStore }): Sluice {
+  /** Synchronous construction, for the memory store or a store already open (no I/O to wait for). */
+  static openSync(opts: Omit<SluiceOptions, 'store'> & { store?: 'memory' | Store }): Sluice {
     const policy = isCompiled(opts.policy) ? opts.policy : loadPolicy(opts.policy);
-    const store = opts.store instanceof MemoryStore ? opts.store : new MemoryStore({ maxKeys: opts.maxKeys });
+    const store = typeof opts.store === 'object' ? opts.store : new MemoryStore({ maxKeys: opts.maxKeys });
     return new Sluice(policy, store, opts);
   }
 
@@ -171,7 +182,7 @@ export class Sluice {
   }
 
   private decideMatched(rules: readonly CompiledRule[], subject: Subject, opts?: CheckOptions): Promise<Decision> {
-    const d = rules.length === 1 ? this.decideInPlace(rules[0], subject, opts?.cost) : undefined;
+    const d = this.decideInPlace(rules, subject, opts?.cost);
     return d !== undefined ? Promise.resolve(d) : this.run(rules, this.checkOps(rules, subject, opts?.cost));
   }
 
@@ -190,10 +201,8 @@ export class Sluice {
   }
 
   private decideMatchedSync(rules: readonly CompiledRule[], subject: Subject, opts?: CheckOptions): Decision {
-    if (rules.length === 1) {
-      const d = this.decideInPlace(rules[0], subject, opts?.cost);
-      if (d !== undefined) return d;
-    }
+    const d = this.decideInPlace(rules, subject, opts?.cost);
+    if (d !== undefined) return d;
     if (rules.length === 0) return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results: [] });
     const ops = this.checkOps(rules, subject, opts?.cost);
     const now = this.clock();
@@ -218,10 +227,14 @@ export class Sluice {
   record(subject: Subject, outcome: Outcome): Promise<Decision> {
     if (this.carrying) return this.carrying.then(() => this.record(subject, outcome));
     if (this.gaps.shared) subject = this.gaps.fill(subject);
+    const matched = this.matching(subject);
+    if (matched.length === 1) {
+      const d = this.recordInPlace(matched[0], subject, outcome);
+      if (d !== undefined) return Promise.resolve(d);
+    }
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
-    for (const rule of this.policyValue.rules) {
-      if (!rule.matches(subject)) continue;
+    for (const rule of matched) {
       if (rule.algorithm === 'concurrency') {
         rules.push(rule);
         ops.push(this.op(rule, subject, 1, 'refund'));
@@ -313,7 +326,7 @@ export class Sluice {
 
   /** The rules a subject matches, in policy order; a lone match (the common case) comes in a shared array. */
   private matching(subject: Subject): readonly CompiledRule[] {
-    const all = this.policyValue.rules;
+    const all = this.ruleIndex.candidates(subject);
     let first = -1;
     let many: CompiledRule[] | undefined;
     for (let i = 0; i < all.length; i++) {
@@ -322,24 +335,115 @@ export class Sluice {
       else if (first < 0) first = i;
       else many = [all[first], all[i]];
     }
-    return many ?? (first < 0 ? NO_RULES : this.loneRules[first]);
+    return many ?? (first < 0 ? NO_RULES : this.loneRules[all[first].index]);
   }
 
   /**
-   * A check that matched this rule alone, decided in the memory store without building
-   * an op or a transaction; undefined when the rule, the cost, the key's state or the
-   * store needs the general path.
+   * A check decided in the store's own state (its in-place capability, Store.inPlace)
+   * without building ops or a transaction: one rule, or several at once; undefined when a
+   * rule, a cost, a key's state or the store needs the general path.
    */
-  private decideInPlace(rule: CompiledRule, subject: Subject, cost: number | undefined): Decision | undefined {
-    const alg = this.inPlace[rule.index];
-    // A store whose apply was replaced (a subclass, a patched instance in a test) sees every transaction.
-    if (alg === undefined || this.memory!.apply !== memoryApply) return undefined;
-    const units = cost ?? costOf(rule, subject);
-    if (!(units > 0)) return undefined;
+  private decideInPlace(rules: readonly CompiledRule[], subject: Subject, cost: number | undefined): Decision | undefined {
+    if (rules.length === 1) {
+      const rule = rules[0];
+      // Outcome rules are charged by record(); a check asks whether one more would fit, or only whether the key is blocked.
+      if (rule.phase === 'outcome') return this.inPlaceOp(rule, subject, 1, PEEK);
+      return this.inPlaceOp(rule, subject, cost ?? costOf(rule, subject), TAKE);
+    }
+    return rules.length > 1 ? this.decideAllInPlace(rules, subject, cost) : undefined;
+  }
+
+  /**
+   * A check that matched several rules (up to four), decided in the store as one
+   * transaction, as runGeneralTransaction decides it: every rule is decided first, then,
+   * if all admit, every rule that counts requests is charged, or none is; a refusal trips
+   * its rule's block. Undefined when a rule, a cost, a key's state or the store's room
+   * needs the general path (nothing is written before that is known).
+   */
+  private decideAllInPlace(rules: readonly CompiledRule[], subject: Subject, cost: number | undefined): Decision | undefined {
+    const store = this.own.inPlace;
+    if (store === undefined || !store.roomInPlace(rules.length)) return undefined;
+    for (let k = 0; k < rules.length; k++) if (this.inPlace[rules[k].index] === undefined) return undefined;
+    const now = this.clock();
+    const ios = this.ios;
+    let admitted = true;
+    for (let k = 0; k < rules.length; k++) {
+      const rule = rules[k];
+      const outcome = rule.phase === 'outcome';
+      const units = outcome ? 1 : cost ?? costOf(rule, subject);
+      if (!(units > 0)) return undefined;
+      const id = localId(rule, subject);
+      const inPlace = this.inPlace[rule.index]!;
+      const mode = outcome ? PEEK : TAKE;
+      const p = this.paramsInPlace(rule, subject, id, now, store);
+      const verdict = store.evaluateInPlace(k, inPlace, id, units, p, now, ios[k], mode, inPlace.block === undefined ? '' : blockLocalId(rule, subject));
+      if (verdict === UNABLE) return undefined;
+      const io = ios[k];
+      // A check of an outcome rule with a block asks only whether the key is blocked.
+      const allowed = verdict === ADMITTED || (mode === PEEK && inPlace.block !== undefined && io[BLOCKED] === 0);
+      io[ALLOWED] = allowed ? 1 : 0;
+      if (!allowed) admitted = false;
+    }
+    const results: OpResult[] = new Array(rules.length);
+    for (let k = 0; k < rules.length; k++) {
+      const rule = rules[k];
+      const io = ios[k];
+      const allowed = io[ALLOWED] === 1;
+      const trips = !allowed && this.inPlace[rule.index]!.block !== undefined && io[BLOCKED] === 0;
+      store.settleInPlace(k, admitted && rule.phase === 'request', trips, now, io);
+      const p = store.txParams[k];
+      results[k] = { allowed, blocked: io[BLOCKED] === 1, limit: p.limit, windowMs: p.windowMs, remaining: io[REMAINING], resetMs: io[RESET_MS], retryAfterMs: allowed ? 0 : io[RETRY_AFTER_MS] };
+    }
+    return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results });
+  }
+
+  /**
+   * A rule's parameters for a key decided in place, as effectiveParams makes them for the
+   * op this.op() would build: a custom limit from the policy file, else the limit scaled by
+   * the entity's attribute (the store's, the file's, the subject's, the default). A run-time
+   * override in the store wins over both; the store applies it.
+   */
+  private paramsInPlace(rule: CompiledRule, subject: Subject, id: string, now: number, store: InPlaceStore): Params {
+    const custom = this.policyOverrideIds[rule.index]?.get(id);
+    if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) return custom.params;
+    const scale = rule.scale;
+    if (scale === undefined) return rule.params;
+    const entity = `${scale.of}:${subject[scale.of]}`;
+    const fromSubject = Number(subject[scale.attribute]);
+    const factor = store.attribute(entity, scale.attribute) ?? this.policyValue.attributes.get(entity)?.[scale.attribute] ?? (fromSubject > 0 ? fromSubject : scale.default);
+    const p = rule.params;
+    return { ...p, limit: p.limit * factor, burst: p.burst === undefined ? undefined : p.burst * factor };
+  }
+
+  /** A record that matched this rule alone, decided in place (undefined: the general path). */
+  private recordInPlace(rule: CompiledRule, subject: Subject, outcome: Outcome): Decision | undefined {
+    if (rule.algorithm === 'concurrency') return undefined; // its lease is released on the general path
+    const counted = rule.phase === 'outcome' && rule.counts(outcome);
+    const cost = !counted ? 0 : rule.cost.kind === 'bytes' ? outcome.bytes ?? 0 : costOf(rule, subject);
+    if (!(cost > 0)) return Decision.of(NO_RULES, this.noResults);
+    return this.inPlaceOp(rule, subject, cost, FORCE);
+  }
+
+  /**
+   * One rule's op decided in the store without building an op or a transaction, as the op
+   * the general path would build (checkOp, record's op) is decided; undefined when the
+   * rule, the cost, the key's state or the store needs the general path.
+   */
+  private inPlaceOp(rule: CompiledRule, subject: Subject, units: number, mode: InPlaceMode): Decision | undefined {
+    const inPlace = this.inPlace[rule.index];
+    if (inPlace === undefined || !(units > 0)) return undefined;
+    const store = this.own.inPlace;
+    if (store === undefined) return undefined;
     const io = this.io;
-    const verdict = this.memory!.takeInPlace(rule.name, localId(rule, subject), alg, units, rule.params, this.clock(), io);
+    const id = localId(rule, subject);
+    const now = this.clock();
+    const block = inPlace.block;
+    const verdict = store.takeInPlace(inPlace, id, units, this.paramsInPlace(rule, subject, id, now, store), now, io, mode, block === undefined ? '' : blockLocalId(rule, subject));
     if (verdict === UNABLE) return undefined;
-    return Decision.lone(this.loneRules[rule.index], this.inPlaceSource, verdict === ADMITTED, io[REMAINING], io[RESET_MS], io[RETRY_AFTER_MS]);
+    const blocked = io[BLOCKED] === 1;
+    // A check of an outcome rule with a block asks only whether the key is blocked.
+    const allowed = verdict === ADMITTED || (mode === PEEK && block !== undefined && !blocked);
+    return Decision.lone(this.loneRules[rule.index], this.inPlaceSource, allowed, io[REMAINING], io[RESET_MS], io[RETRY_AFTER_MS], store.inPlaceParams, blocked);
   }
 
   /** The ops a check makes for the rules it matched, in the same order. */
@@ -434,22 +538,25 @@ export class Sluice {
 
   private indexPolicy(policy: CompiledPolicy): void {
     this.gaps = new KeyGaps(policy);
+    this.ruleIndex = new RuleIndex(policy.rules);
     this.inPlaceSource = { legacyHeaders: policy.legacyHeaders };
     this.loneRules = policy.rules.map((rule) => [rule]);
     this.policyOverrides = new Map();
-    const overridden = new Set<CompiledRule>();
+    this.policyOverrideIds = [];
     for (const o of policy.overrides) {
       const rule = policy.ruleByName.get(o.rule);
       if (!rule) continue;
       this.policyOverrides.set(stateKey(rule, o.key), o);
-      overridden.add(rule);
+      const ids = (this.policyOverrideIds[rule.index] ??= new Map());
+      ids.set(localId(rule, o.key), { expiresAt: o.expiresAt, params: { ...rule.params, limit: o.limit, windowMs: o.windowMs, burst: undefined } });
     }
-    // In place: a rule charged at check time with nothing but its own limit and cost.
-    this.inPlace = policy.rules.map((rule) =>
-      this.memory && rule.phase === 'request' && rule.blockMs === 0 && !rule.scale && !rule.shadow && !rule.chargeRejected && !overridden.has(rule)
-        ? inPlaceTakes[rule.algorithm]
-        : undefined,
-    );
+    // In place: a rule decided with its limit (its own, a key's override, or scaled), its cost and its block.
+    this.inPlace = policy.rules.map((rule) => {
+      const take = inPlaceTakes[rule.algorithm];
+      if (take === undefined || rule.shadow || rule.chargeRejected) return undefined;
+      return { ns: rule.name, take, params: rule.params, block: rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined };
+    });
+    this.noResults = { legacyHeaders: policy.legacyHeaders, results: [] };
   }
 }
 
@@ -459,7 +566,8 @@ function withSkipped(d: Decision, gap: KeyGap): Decision {
   d.skippedFrom = gap.skipped;
   return d;
 }
-const memoryApply = MemoryStore.prototype.apply;
+/** The cell after the io cells where a check over several rules notes whether each admits. */
+const ALLOWED = IO_CELLS;
 
 function costOf(rule: CompiledRule, subject: Subject): number {
   if (rule.cost.kind === 'fixed') return rule.cost.units;

@@ -1,7 +1,7 @@
 import { policyItem } from '../headers/ratelimit-headers.js';
 import { formatDuration, parseDuration, parseLimit, parseSize, UnitError, type ParsedLimit } from './units.js';
 import { formatPath, PolicyError, type PolicyIssue } from './errors.js';
-import { compileMatch } from './match.js';
+import { compileMatch, exactValues } from './match.js';
 import { closest } from './suggest.js';
 import type { PolicyDocument, RuleDocument, MatchValue, ResponseDocument } from './schema.js';
 import type { CompiledCap, CompiledPolicy, CompiledRoute, CompiledRule, CostSpec, Outcome, OverrideSpec, RuleResponse } from './compiled.js';
@@ -187,6 +187,7 @@ function compileRule(
     matches: onMissingKey === 'shared' ? matchesIgnoringKey : compileMatch(r.match, groups, keyAttrs),
     matchesIgnoringKey,
     onMissingKey,
+    exactMatch: exactValues(r.match, groups),
     keyAttrs,
     algorithm,
     params,

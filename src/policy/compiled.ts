@@ -33,6 +33,11 @@ export interface CompiledRule {
    * every such request in one shared bucket. Undefined: the front door's default.
    */
   readonly onMissingKey?: 'skip' | 'reject' | 'shared';
+  /**
+   * The attributes `match` requires to be one of exact values (a list, or groups), each with
+   * those values: what the rule index (./rule-index.ts) files the rule under. Absent: none.
+   */
+  readonly exactMatch?: Readonly<Record<string, ReadonlySet<string>>>;
   readonly keyAttrs: readonly string[];
   readonly algorithm: Exclude<AlgorithmName, 'block'>;
   readonly params: Params;
@@ -71,6 +76,11 @@ export interface OverrideSpec {
 export interface CompiledCap {
   readonly name: string;
   readonly matches: (subject: Subject) => boolean;
+  /**
+   * The attributes `match` requires to be one of exact values (a list, or groups), each with
+   * those values: what the rule index (./rule-index.ts) files the rule under. Absent: none.
+   */
+  readonly exactMatch?: Readonly<Record<string, ReadonlySet<string>>>;
   readonly maxBodyBytes?: number;
   readonly maxItems?: readonly { path: string; segments: readonly string[]; max: number }[];
   readonly maxRows?: number;

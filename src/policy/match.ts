@@ -69,3 +69,26 @@ export function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
+
+/**
+ * The attributes a `match` requires to have one of a set of exact values (a value, a list
+ * without globs, groups), each with its values; undefined when there is none. A subject
+ * whose value is not in the set can never match the rule (see ./rule-index.ts).
+ */
+export function exactValues(match: Record<string, MatchValue> | undefined, groups: ReadonlyMap<string, ReadonlySet<string>>): Record<string, ReadonlySet<string>> | undefined {
+  let out: Record<string, ReadonlySet<string>> | undefined;
+  for (const [attr, value] of Object.entries(match ?? {})) {
+    let values: Set<string> | undefined;
+    if (typeof value === 'object' && !Array.isArray(value)) {
+      if ('group' in value) {
+        values = new Set();
+        for (const n of Array.isArray(value.group) ? value.group : [value.group]) for (const m of groups.get(n) ?? []) values.add(m);
+      }
+    } else {
+      const list = (Array.isArray(value) ? value : [value]).map(String);
+      if (!list.some((v) => /[*?]/.test(v))) values = new Set(list);
+    }
+    if (values) (out ??= {})[attr] = values;
+  }
+  return out;
+}

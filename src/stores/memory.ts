@@ -1,7 +1,9 @@
 import type { Params } from '../algorithms/index.js';
-import { EXPIRES_AT, type InPlaceTake } from '../algorithms/in-place.js';
+import { BLOCKED, EXPIRED, EXPIRES_AT, FORCE, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, USED, type InPlaceLogTake, type InPlaceMode } from '../algorithms/in-place.js';
 import { EVICTION_CANDIDATES, EvictionTrace, type NamespaceInfo } from './eviction-trace.js';
+import { ADMITTED, IN_PLACE_OPS, REFUSED, UNABLE, type InPlaceRule, type InPlaceStore, type InPlaceVerdict } from './in-place-store.js';
 import { unescapeValue } from './key-codec.js';
+import { LogRings, RING_MAX } from './log-rings.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
 
@@ -14,16 +16,13 @@ export interface MemoryStoreOptions {
   maxKeys?: number;
 }
 
-/** What takeInPlace says: refused, admitted (and charged), or unable to decide in place. */
-export const REFUSED = 0;
-export const ADMITTED = 1;
-/** The key's state or a run-time override needs the general path (apply). */
-export const UNABLE = 2;
-export type InPlaceVerdict = typeof REFUSED | typeof ADMITTED | typeof UNABLE;
+export { ADMITTED, REFUSED, UNABLE, type InPlaceVerdict } from './in-place-store.js';
 
 const NONE = -1;
-/** Marks a slot whose state lives in `variable` (sliding log, quotas, leases). */
+/** Marks a slot whose state lives in `variable` (quotas, leases, logs that no ring holds). */
 const VARIABLE = 255;
+/** Marks a slot whose state is a sliding log held in `rings`. */
+const RING = 254;
 
 /**
  * The in-process store: bounded, and compact enough for millions of keys.
@@ -37,11 +36,13 @@ const VARIABLE = 255;
  * least recently used slots and drops the ones whose state has expired, so idle
  * keys go away without a timer per key (or any timer at all).
  *
- * A check that matches one plain rule skips the transaction: takeInPlace runs the
- * algorithm's in-place take (../algorithms/in-place.ts) on the key's columns. One
- * value of a key is indexed as it is, unescaped (see localId in ../engine/keys.ts).
+ * A check (or record) the engine can decide in place skips the transaction:
+ * takeInPlace, or evaluateInPlace/settleInPlace for 2–4 rules at once, runs the
+ * algorithm's in-place take (../algorithms/in-place.ts) on the key's columns, or on its
+ * ring for a sliding log (./log-rings.ts). One value of a key is indexed as it is,
+ * unescaped (see localId in ../engine/keys.ts).
  */
-export class MemoryStore implements Store, StateAccess {
+export class MemoryStore implements Store, StateAccess, InPlaceStore {
   readonly name = 'memory';
   private readonly maxKeys: number;
   /** namespace (rule) → id (key values) → slot */
@@ -56,6 +57,8 @@ export class MemoryStore implements Store, StateAccess {
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
   private readonly variable = new Map<number, number[]>();
+  /** Sliding logs held in place (see evaluateLog). */
+  private readonly rings = new LogRings();
   private readonly scratch: number[][] = [[], [0], [0, 0], [0, 0, 0]];
   private readonly evictScratch: number[][] = [[], [0], [0, 0], [0, 0, 0]];
   private head = NONE; // most recently used
@@ -74,6 +77,19 @@ export class MemoryStore implements Store, StateAccess {
   private lastNs: string | undefined = undefined;
   private lastKeys: Map<string, number> | undefined = undefined;
   private readonly overrides = new Map<string, StoredOverride>();
+  /** The same overrides by namespace and id, with the parameters they decide with: what takeInPlace looks up. */
+  private readonly overrideIndex = new Map<string, Map<string, IndexedOverride>>();
+  /** The namespace takeInPlace looked up last: its overrides (undefined: none). */
+  private lastOverrides: Map<string, IndexedOverride> | undefined = undefined;
+  /** The parameters the last in-place take decided with: the rule's, or a run-time override's. */
+  inPlaceParams: Params = { limit: 0, windowMs: 0 };
+  /** Per op of a transaction decided in place (evaluateInPlace → settleInPlace): what settling needs. */
+  readonly txParams: Params[] = [];
+  private readonly txRule: (InPlaceRule | undefined)[] = [];
+  private readonly txId: string[] = [];
+  private readonly txCost = new Float64Array(IN_PLACE_OPS);
+  private readonly txSlot = new Int32Array(IN_PLACE_OPS);
+  private readonly txBlockId: string[] = [];
   private readonly attributes = new Map<string, Record<string, number>>();
   /** What evicted keys leave behind, and what each namespace is (for choosing whom to evict). */
   private readonly trace: EvictionTrace;
@@ -93,30 +109,114 @@ export class MemoryStore implements Store, StateAccess {
   }
 
   /**
-   * The hot path of a check that matches one plain rule (a 'take' op without block,
-   * scale, override, shadow or charge-on-reject) whose algorithm has an in-place take:
-   * decides and charges exactly as apply([op], now) would (test/engine/in-place.test.ts),
-   * but looks the key up once and allocates nothing. The figures are left in `io`.
+   * Decides on the store's own state while its apply is its own (a Store capability, see
+   * ./in-place-store.ts): a subclass or a patched instance that replaces apply, to watch
+   * or fail every transaction, gets every decision through it.
    */
-  takeInPlace(ns: string, id: string, alg: InPlaceTake, cost: number, p: Params, now: number, io: Float64Array): InPlaceVerdict {
-    if (this.overrides.size !== 0) return UNABLE;
-    const width = alg.width;
+  get inPlace(): InPlaceStore | undefined {
+    return this.apply === ownApply ? this : undefined;
+  }
+
+  /**
+   * The hot path of a check or record that matches one rule whose algorithm has an
+   * in-place take: decides and charges exactly as apply([op], now) would for the op the
+   * engine would build (test/engine/in-place.test.ts), but looks the key up once and
+   * allocates nothing. `mode` is the op's: TAKE (a check), FORCE (a record), PEEK (a
+   * check of an outcome rule); with a rule's block, the key's block penalty (kept under
+   * block.ns and blockId) is served first (except by FORCE) and tripped by a refusal.
+   * The figures are left in `io`, the parameters decided with in inPlaceParams.
+   */
+  takeInPlace(rule: InPlaceRule, id: string, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode = TAKE, blockId = ''): InPlaceVerdict {
+    const verdict = this.evaluate(0, rule, id, cost, p, now, io, mode, blockId);
+    if (verdict === UNABLE) return verdict;
+    // A refusal (or an outcome past the limit) trips the block, as the general path does; a block served does not.
+    const trips = verdict === REFUSED && rule.block !== undefined && mode !== PEEK && io[BLOCKED] === 0;
+    const charge = mode === FORCE || (mode === TAKE && verdict === ADMITTED);
+    if (charge || trips) this.settle(0, rule, id, cost, blockId, charge, trips, now, io, false);
+    return verdict;
+  }
+
+  /** Whether a transaction of n ops can be decided in place: none of its writes may evict a key it read. */
+  roomInPlace(n: number): boolean {
+    return n <= IN_PLACE_OPS && this.used + 2 * n <= this.maxKeys;
+  }
+
+  /**
+   * The first half of an op decided in place, op k of a transaction (k < 4): decides it
+   * against its key's state and writes nothing, so a transaction can decide all its ops
+   * before charging any (runGeneralTransaction's first pass). The op's figures are left in
+   * `io`, its parameters in txParams[k]; settleInPlace(k) does its writes.
+   */
+  evaluateInPlace(k: number, rule: InPlaceRule, id: string, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode, blockId: string): InPlaceVerdict {
+    this.txRule[k] = rule;
+    this.txId[k] = id;
+    this.txCost[k] = cost;
+    this.txBlockId[k] = blockId;
+    const verdict = this.evaluate(k, rule, id, cost, p, now, io, mode, blockId);
+    this.txParams[k] = this.inPlaceParams;
+    return verdict;
+  }
+
+  /**
+   * The second half of op k decided in place: charges it (`charge`: the state evaluate
+   * computed, in io) and trips its block (`trip`). A key another op's write has swept
+   * meanwhile (its state had expired, so it reads as fresh) is charged as a fresh one.
+   */
+  settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array): void {
+    this.settle(k, this.txRule[k]!, this.txId[k], this.txCost[k], this.txBlockId[k], charge, trip, now, io, true);
+  }
+
+  /** evaluateInPlace, for op k of a transaction or the lone op (k = 0) of takeInPlace; the parameters go to inPlaceParams. */
+  private evaluate(k: number, rule: InPlaceRule, id: string, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode, blockId: string): InPlaceVerdict {
+    const ns = rule.ns;
     let keys = this.lastKeys;
     if (ns !== this.lastNs) {
       keys = this.index.get(ns);
       // Only a namespace that exists is remembered: allocate makes the missing one.
       this.lastNs = keys === undefined ? undefined : ns;
       this.lastKeys = keys;
+      this.lastOverrides = this.overrideIndex.get(ns);
     }
-    let slot = keys?.get(id);
+    // A run-time override wins over the rule's limit (and a policy file's override, in p).
+    if (this.overrides.size !== 0) {
+      const custom = this.lastNs === undefined ? this.overrideIndex.get(ns)?.get(id) : this.lastOverrides?.get(id);
+      if (custom !== undefined) {
+        if (custom.expiresAt !== undefined && custom.expiresAt <= now) this.unindex(this.overrides.get(custom.key)!);
+        else p = custom.params;
+      }
+    }
+    this.inPlaceParams = p;
+    this.now = now; // what sweep() and evict() go by
+    io[BLOCKED] = 0;
+    const block = rule.block;
+    if (block !== undefined && mode !== FORCE) {
+      const until = this.blockedUntil(block.ns, block.ms, blockId, now);
+      if (until < 0) return UNABLE;
+      if (until > 0) {
+        io[REMAINING] = 0;
+        io[RESET_MS] = io[RETRY_AFTER_MS] = until - now;
+        io[BLOCKED] = 1;
+        return REFUSED;
+      }
+    }
+    const slot = keys?.get(id);
+    this.txSlot[k] = slot ?? -1;
+    const alg = rule.take;
+    if (alg.kind === 'log') {
+      // An evicted key that comes back starts from its trace: the general path decides that (rare).
+      if (slot === undefined && this.trace.sketches !== 0 && keys !== undefined && this.trace.startState(this.nsInfo.get(keys), id, now, 'sliding-log', rule.params) !== null) return UNABLE;
+      return this.evaluateLog(slot, alg, cost, p, now, io, mode);
+    }
+    if (mode !== TAKE) return UNABLE; // the fixed-size takes are 'take' only
+    const width = alg.width;
     let fresh = slot === undefined;
     if (slot !== undefined) {
       if (this.lens[slot] !== width) return UNABLE;
       for (let i = 0; i < width; i++) io[i] = this.cols[i]![slot];
       if (alg.ahead(io, now, p)) return UNABLE; // stamped before the clock stepped back: the general path clamps it
     } else if (this.trace.sketches !== 0 && keys !== undefined) {
-      // An evicted key comes back: it starts from its trace.
-      const start = this.trace.startState(this.nsInfo.get(keys), id, now, undefined, p);
+      // An evicted key comes back: it starts from its trace (as the general path reads it, with the rule's own parameters).
+      const start = this.trace.startState(this.nsInfo.get(keys), id, now, undefined, rule.params);
       if (start !== null) {
         if (start.length !== width) return UNABLE;
         for (let i = 0; i < width; i++) io[i] = start[i];
@@ -124,19 +224,112 @@ export class MemoryStore implements Store, StateAccess {
         fresh = false;
       }
     }
-    if (!alg.take(io, fresh, now, cost, p)) return REFUSED;
-    this.now = now;
+    return alg.take(io, fresh, now, cost, p) ? ADMITTED : REFUSED;
+  }
+
+  /** settleInPlace, given what evaluate was; `several`: other ops of the transaction may have written since. */
+  private settle(k: number, rule: InPlaceRule, id: string, cost: number, blockId: string, charge: boolean, trip: boolean, now: number, io: Float64Array, several: boolean): void {
+    if (charge) {
+      const ns = rule.ns;
+      const alg = rule.take;
+      let slot = this.txSlot[k];
+      if (several && slot >= 0 && (this.ids[slot] !== id || this.owners[slot] !== this.index.get(ns))) slot = -1;
+      const fresh = slot < 0;
+      if (fresh) {
+        slot = this.allocate(ns, id);
+        // What an op teaches the eviction trace: the rule's algorithm and its own parameters.
+        this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, alg, rule.params);
+        this.lastRef = undefined; // it may have cached this key as absent
+      } else this.touch(slot);
+      if (alg.kind === 'log') {
+        if (fresh) {
+          this.rings.ensure(this.capacity);
+          this.rings.create(slot, now);
+          this.lens[slot] = RING;
+        }
+        this.rings.admit(slot, fresh ? 0 : io[EXPIRED], fresh ? 0 : io[USED], now, cost);
+      } else {
+        // allocate may have grown the columns: read them only now.
+        for (let i = 0; i < alg.width; i++) (this.cols[i] ?? this.column(i))[slot] = io[i];
+        this.lens[slot] = alg.width;
+      }
+      this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
+      this.sweep();
+    }
+    const block = rule.block;
+    if (trip && block !== undefined) {
+      this.tripBlock(block.ns, blockId, now + block.ms);
+      io[RESET_MS] = io[RETRY_AFTER_MS] = block.ms;
+      io[BLOCKED] = 1;
+    }
+  }
+
+  /**
+   * The sliding log's in-place evaluation on the key's ring (./log-rings.ts). What a ring
+   * cannot hold exactly goes to the general path: a fractional time or cost, a window
+   * longer than a ring's offsets reach, or a log with an entry newer than now (the
+   * clock went back; the step function decides, clamps and writes that back). A log the
+   * general path wrote as an array moves into a ring here (its content unchanged).
+   */
+  private evaluateLog(slot: number | undefined, alg: InPlaceLogTake, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode): InPlaceVerdict {
+    if (!Number.isInteger(now) || !Number.isInteger(cost) || cost > RING_MAX || !(p.windowMs <= RING_MAX)) return UNABLE;
+    const rings = this.rings;
+    if (slot !== undefined) {
+      if ((this.lens[slot] !== RING && !this.moveToRing(slot)) || !rings.fits(slot, now, cost)) return UNABLE;
+    }
+    return alg.take(rings, slot ?? -1, slot === undefined, now, cost, p, io, mode) ? ADMITTED : REFUSED;
+  }
+
+  /**
+   * When a block penalty kept at (ns, id) ends, if it is in force at `now` (read as the
+   * general path reads it: held, or traced after an eviction); 0 if not; −1 when it ends
+   * further off than a block lasts (stamped before the clock stepped back: the general path
+   * clamps it and writes it back). Touches nothing, as a read.
+   */
+  private blockedUntil(ns: string, ms: number, id: string, now: number): number {
+    const keys = this.index.get(ns);
+    if (keys === undefined) return 0;
+    const slot = keys.get(id);
+    let until: number;
+    if (slot !== undefined) {
+      if (this.lens[slot] !== 1) return -1;
+      until = this.cols[0]![slot];
+    } else {
+      if (this.trace.sketches === 0) return 0;
+      const start = this.trace.startState(this.nsInfo.get(keys), id, now);
+      if (start === null) return 0;
+      until = start[0];
+    }
+    if (!(until > now)) return 0;
+    return until > now + ms ? -1 : until;
+  }
+
+  /** Starts a block penalty at (ns, id) until `until`: write({ key }, [until], until), without the key. */
+  private tripBlock(ns: string, id: string, until: number): void {
+    let slot = this.index.get(ns)?.get(id);
     if (slot === undefined) {
       slot = this.allocate(ns, id);
-      this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, alg, p);
-      this.lastRef = undefined; // it may have cached this key as absent
-    } else this.touch(slot);
-    // allocate may have grown the columns: read them only now.
-    for (let i = 0; i < width; i++) (this.cols[i] ?? this.column(i))[slot] = io[i];
-    this.lens[slot] = width;
-    this.expires[slot] = expirySeconds(io[EXPIRES_AT]);
+      this.lastRef = undefined;
+    } else {
+      this.touch(slot);
+      if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+      else if (this.lens[slot] === RING) this.rings.release(slot);
+    }
+    (this.cols[0] ?? this.column(0))[slot] = until;
+    this.lens[slot] = 1;
+    this.expires[slot] = expirySeconds(until);
     this.sweep();
-    return ADMITTED;
+  }
+
+  /** Moves a log the general path stored as an array (or in the columns) into a ring, if it fits one. */
+  private moveToRing(slot: number): boolean {
+    const len = this.lens[slot];
+    const state = len === VARIABLE ? this.variable.get(slot) : len === 2 ? [this.cols[0]![slot], this.cols[1]![slot]] : undefined;
+    this.rings.ensure(this.capacity);
+    if (state === undefined || !this.rings.fromArray(slot, state)) return false;
+    if (len === VARIABLE) this.variable.delete(slot);
+    this.lens[slot] = RING;
+    return true;
   }
 
   rewriteStates(ns: string, rewrite: StateRewrite): number {
@@ -162,6 +355,7 @@ export class MemoryStore implements Store, StateAccess {
     if (slot === undefined) return this.trace.sketches === 0 ? null : this.traced(ref);
     const len = this.lens[slot];
     if (len === VARIABLE) return this.variable.get(slot) ?? null;
+    if (len === RING) return this.rings.count(slot) === 0 ? null : this.rings.toArray(slot);
     const c = this.cols;
     const out = this.scratch[len];
     for (let i = 0; i < len; i++) out[i] = c[i]![slot];
@@ -184,6 +378,7 @@ export class MemoryStore implements Store, StateAccess {
     } else {
       this.touch(slot);
       if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+      else if (this.lens[slot] === RING) this.rings.release(slot);
     }
     // Short states of any algorithm fit the columns and read back identical.
     if (state.length <= 3) {
@@ -203,7 +398,7 @@ export class MemoryStore implements Store, StateAccess {
     const o = this.overrides.get(key);
     if (!o) return undefined;
     if (o.expiresAt !== undefined && o.expiresAt <= now) {
-      this.overrides.delete(key);
+      this.unindex(o);
       return undefined;
     }
     return o;
@@ -216,16 +411,26 @@ export class MemoryStore implements Store, StateAccess {
   // ---- admin ----
 
   async setOverride(o: StoredOverride): Promise<void> {
-    this.overrides.set(o.key, { ...o });
+    const old = this.overrides.get(o.key);
+    if (old) this.unindex(old);
+    const copy = { ...o };
+    this.overrides.set(o.key, copy);
+    const [ns, id] = split(o.key);
+    let byId = this.overrideIndex.get(ns);
+    if (!byId) this.overrideIndex.set(ns, (byId = new Map()));
+    byId.set(id, { key: o.key, expiresAt: o.expiresAt, params: { limit: o.limit, windowMs: o.windowMs } });
+    this.lastNs = undefined; // its cached override map may have just been made
   }
   async deleteOverride(key: string): Promise<boolean> {
-    return this.overrides.delete(key);
+    const o = this.overrides.get(key);
+    if (o) this.unindex(o);
+    return o !== undefined;
   }
   async listOverrides(now?: number): Promise<StoredOverride[]> {
     const out: StoredOverride[] = [];
     for (const o of this.overrides.values()) {
       // An expired override no longer applies (override() forgets it at the next decision): not listed.
-      if (now !== undefined && o.expiresAt !== undefined && o.expiresAt <= now) this.overrides.delete(o.key);
+      if (now !== undefined && o.expiresAt !== undefined && o.expiresAt <= now) this.unindex(o);
       else out.push({ ...o });
     }
     return out;
@@ -269,6 +474,7 @@ export class MemoryStore implements Store, StateAccess {
     this.index.clear();
     this.nsInfo.clear();
     this.variable.clear();
+    this.rings.clear();
   }
 
   /** Synchronous size, for the memory benchmark and metrics. */
@@ -309,6 +515,7 @@ export class MemoryStore implements Store, StateAccess {
   private stateAt(slot: number): readonly number[] | null {
     const len = this.lens[slot];
     if (len === VARIABLE) return this.variable.get(slot) ?? null;
+    if (len === RING) return this.rings.count(slot) === 0 ? null : this.rings.toArray(slot);
     const out = this.evictScratch[len];
     for (let i = 0; i < len; i++) out[i] = this.cols[i]![slot];
     return out;
@@ -321,6 +528,19 @@ export class MemoryStore implements Store, StateAccess {
     if (keys === undefined) return null;
     const op = ref as Partial<TxOp>;
     return this.trace.startState(this.nsInfo.get(keys), id, this.now, op.algorithm, op.params);
+  }
+
+  /** Forgets an override, in the map and in the index takeInPlace reads. */
+  private unindex(o: StoredOverride): void {
+    this.overrides.delete(o.key);
+    const [ns, id] = split(o.key);
+    const byId = this.overrideIndex.get(ns);
+    if (byId?.get(id)?.key !== o.key) return;
+    byId.delete(id);
+    if (byId.size === 0) {
+      this.overrideIndex.delete(ns);
+      this.lastNs = undefined;
+    }
   }
 
   // ---- slots and LRU ----
@@ -367,6 +587,8 @@ export class MemoryStore implements Store, StateAccess {
     this.owners[slot] = undefined;
     this.lastRef = undefined;
     if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+    else if (this.lens[slot] === RING) this.rings.release(slot);
+    this.lens[slot] = 0;
     this.unlink(slot);
     this.free.push(slot);
     this.used--;
@@ -426,6 +648,15 @@ export class MemoryStore implements Store, StateAccess {
     return c;
   }
 }
+
+/** A run-time override as takeInPlace finds it: by namespace and id, with the parameters it decides with. */
+interface IndexedOverride {
+  readonly key: string;
+  readonly expiresAt?: number;
+  readonly params: Params;
+}
+
+const ownApply = MemoryStore.prototype.apply;
 
 function expirySeconds(ms: number): number {
   return Math.min(0xffffffff, Math.max(0, Math.ceil(ms / 1000)));

@@ -1,4 +1,5 @@
 import type { AlgorithmName, Params, StepMode } from '../algorithms/index.js';
+import type { InPlaceStore } from './in-place-store.js';
 
 /**
  * The store contract. The engine turns one check or record into a transaction of
@@ -82,6 +83,11 @@ export interface Store {
    * this instead of recognising a store by its class.
    */
   readonly synchronous?: boolean;
+  /**
+   * Capability: decides ops on the store's own state without a transaction (./in-place-store.ts),
+   * read at each decision (undefined: every decision goes through apply).
+   */
+  readonly inPlace?: InPlaceStore;
   /** Applies a transaction atomically at `now` (ms since the epoch). Memory and SQLite answer synchronously. */
   apply(ops: readonly TxOp[], now: number): OpResult[] | Promise<OpResult[]>;
   /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
-import { ADMITTED, MemoryStore, UNABLE } from '../../src/stores/memory.js';
+import { ADMITTED, MemoryStore, REFUSED } from '../../src/stores/memory.js';
 import type { OpResult, TxOp } from '../../src/stores/store.js';
 import { manualClock } from '../helpers/clock.js';
 
@@ -22,67 +22,158 @@ const ruleArb = fc.record({
   limit: fc.integer({ min: 1, max: 4 }),
   seconds: fc.integer({ min: 1, max: 20 }),
   burst: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
-  block: fc.constantFrom(undefined, undefined, '7s'),
+  // A block on the rule's own key, or (bot-loop breaker) on part of it: the contact, not the question.
+  block: fc.constantFrom(undefined, undefined, '7s', 'on k'),
+  // Outcome rules count failures, recorded after the work (login lockout), and checks only peek.
+  count: fc.constantFrom(undefined, undefined, undefined, 'failure' as const),
   shadow: fc.constantFrom(false, false, false, true),
   key: fc.constantFrom(['k'], ['k'], ['k', 'j'], []),
+  // A custom limit in the policy file for the key {k: b, j: 1}, above or below the rule's.
+  custom: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+  // The limit scaled by the k entity's seats: set at run time, in the file (k: a), or by the subject.
+  scale: fc.boolean(),
 });
 
 const stepArb = fc.record({
-  // Negative: an injected clock stepped back; both paths must clamp (and write back) alike.
-  dt: fc.oneof(fc.integer({ min: 0, max: 4_000 }), fc.integer({ min: 0, max: 4_000 }), fc.integer({ min: -30_000, max: -1 })),
+  // Negative: an injected clock stepped back (a little, or far); both paths must clamp (and write back) alike.
+  dt: fc.oneof(fc.integer({ min: 0, max: 4_000 }), fc.integer({ min: 0, max: 40 }), fc.constantFrom(0, 250, 500, 1000), fc.integer({ min: -300, max: 0 }), fc.integer({ min: -30_000, max: -1 })),
   k: fc.constantFrom<string>(...VALUES),
   j: fc.constantFrom<string>('1', '2'),
   which: fc.constantFrom('one', 'other', 'both'),
-  cost: fc.constantFrom(undefined, undefined, 1, 2, 0),
+  cost: fc.constantFrom(undefined, undefined, undefined, 1, 2, 0, 1.5),
   reset: fc.constantFrom(false, false, false, false, false, false, true),
+  // What else happens to the key: a refund of the check, or support setting or lifting a custom limit.
+  then: fc.constantFrom('none', 'none', 'none', 'none', 'refund', 'override', 'lift', 'failed', 'failed', 'succeeded'),
+  custom: fc.record({ limit: fc.integer({ min: 1, max: 6 }), seconds: fc.integer({ min: 1, max: 20 }) }),
+  // Which of rules 3 and 4 (when the policy has them) the subject asks for too.
+  also: fc.subarray([2, 3]),
 });
+
+/** The long property runs' time limit: generous, for a loaded machine (the runs count, never time, anything). */
+const LONG_RUN = 180_000;
+
+/** The rules' names; rule i > 0 matches a subject with { [name]: 'yes' }. */
+const NAMES = ['one', 'other', 'third', 'fourth'];
+
+type RuleCase = typeof ruleArb extends fc.Arbitrary<infer T> ? T : never;
+type StepCase = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Runs the same checks, refunds, overrides and resets through the in-place path and the general path, comparing every answer. */
+async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: number): Promise<GeneralPathStore> {
+  // Rule "one" matches every subject, "other" only those that ask for it: a check matches one rule or both.
+  const policy = {
+    rules: rules.map((r, i) => ({
+      name: NAMES[i],
+      ...(i > 0 ? { match: { [NAMES[i]]: 'yes' } } : {}),
+      key: r.key,
+      limit: `${r.limit}/${r.seconds}s`,
+      algorithm: r.algorithm as 'gcra',
+      ...(r.burst !== undefined && r.algorithm === 'gcra' ? { burst: r.burst } : {}),
+      ...(r.block && !r.shadow ? { block: r.block === 'on k' && (r.key as readonly string[]).includes('k') ? { for: '7s', key: ['k'] } : '7s' } : {}),
+      ...(r.count ? { count: r.count } : {}),
+      ...(r.scale && (r.key as readonly string[]).includes('k') ? { scale: { attribute: 'seats', of: 'k', default: 1 } } : {}),
+      ...(r.shadow ? { shadow: true } : {}),
+    })),
+    attributes: { k: { a: { seats: 2 } } },
+    overrides: rules.flatMap((r, i) =>
+      r.custom === undefined ? [] : [{ rule: NAMES[i], key: Object.fromEntries(r.key.map((a) => [a, a === 'k' ? 'b' : '1'])), limit: `${r.custom}/${r.seconds + 1}s` }],
+    ),
+  };
+  const clock = manualClock();
+  const fast = new MemoryStore({ maxKeys });
+  const general = new GeneralPathStore({ maxKeys });
+  const a = Sluice.openSync({ policy, store: fast, clock: clock.now });
+  const b = Sluice.openSync({ policy, store: general, clock: clock.now });
+  for (const s of steps) {
+    clock.advance(s.dt);
+    // Rule "one" matches every subject, the others those that ask for them: a check matches one to four rules.
+    const asks = Object.fromEntries(s.also.map((i) => [NAMES[i], 'yes']));
+    const subject = { k: s.k, j: s.j, ...(s.which !== 'one' ? { other: 'yes' } : {}), ...asks, ...(s.dt % 5 === 1 ? { seats: 3 } : {}) };
+    const opts = s.cost === undefined ? undefined : { cost: s.cost };
+    const [da, db] = [a.checkSync(subject, opts), b.checkSync(subject, opts)];
+    expect(da.toJSON()).toEqual(db.toJSON());
+    expect(da.headers).toEqual(db.headers);
+    expect((await a.check(subject, opts)).toJSON()).toEqual((await b.check(subject, opts)).toJSON());
+    if (s.then === 'refund') expect((await a.refund(subject, opts)).toJSON()).toEqual((await b.refund(subject, opts)).toJSON());
+    if (s.then === 'failed' || s.then === 'succeeded') {
+      const outcome = { success: s.then === 'succeeded', status: s.then === 'succeeded' ? 200 : 401 };
+      const [ra, rb] = [await a.record(subject, outcome), await b.record(subject, outcome)];
+      expect(ra.toJSON()).toEqual(rb.toJSON());
+      expect(ra.headers).toEqual(rb.headers);
+    }
+    if (s.then === 'override' && s.dt % 2 === 0) {
+      // Support changes the entity's seats (a scaled limit changes while entries are held).
+      for (const store of [fast, general]) await store.setAttributes(`k:${s.k}`, { seats: s.custom.limit % 3 === 0 ? null : s.custom.limit / 2 });
+    } else if (s.then === 'override' || s.then === 'lift') {
+      // A run-time override changes the key's limit (up or down) while its entries are held.
+      const { rule, key } = a.keysFor(subject)[0];
+      for (const store of [fast, general]) {
+        if (s.then === 'lift') await store.deleteOverride(key);
+        else await store.setOverride({ key, rule, keyValues: {}, limit: s.custom.limit, windowMs: s.custom.seconds * 1000 });
+      }
+    }
+    if (s.reset) {
+      // The admin reset names states by their escaped key; it must find what the in-place path stored.
+      const keys = a.keysFor(subject).flatMap((k) => [k.key, ...(k.blockKey ? [k.blockKey] : [])]);
+      // Support's reset lifts the key's custom limits (and seats) too, so it looks like a key never seen.
+      for (const key of keys) expect(await fast.deleteOverride(key)).toBe(await general.deleteOverride(key));
+      for (const store of [fast, general]) await store.setAttributes(`k:${s.k}`, { seats: null });
+      expect(await fast.reset(keys)).toBe(await general.reset(keys));
+      const usage = async (sluice: Sluice) => (await sluice.peek(subject)).map((p) => ({ usage: p.usage, block: p.block }));
+      expect(await usage(a)).toEqual(await usage(Sluice.openSync({ policy, store: new MemoryStore(), clock: clock.now })));
+    }
+    expect(fast.keyCount).toBe(general.keyCount);
+  }
+  return general;
+}
+
+/**
+ * The differential over long runs of checks that mostly match rule "one" alone (so most are
+ * decided in place), with fewer custom limits set (most become `instead`: overrides send
+ * nothing to the general path now, but fewer of them keep more keys at the rule's limit).
+ */
+async function longRuns(rule: fc.Arbitrary<RuleCase>, instead: StepCase['then'], numRuns: number): Promise<void> {
+  const lone = stepArb.map((s) => ({ ...s, which: s.which === 'both' ? 'one' : s.which, then: s.then === 'override' && s.dt % 3 !== 0 ? instead : s.then }));
+  await fc.assert(
+    fc.asyncProperty(fc.tuple(rule, rule), fc.array(lone, { minLength: 20, maxLength: 150, size: 'max' }), fc.integer({ min: 2, max: 6 }), async (rules, steps, maxKeys) => {
+      await differential(rules, steps, maxKeys);
+    }),
+    { numRuns },
+  );
+}
 
 describe('checks decided in place', () => {
   it('decide, charge, report and evict exactly as the general path does', async () => {
     await fc.assert(
       fc.asyncProperty(fc.tuple(ruleArb, ruleArb), fc.array(stepArb, { minLength: 1, maxLength: 60 }), fc.integer({ min: 2, max: 6 }), async (rules, steps, maxKeys) => {
-        // Rule "one" matches every subject, "other" only those that ask for it: a check matches one rule or both.
-        const policy = {
-          rules: rules.map((r, i) => ({
-            name: i === 0 ? 'one' : 'other',
-            ...(i === 1 ? { match: { other: 'yes' } } : {}),
-            key: r.key,
-            limit: `${r.limit}/${r.seconds}s`,
-            algorithm: r.algorithm as 'gcra',
-            ...(r.burst !== undefined && r.algorithm === 'gcra' ? { burst: r.burst } : {}),
-            ...(r.block && !r.shadow ? { block: r.block } : {}),
-            ...(r.shadow ? { shadow: true } : {}),
-          })),
-        };
-        const clock = manualClock();
-        const fast = new MemoryStore({ maxKeys });
-        const general = new GeneralPathStore({ maxKeys });
-        const a = Sluice.openSync({ policy, store: fast, clock: clock.now });
-        const b = Sluice.openSync({ policy, store: general, clock: clock.now });
-        for (const s of steps) {
-          clock.advance(s.dt);
-          const subject = { k: s.k, j: s.j, ...(s.which !== 'one' ? { other: 'yes' } : {}) };
-          const opts = s.cost === undefined ? undefined : { cost: s.cost };
-          const [da, db] = [a.checkSync(subject, opts), b.checkSync(subject, opts)];
-          expect(da.toJSON()).toEqual(db.toJSON());
-          expect(da.headers).toEqual(db.headers);
-          expect((await a.check(subject, opts)).toJSON()).toEqual((await b.check(subject, opts)).toJSON());
-          if (s.reset) {
-            // The admin reset names states by their escaped key; it must find what the in-place path stored.
-            const keys = a.keysFor(subject).flatMap((k) => [k.key, ...(k.blockKey ? [k.blockKey] : [])]);
-            expect(await fast.reset(keys)).toBe(await general.reset(keys));
-            const usage = async (subj: typeof subject) => (await a.peek(subj)).map((p) => ({ usage: p.usage, block: p.block }));
-            expect(await usage(subject)).toEqual(await usage({ ...subject, k: 'never-seen', j: 'never-seen' }));
-          }
-          expect(fast.keyCount).toBe(general.keyCount);
-        }
+        const general = await differential(rules, steps, maxKeys);
         expect(general.transactions).toBeGreaterThan(0);
       }),
       { numRuns: 250 },
     );
-  });
+  }, LONG_RUN);
 
-  it('are taken for a lone plain rule, and not when a block, an override, another algorithm or a replaced apply is involved', async () => {
+  it('over three and four rules at once: all admit and all are charged, or none is', async () => {
+    const plain = ruleArb.map((r) => ({ ...r, shadow: false }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(plain, { minLength: 3, maxLength: 4 }), fc.array(stepArb, { minLength: 10, maxLength: 80, size: 'max' }), fc.integer({ min: 4, max: 12 }), async (rules, steps, maxKeys) => {
+        await differential(rules, steps, maxKeys);
+      }),
+      { numRuns: 150 },
+    );
+  }, LONG_RUN);
+
+  it('on lone plain rules (most checks in place): the same, over longer runs near the windows\' edges', async () => {
+    const plain = ruleArb.map((r) => ({ ...r, block: undefined, shadow: false }));
+    await longRuns(plain, 'none', 250);
+  }, LONG_RUN);
+
+  it('on lone sliding logs with blocks (login lockout, bot-loop breaker): the same, with records of failures', async () => {
+    const lockouts = ruleArb.map((r) => ({ ...r, algorithm: 'sliding-log' as const, shadow: false, block: r.block ?? '7s', count: r.count ?? (r.limit % 2 ? ('failure' as const) : undefined) }));
+    await longRuns(lockouts, 'failed', 200);
+  }, LONG_RUN);
+
+  it('are taken for a lone rule, with its block or a key\'s custom limit, and not when apply is replaced', async () => {
     const policy = {
       rules: [
         { name: 'plain', key: 'k', limit: '2/1m', algorithm: 'gcra' as const, match: { route: 'plain' } },
@@ -101,12 +192,19 @@ describe('checks decided in place', () => {
       return takes.mock.results.map((r) => r.value);
     };
     expect(inPlace({ k: 'a', route: 'plain' })).toEqual([ADMITTED]);
-    expect(inPlace({ k: 'a', route: 'blocking' })).toEqual([]);
-    expect(inPlace({ k: 'a', route: 'log' })).toEqual([]);
-    expect(inPlace({ k: 'a', route: 'custom' })).toEqual([]); // the rule has an override in the file
+    expect(inPlace({ k: 'a', route: 'blocking' })).toEqual([ADMITTED]);
+    expect(inPlace({ k: 'a', route: 'log' })).toEqual([ADMITTED]);
+    // A key with a custom limit (in the file, or set at run time) is decided in place with it.
+    expect(inPlace({ k: 'a', route: 'custom' })).toEqual([ADMITTED]);
+    for (let i = 0; i < 4; i++) expect(inPlace({ k: 'vip', route: 'custom' })).toEqual([ADMITTED]);
+    expect(sluice.checkSync({ k: 'vip', route: 'custom' }).limit).toBe(5);
+    expect(inPlace({ k: 'vip', route: 'custom' })).toEqual([REFUSED]);
     await store.setOverride({ key: 'plain|b', rule: 'plain', keyValues: { k: 'b' }, limit: 1, windowMs: 60_000 });
-    expect(inPlace({ k: 'b', route: 'plain' })).toEqual([UNABLE]); // run-time overrides: the general path applies them
-    expect(sluice.checkSync({ k: 'b', route: 'plain' }).allowed).toBe(false);
+    expect(inPlace({ k: 'b', route: 'plain' })).toEqual([ADMITTED]);
+    const refused = sluice.checkSync({ k: 'b', route: 'plain' });
+    expect([refused.allowed, refused.limit, refused.headers['RateLimit-Policy']]).toEqual([false, 1, '"plain";q=1;w=60']);
+    expect(inPlace({ k: 'a', route: 'plain' })).toEqual([ADMITTED]); // keys without one keep the rule's limit
+    expect(sluice.checkSync({ k: 'a', route: 'plain' }).limit).toBe(2);
     await store.deleteOverride('plain|b');
     store.apply = MemoryStore.prototype.apply.bind(store);
     expect(inPlace({ k: 'a', route: 'plain' })).toEqual([]);
