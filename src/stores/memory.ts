@@ -19,6 +19,13 @@ export interface MemoryStoreOptions {
 export { ADMITTED, REFUSED, UNABLE, type InPlaceVerdict } from './in-place-store.js';
 
 const NONE = -1;
+/**
+ * Keys the expiry scan looks at per key allocated. An expired key is dropped within two
+ * rounds of the scan, and a round takes at most (keys held) / SCAN_STEPS allocations, so
+ * keys held follow the live keys (plus those allocated in the last 2 / SCAN_STEPS of a
+ * round's worth), not every key ever seen.
+ */
+const SCAN_STEPS = 8;
 /** Marks a slot whose state lives in `variable` (quotas, leases, logs that no ring holds). */
 const VARIABLE = 255;
 /** Marks a slot whose state is a sliding log held in `rings`. */
@@ -32,9 +39,11 @@ const RING = 254;
  * value string is several times faster than hashing a freshly joined "rule|value";
  * fixed-size states (GCRA, fixed window, sliding window counter: 1–3 numbers) live
  * in Float64Array columns that are allocated only when a state that wide is first
- * stored. Slots form an LRU list through Int32Array links; each write looks at the
- * least recently used slots and drops the ones whose state has expired, so idle
- * keys go away without a timer per key (or any timer at all).
+ * stored. Slots form an LRU list through Int32Array links. Expired keys go without a
+ * timer per key (or any timer at all): each write drops expired keys at the LRU tail,
+ * and each key allocated moves an expiry scan a few keys further along the list (see
+ * scan()), so a long-lived key at the tail (an 8-hour signup limit) cannot shield the
+ * expired keys behind it: keys held follow the live keys, not the keys seen.
  *
  * A check (or record) the engine can decide in place skips the transaction:
  * takeInPlace, or evaluateInPlace/settleInPlace for 2–4 rules at once, runs the
@@ -63,6 +72,8 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
   private readonly evictScratch: number[][] = [[], [0], [0, 0], [0, 0, 0]];
   private head = NONE; // most recently used
   private tail = NONE; // least recently used
+  /** Where the expiry scan goes on: it walks the LRU list from head to tail, then starts at the head again. */
+  private cursor = NONE;
   private free: number[] = [];
   private capacity = 0;
   /** Slots ever handed out; below it, reusable slots wait in `free`. */
@@ -559,6 +570,7 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
   }
 
   private allocate(ns: string, id: string): number {
+    this.scan();
     if (this.used >= this.maxKeys) this.evict();
     let slot = this.free.pop();
     if (slot === undefined) {
@@ -594,6 +606,28 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
     this.used--;
   }
 
+  /**
+   * Looks at the next SCAN_STEPS keys of the LRU list from the cursor (most recently used
+   * first, wrapping at the tail), dropping those whose state has expired: amortised O(1) per
+   * key allocated. Walking toward the tail, the scan never meets again in a round the keys
+   * touched meanwhile (they move to the head, behind it), so a round ends after at most the
+   * keys held when it began.
+   */
+  private scan(): void {
+    const nowSec = this.now / 1000;
+    let s = this.cursor;
+    for (let i = 0; i < SCAN_STEPS; i++) {
+      if (s === NONE) {
+        s = this.head;
+        if (s === NONE) break;
+      }
+      const n = this.next[s];
+      if (this.expires[s] <= nowSec) this.remove(s);
+      s = n;
+    }
+    this.cursor = s;
+  }
+
   /** Drops up to two expired least-recently-used keys per write: amortized, timer-free expiry. */
   private sweep(): void {
     const nowSec = this.now / 1000;
@@ -620,6 +654,7 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
   private unlink(slot: number): void {
     const p = this.prev[slot];
     const n = this.next[slot];
+    if (slot === this.cursor) this.cursor = n;
     if (p !== NONE) this.next[p] = n;
     else if (this.head === slot) this.head = n;
     if (n !== NONE) this.prev[n] = p;
