@@ -1,4 +1,5 @@
 import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
+import type { RuleIndex } from '../policy/rule-index.js';
 import type { OpResult } from '../stores/store.js';
 import { Decision, type SkippedRule } from './decision.js';
 
@@ -37,8 +38,12 @@ export class KeyGaps {
   private readonly keyAttrs: readonly string[];
   private readonly sharedAttrs: readonly string[];
 
-  constructor(policy: Pick<CompiledPolicy, 'rules'>) {
+  /** Which rules a subject may match ignoring its key (the engine's index; all rules when absent). */
+  private readonly index?: RuleIndex;
+
+  constructor(policy: Pick<CompiledPolicy, 'rules'>, index?: RuleIndex) {
     this.rules = policy.rules;
+    this.index = index;
     this.keyAttrs = [...new Set(policy.rules.flatMap((r) => r.keyAttrs))];
     const shared = policy.rules.filter((r) => r.onMissingKey === 'shared');
     this.shared = shared.length > 0;
@@ -75,7 +80,8 @@ export class KeyGaps {
       return { skipped: () => this.explain(subject, matched) };
     }
     let gaps: SkippedRule[] | undefined;
-    for (const rule of this.rules) {
+    // Only the rules the subject's values leave possible (the index rules out by `match`, which ignores keys).
+    for (const rule of this.index?.candidates(subject) ?? this.rules) {
       if (rule.keyAttrs.length === 0 || rule.onMissingKey === 'shared' || matched.includes(rule) || !rule.matchesIgnoringKey(subject)) continue;
       const missing = rule.keyAttrs.filter((a) => !present(subject[a]));
       if (missing.length === 0) continue;

@@ -537,8 +537,8 @@ export class Sluice {
   }
 
   private indexPolicy(policy: CompiledPolicy): void {
-    this.gaps = new KeyGaps(policy);
     this.ruleIndex = new RuleIndex(policy.rules);
+    this.gaps = new KeyGaps(policy, this.ruleIndex);
     this.inPlaceSource = { legacyHeaders: policy.legacyHeaders };
     this.loneRules = policy.rules.map((rule) => [rule]);
     this.policyOverrides = new Map();
