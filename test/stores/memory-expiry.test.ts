@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
 import { MemoryStore } from '../../src/stores/memory.js';
@@ -69,5 +71,27 @@ describe('the memory store drops expired keys behind a long-lived one', () => {
     expect(live).toBeGreaterThan(1_000);
     // The old code held every key seen (over 200,000): the sweep stopped at the signup key.
     expect(most).toBeLessThan(1.5 * live);
+  });
+});
+
+describe('the memory store keeps only its keys\' own text', () => {
+  it('a key value sliced from a large string (a log chunk) does not keep the string alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const store = new MemoryStore();
+    const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'contact', limit: '5/1h' }] }, store });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 500; i++) {
+      // A 200 kB "chunk" per key, each read as the simulator reads a log: the value is a slice of it.
+      const chunk = `${'x'.repeat(100_000)} contact-${String(i).padStart(12, '0')} ${'y'.repeat(100_000)}`;
+      const at = chunk.indexOf('contact-');
+      sluice.checkSync({ contact: chunk.slice(at, at + 20) });
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // The old store kept every chunk (500 × 200 kB = 100 MB); the keys themselves take a few tens of kB.
+    expect(store.keyCount).toBe(500);
+    expect(grown).toBeLessThan(10_000_000);
   });
 });
