@@ -35,8 +35,8 @@ const ruleArb = fc.record({
 });
 
 const stepArb = fc.record({
-  // Negative: an injected clock stepped back (a little, or far); both paths must clamp (and write back) alike.
-  dt: fc.oneof(fc.integer({ min: 0, max: 4_000 }), fc.integer({ min: 0, max: 40 }), fc.constantFrom(0, 250, 500, 1000), fc.integer({ min: -300, max: 0 }), fc.integer({ min: -30_000, max: -1 })),
+  // Negative: an injected clock stepped back (a little, or far); both paths must clamp (and write back) alike. An hour: a step forward past every window and block.
+  dt: fc.oneof(fc.integer({ min: 0, max: 4_000 }), fc.integer({ min: 0, max: 40 }), fc.constantFrom(0, 250, 500, 1000), fc.integer({ min: -300, max: 0 }), fc.integer({ min: -30_000, max: -1 }), fc.constant(3_600_000)),
   k: fc.constantFrom<string>(...VALUES),
   j: fc.constantFrom<string>('1', '2'),
   which: fc.constantFrom('one', 'other', 'both'),
