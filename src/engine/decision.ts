@@ -8,6 +8,10 @@ export type Action = 'allow' | 'reject' | 'drop';
 export interface StoreFailure {
   message: string;
   handling: readonly ('open' | 'closed')[];
+  /** What the store threw (undefined when the breaker was open and the store was not asked). */
+  error?: unknown;
+  /** The breaker was open: the store was not asked. */
+  shortCircuited?: boolean;
 }
 
 /**
@@ -152,6 +156,11 @@ export class Decision {
   /** When refused, milliseconds until the same request would fit; 0 when admitted. */
   get retryAfterMs(): number {
     return this.allowed ? 0 : this.bindingRetryAfterMs;
+  }
+
+  /** Set when the store failed (or its breaker was open) and the rules were decided without it. */
+  get storeFailure(): StoreFailure | undefined {
+    return this.source.failure;
   }
 
   /** Refused because the binding rule's store failed and the rule fails closed. */
