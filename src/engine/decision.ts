@@ -168,6 +168,11 @@ export class Decision {
     return this.source.failure?.handling[this.binding] === 'closed';
   }
 
+  /** Per matching rule, its result (the store's figures, without the rule's name: `rules` has both). */
+  get results(): readonly OpResult[] {
+    return this.resultList();
+  }
+
   /** Per matching rule, its result. */
   private resultList(): readonly OpResult[] {
     const results = this.source.results;

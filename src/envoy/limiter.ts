@@ -210,7 +210,7 @@ export class EnvoyRateLimiter {
     const state = live?.() ?? 'live';
     if (state !== 'live') throw new EnvoyCallEndedError(state);
     const decision = ops.length ? await this.engine.decideOutside(rules, ops) : undefined;
-    const results: readonly OpResult[] = decision ? decision.rules : NO_RESULTS;
+    const results = decision ? decision.results : NO_RESULTS;
     const failure = decision?.storeFailure;
     if (failure) this.storeFailed(failure, limits);
     const now = this.clock();
