@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { FailureLog } from '../engine/failure-log.js';
 import { emptyPolicy } from '../engine/outside-rules.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
-import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer } from '../envoy/index.js';
+import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer, type EnvoyStoreErrorMode } from '../envoy/index.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
 import { listen } from '../http/plain-server.js';
@@ -47,6 +47,8 @@ export interface ServeOptions {
    * own limit; turn it on only where Envoy alone can reach the port. SLUICE_ENVOY_REQUEST_LIMITS.
    */
   envoyRequestLimits?: boolean;
+  /** For Envoy limits without rate_limit.on_store_error: open, closed, or error (default: answer the failure). */
+  envoyOnStoreError?: EnvoyStoreErrorMode;
   /**
    * Envoy ratelimit configuration (a file, a directory of *.yaml, or YAML text), as envoy's
    * own service reads it. Enables POST /json and, with grpcPort, the gRPC service; reloaded
@@ -181,7 +183,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const envoy =
     options.envoyConfig === undefined
       ? undefined
-      : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), sluice, undefined, { requestLimits: options.envoyRequestLimits ?? false, onDecision: (d, ms) => metrics.decision(d, ms) });
+      : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), sluice, undefined, { requestLimits: options.envoyRequestLimits ?? false, onStoreError: options.envoyOnStoreError, onDecision: (d, ms) => metrics.decision(d, ms) });
   const reloader = new PolicyReloader({ sluice, log, metrics, file, envoy: envoy && { source: options.envoyConfig!, limiter: envoy } });
   if (text !== undefined) reloader.markLoaded(text);
 

@@ -78,5 +78,10 @@ describe.runIf(warnIfNoRedis('Envoy on a Redis that is killed'))('Envoy when Red
     expect(metrics).toMatch(/sluice_store_errors_total \d*[1-9]/);
     expect(metrics).toMatch(/sluice_store_fallback_decisions_total \d*[1-9]/);
     expect(metrics).toMatch(/sluice_store_closed_decisions_total \d*[1-9]/);
+
+    // --envoy-on-store-error open: limits without their own on_store_error fall back too.
+    const lenient = await start({ envoyConfig: CONFIG, store: `${redis.url}?timeout=200`, envoyOnStoreError: 'open' });
+    expect((await lenient.post('/json', body('plain_key', 'down'))).status).toBe(200);
+    expect((await lenient.post('/json', body('closed_key', 'down'))).status).toBe(429); // a limit's own wins
   }, 60_000);
 });
