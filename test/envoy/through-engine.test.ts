@@ -16,7 +16,7 @@ import { loadPolicy } from '../../src/policy/load.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import type { Store } from '../../src/stores/store.js';
-import { FakeClock, req, T0 } from './support.js';
+import { FakeClock, ON_STORE_ERROR_CONFIG, req, T0 } from './support.js';
 
 const WEB = `domain: web
 descriptors:
@@ -100,28 +100,20 @@ descriptors:
 });
 
 describe('rate_limit.on_store_error while the store is down', () => {
-  const CONFIG = `domain: web
-descriptors:
-  - key: open
-    rate_limit: { unit: minute, requests_per_unit: 2, on_store_error: open }
-  - key: closed
-    rate_limit: { unit: minute, requests_per_unit: 100, on_store_error: closed }
-  - key: plain
-    rate_limit: { unit: minute, requests_per_unit: 100 }
-`;
+  const CONFIG = ON_STORE_ERROR_CONFIG;
 
   it('open: decided by the engine’s local fallback (the limit still holds); closed: OVER_LIMIT; neither: EnvoyStoreError', async () => {
     const { store, setDown } = flakyStore();
     const limiter = new EnvoyRateLimiter(loadEnvoyConfig(CONFIG), store, () => T0);
     setDown(true);
-    const open = () => limiter.shouldRateLimit(req('web', [['open', 'a']]));
+    const open = () => limiter.shouldRateLimit(req('edge', [['open_key', 'a']]));
     expect((await open()).statuses[0]).toMatchObject({ code: 'OK', limit_remaining: 1 });
     expect((await open()).statuses[0]).toMatchObject({ code: 'OK', limit_remaining: 0 });
     expect((await open()).overall_code).toBe('OVER_LIMIT');
-    const closed = await limiter.shouldRateLimit(req('web', [['closed', 'a']]));
+    const closed = await limiter.shouldRateLimit(req('edge', [['closed_key', 'a']]));
     expect(closed.overall_code).toBe('OVER_LIMIT');
     expect(closed.statuses[0]).toMatchObject({ code: 'OVER_LIMIT', limit_remaining: 0 });
-    await expect(limiter.shouldRateLimit(req('web', [['plain', 'a']]))).rejects.toThrow(EnvoyStoreError);
+    await expect(limiter.shouldRateLimit(req('edge', [['plain_key', 'a']]))).rejects.toThrow(EnvoyStoreError);
     // The engine's counters see Envoy's decisions as they see policy rules'.
     expect(limiter.engine.counters.fallbackDecisions).toBe(3);
     expect(limiter.engine.counters.closedDecisions).toBeGreaterThanOrEqual(2);
@@ -132,8 +124,8 @@ descriptors:
     const { store, setDown } = flakyStore();
     const limiter = new EnvoyRateLimiter(loadEnvoyConfig(CONFIG), store, () => T0, { onStoreError: 'open' });
     setDown(true);
-    expect((await limiter.shouldRateLimit(req('web', [['plain', 'a']]))).overall_code).toBe('OK');
-    expect((await limiter.shouldRateLimit(req('web', [['closed', 'a']]))).overall_code).toBe('OVER_LIMIT');
+    expect((await limiter.shouldRateLimit(req('edge', [['plain_key', 'a']]))).overall_code).toBe('OK');
+    expect((await limiter.shouldRateLimit(req('edge', [['closed_key', 'a']]))).overall_code).toBe('OVER_LIMIT');
   });
 
   it('a Sluice handed in is shared: one breaker for the policy and Envoy', async () => {
@@ -142,7 +134,7 @@ descriptors:
     const limiter = new EnvoyRateLimiter(loadEnvoyConfig(CONFIG), sluice);
     expect(limiter.breaker).toBe(sluice.breaker);
     setDown(true);
-    for (let i = 0; i < 5; i++) await limiter.shouldRateLimit(req('web', [['open', `k${i}`]]));
+    for (let i = 0; i < 5; i++) await limiter.shouldRateLimit(req('edge', [['open_key', `k${i}`]]));
     expect(calls()).toBe(3); // the breaker opened after 3 failures; the rest skipped the store
     expect(sluice.breaker.trips).toBe(1);
   });

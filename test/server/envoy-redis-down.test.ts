@@ -8,18 +8,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvoyProtos } from '../../src/envoy/index.js';
+import { ON_STORE_ERROR_CONFIG } from '../envoy/support.js';
 import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
 import { start, stopAll, type Service } from './support.js';
 
-const CONFIG = `domain: edge
-descriptors:
-  - key: open_key
-    rate_limit: { unit: minute, requests_per_unit: 2, on_store_error: open }
-  - key: closed_key
-    rate_limit: { unit: minute, requests_per_unit: 100, on_store_error: closed }
-  - key: plain_key
-    rate_limit: { unit: minute, requests_per_unit: 100 }
-`;
+const CONFIG = ON_STORE_ERROR_CONFIG;
 
 type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => void;
 const body = (key: string, value: string) => ({ domain: 'edge', descriptors: [{ entries: [{ key, value }] }] });
