@@ -179,6 +179,7 @@ export class EnvoyRateLimiter {
     // 3. plan: which descriptors become the engine's ops (one rule per op)
     const ops: TxOp[] = [];
     const rules: CompiledRule[] = [];
+    const onStoreError: EnvoyStoreErrorMode[] = [];
     const opByKey = new Map<string, number>();
     const plans: Plan[] = req.descriptors.map((d, i) => {
       const of = limits[i];
@@ -197,6 +198,7 @@ export class EnvoyRateLimiter {
       }
       opByKey.set(op.key, ops.length);
       rules.push(of.rule);
+      onStoreError.push(of.onStoreError);
       return { kind: 'limit', of, op: ops.push(op) - 1 };
     });
 
@@ -212,7 +214,7 @@ export class EnvoyRateLimiter {
     const decision = ops.length ? await this.engine.decideOutside(rules, ops) : undefined;
     const results = decision ? decision.results : NO_RESULTS;
     const failure = decision?.storeFailure;
-    if (failure) this.storeFailed(failure, limits);
+    if (failure) this.storeFailed(failure, onStoreError);
     const now = this.clock();
     const admitted = !zeroDenies && results.every((r, i) => r.allowed || ops[i].shadow);
 
@@ -264,10 +266,10 @@ export class EnvoyRateLimiter {
     };
   }
 
-  /** The store failed: counted, and answered as a failure when a limit of the request has no on_store_error to fall back on. */
-  private storeFailed(failure: StoreFailure, limits: readonly (EnvoyRule | undefined)[]): void {
+  /** The store failed: counted, and answered as a failure when a limit it was asked about has no on_store_error to fall back on. */
+  private storeFailed(failure: StoreFailure, modes: readonly EnvoyStoreErrorMode[]): void {
     if (!failure.shortCircuited) this.counters.storeErrors++;
-    if (!limits.some((l) => l?.onStoreError === 'error')) return;
+    if (!modes.includes('error')) return;
     const e = failure.error;
     const why = failure.shortCircuited ? 'circuit open after repeated failures' : ((e as Error)?.message ?? String(e));
     throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${why}`, e);

@@ -143,3 +143,21 @@ describe('rate_limit.on_store_error while the store is down', () => {
     expect(() => loadEnvoyConfig(CONFIG.replace('on_store_error: closed', 'on_store_error: maybe'))).toThrow(/on_store_error is open .* or closed/);
   });
 });
+
+describe('on_store_error counts only the limits the store was asked about', () => {
+  it('a requests_per_unit 0 limit without on_store_error (decided without the store) does not turn a fallback into a failure', async () => {
+    const config = `domain: edge
+descriptors:
+  - key: open_key
+    rate_limit: { unit: minute, requests_per_unit: 2, on_store_error: open }
+  - key: banned
+    rate_limit: { unit: second, requests_per_unit: 0 }
+`;
+    const { store, setDown } = flakyStore();
+    const limiter = new EnvoyRateLimiter(loadEnvoyConfig(config), store, () => T0);
+    setDown(true);
+    const r = await limiter.shouldRateLimit(req('edge', [['open_key', 'a']], { entries: [['banned', 'x']], hits: 0 }));
+    expect(r.overall_code).toBe('OK');
+    expect(r.statuses[0]).toMatchObject({ code: 'OK', limit_remaining: 1 });
+  });
+});
