@@ -85,6 +85,7 @@ program
   .addOption(new Option('--envoy-port <n>', 'serve Envoy’s POST /json on its own port instead of next to the decision API').env('SLUICE_ENVOY_PORT').argParser(port))
   .option('--envoy-host <addr>', 'interface for Envoy’s gRPC and /json ports (default: --host) [SLUICE_ENVOY_HOST]', process.env.SLUICE_ENVOY_HOST)
   .option('--envoy-request-limits', 'honour a descriptor’s request-level `limit` (only where Envoy alone reaches the port) [SLUICE_ENVOY_REQUEST_LIMITS=1]', process.env.SLUICE_ENVOY_REQUEST_LIMITS === '1' || process.env.SLUICE_ENVOY_REQUEST_LIMITS === 'true')
+  .addOption(new Option('--envoy-on-store-error <mode>', 'for Envoy limits without rate_limit.on_store_error, while the store is down: open (decide locally) | closed (OVER_LIMIT) | error (UNAVAILABLE / 503: envoy’s failure_mode_deny decides)').choices(['open', 'closed', 'error']).env('SLUICE_ENVOY_ON_STORE_ERROR').default('error'))
   .addOption(new Option('--grpc-port <n>', 'Envoy rate-limit gRPC port').env('SLUICE_GRPC_PORT').argParser(port))
   .option('--envoy-config <path>', 'envoy ratelimit YAML config: a file or a directory [SLUICE_ENVOY_CONFIG]', process.env.SLUICE_ENVOY_CONFIG)
   .option('--store <spec>', 'memory | sqlite:<file> | redis://… | rediss://… | redis+sentinel://… | redis+cluster://… [SLUICE_STORE]', process.env.SLUICE_STORE ?? 'sqlite:./data/sluice.db')
@@ -100,7 +101,7 @@ program
   .option('--otlp-endpoint <url>', 'export metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318 [OTEL_EXPORTER_OTLP_ENDPOINT]', otlpEndpointFromEnv())
   .option('--statsd <host:port>', "send StatsD counters with envoyproxy/ratelimit's names [SLUICE_STATSD]", hostPort, process.env.SLUICE_STATSD ? hostPort(process.env.SLUICE_STATSD) : undefined)
   .option('--statsd-domain <name>', 'the <domain> in ratelimit.service.rate_limit.<domain>.<rule>.* (default sluice)')
-  .action(async (opts: { config?: string; port: number; host: string; adminPort?: number; envoyPort?: number; envoyHost?: string; envoyRequestLimits: boolean; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; adminTokenFile?: string; readTokenFile?: string; logLevel: string; gracePeriod: string; maxKeys?: number } & DashboardFlags) => {
+  .action(async (opts: { config?: string; port: number; host: string; adminPort?: number; envoyPort?: number; envoyHost?: string; envoyRequestLimits: boolean; envoyOnStoreError: 'open' | 'closed' | 'error'; grpcPort?: number; envoyConfig?: string; store: string; adminToken?: string; readToken?: string; adminTokenFile?: string; readTokenFile?: string; logLevel: string; gracePeriod: string; maxKeys?: number } & DashboardFlags) => {
     if (!opts.config && !opts.envoyConfig) fail('serve needs --config <policy> (or SLUICE_CONFIG), or --envoy-config');
     if (opts.config && isEnvoyConfigFile(opts.config)) {
       if (opts.envoyConfig) fail(`--config ${opts.config} is an Envoy ratelimit config; give a Sluice policy to --config, or pass it as --envoy-config alone`);

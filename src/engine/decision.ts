@@ -9,6 +9,10 @@ export type Action = 'allow' | 'reject' | 'drop';
 export interface StoreFailure {
   message: string;
   handling: readonly ('open' | 'closed')[];
+  /** What the store threw (undefined when the breaker was open and the store was not asked). */
+  error?: unknown;
+  /** The breaker was open: the store was not asked. */
+  shortCircuited?: boolean;
 }
 
 /**
@@ -161,9 +165,19 @@ export class Decision {
     return this.allowed ? 0 : this.bindingRetryAfterMs;
   }
 
+  /** Set when the store failed (or its breaker was open) and the rules were decided without it. */
+  get storeFailure(): StoreFailure | undefined {
+    return this.source.failure;
+  }
+
   /** Refused because the binding rule's store failed and the rule fails closed. */
   private get closedByStore(): boolean {
     return this.source.failure?.handling[this.binding] === 'closed';
+  }
+
+  /** Per matching rule, its result (the store's figures, without the rule's name: `rules` has both). */
+  get results(): readonly OpResult[] {
+    return this.resultList();
   }
 
   /** Per matching rule, its result. */

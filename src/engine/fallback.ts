@@ -1,5 +1,6 @@
 import { MemoryStore } from '../stores/memory.js';
 import type { OpResult, TxOp } from '../stores/store.js';
+import { txOp } from '../stores/tx-op.js';
 
 /**
  * The local limiter that decides fail-open rules while the shared store is down.
@@ -102,7 +103,8 @@ interface Seen {
 function share(op: TxOp, n: number, seen: Seen | undefined, now: number): TxOp {
   const p = op.params;
   const fromStore = seen !== undefined && seen.windowMs > 0 && seen.until > now && (seen.limit !== p.limit || seen.windowMs !== p.windowMs) ? { limit: part(seen.limit, n, op.algorithm), windowMs: seen.windowMs } : undefined;
-  const plain: TxOp = {
+  // A plain op (the engine's RuleOps compute key and tag in getters), limits divided.
+  return txOp({
     key: op.key,
     ns: op.ns,
     id: op.id,
@@ -118,8 +120,7 @@ function share(op: TxOp, n: number, seen: Seen | undefined, now: number): TxOp {
     blockOnly: op.blockOnly,
     override: fromStore ?? (op.override && n > 1 ? { ...op.override, limit: part(op.override.limit, n, op.algorithm) } : op.override),
     scale: op.scale,
-  };
-  return plain;
+  });
 }
 
 /** A request count's share is whole (at least 1); a byte quota's is exact. */

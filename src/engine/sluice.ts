@@ -13,6 +13,7 @@ import { Fallback } from './fallback.js';
 import { blockKeyOf, blockLocalId, localId, stateKey } from './keys.js';
 import { RefusedCache, type RefusedCacheOptions } from './refused-cache.js';
 import { RuleOp } from './rule-op.js';
+import { emptyPolicy } from './outside-rules.js';
 import { sluiceClock, type Clock } from './clock.js';
 import { carryState, ruleChanges, type RuleChange } from './carry-over.js';
 import { KeyGaps, SkipCounts, type KeyGap, type MissingKeyMode, type SkippedRule } from './key-gaps.js';
@@ -124,6 +125,17 @@ export class Sluice {
     const policy = isCompiled(opts.policy) ? opts.policy : loadPolicy(opts.policy);
     const store = typeof opts.store === 'object' ? opts.store : new MemoryStore({ maxKeys: opts.maxKeys });
     return new Sluice(policy, store, opts);
+  }
+
+  /** Synchronous construction over a store already open, for a front door with rules of its own (Envoy: ./outside-rules.ts). */
+  static over(store: Store, opts: Omit<SluiceOptions, 'store' | 'policy'> & { policy?: CompiledPolicy } = {}): Sluice {
+    const policy = opts.policy ?? emptyPolicy('<none: rules outside the policy>');
+    return new Sluice(policy, store, { ...opts, policy });
+  }
+
+  /** Decides ops for rules compiled outside the policy, atomically, with the policy's fallback, breaker and refused cache (./outside-rules.ts). */
+  decideOutside(rules: readonly CompiledRule[], ops: TxOp[]): Promise<Decision> {
+    return this.run(rules, ops);
   }
 
   get policy(): CompiledPolicy {
@@ -532,7 +544,7 @@ export class Sluice {
       this.counters.closedDecisions++;
       return { allowed: false, blocked: false, limit: op.params.limit, windowMs: op.params.windowMs, remaining: 0, resetMs: 0, retryAfterMs: 1000 };
     });
-    const failure: StoreFailure = { message: `Rate-limit store unavailable (${this.store.name}); refusing rules that fail closed.`, handling };
+    const failure: StoreFailure = { message: `Rate-limit store unavailable (${this.store.name}); refusing rules that fail closed.`, handling, error, shortCircuited: gate === undefined };
     return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results, failure });
   }
 

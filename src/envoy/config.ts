@@ -19,9 +19,10 @@ import { UnitError, formatDuration, parseDuration } from '../policy/units.js';
  *       detailed_metric: false
  *       value_to_metric: false
  *
- * Sluice reads three more fields in `rate_limit`: `window` (any duration, such as 3s,
- * instead of `unit`), `algorithm` (fixed-window by default, as envoy counts) and
- * `block` (a penalty: once the limit trips, the key is refused for that long).
+ * Sluice reads four more fields in `rate_limit`: `window` (any duration, such as 3s,
+ * instead of `unit`), `algorithm` (fixed-window by default, as envoy counts),
+ * `block` (a penalty: once the limit trips, the key is refused for that long) and
+ * `on_store_error` (open | closed, as a policy rule: what to answer while the store is down).
  */
 
 /** The units of envoy's RateLimitResponse.RateLimit.Unit (and envoy.type.v3.RateLimitUnit). */
@@ -59,6 +60,8 @@ export interface EnvoyLimit {
   algorithm: EnvoyAlgorithm;
   /** Block penalty in ms (0: none). */
   blockMs: number;
+  /** rate_limit.on_store_error, as a policy rule's: while the store is down, decide locally ('open') or refuse ('closed'). */
+  onStoreError?: 'open' | 'closed';
   shadow: boolean;
   detailedMetric: boolean;
   valueToMetric: boolean;
@@ -145,7 +148,7 @@ function readSource(s: string, file: string | undefined): { file?: string; text:
 
 const ROOT_KEYS = ['domain', 'descriptors'];
 const DESCRIPTOR_KEYS = ['key', 'value', 'rate_limit', 'descriptors', 'shadow_mode', 'detailed_metric', 'value_to_metric'];
-const RATE_LIMIT_KEYS = ['unit', 'requests_per_unit', 'unlimited', 'name', 'replaces', 'window', 'algorithm', 'block'];
+const RATE_LIMIT_KEYS = ['unit', 'requests_per_unit', 'unlimited', 'name', 'replaces', 'window', 'algorithm', 'block', 'on_store_error'];
 const UINT32_MAX = 4_294_967_295;
 
 type Path = (string | number)[];
@@ -362,6 +365,12 @@ function compileLimit(
     }
   }
 
+  // As a policy rule's on_store_error; unset: the limiter's default (report the failure, envoy's failure_mode_deny decides).
+  const onStoreErrorText = c.string(f.get('on_store_error'), [...at, 'on_store_error'], 'on_store_error');
+  if (onStoreErrorText !== undefined && onStoreErrorText !== 'open' && onStoreErrorText !== 'closed') {
+    c.issue(f.get('on_store_error')?.value as YamlNode, [...at, 'on_store_error'], `on_store_error is open (decide locally while the store is down) or closed (refuse); got "${onStoreErrorText}"`);
+  }
+
   let requestsPerUnit = 0;
   const rpu = f.get('requests_per_unit');
   if (rpu) {
@@ -407,6 +416,7 @@ function compileLimit(
     windowMs: windowMs ?? (unit === 'UNKNOWN' ? 0 : UNIT_MS[unit]),
     algorithm,
     blockMs,
+    ...(onStoreErrorText === 'open' || onStoreErrorText === 'closed' ? { onStoreError: onStoreErrorText } : {}),
     shadow: base.shadow,
     detailedMetric: base.detailedMetric,
     valueToMetric: base.valueToMetric,

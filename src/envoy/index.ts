@@ -14,7 +14,8 @@ export {
   type LoadEnvoyConfigOptions,
 } from './config.js';
 export { findLimit } from './match.js';
-export { EnvoyRateLimiter, envoyStateKey, normalizeRequest, type EnvoyClock, type EnvoyRateLimiterOptions } from './limiter.js';
+export { EnvoyRateLimiter, normalizeRequest, type EnvoyClock, type EnvoyRateLimiterOptions } from './limiter.js';
+export { envoyStateKey, type EnvoyStoreErrorMode } from './compile.js';
 export { registerEnvoyJson, decideJson, parseJsonRequest, responseToJson } from './json.js';
 export { startEnvoyGrpc, loadEnvoyProtos } from './grpc-lazy.js';
 export type { EnvoyGrpcOptions, EnvoyGrpcServer } from './grpc.js';

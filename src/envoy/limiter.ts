@@ -1,9 +1,11 @@
 import { policyItem } from '../headers/ratelimit-headers.js';
-import { CircuitBreaker, SKIP } from '../engine/breaker.js';
-import { escapeValue } from '../stores/key-codec.js';
+import type { CircuitBreaker } from '../engine/breaker.js';
+import { Decision, type StoreFailure } from '../engine/decision.js';
+import { Sluice } from '../engine/sluice.js';
+import type { CompiledRule } from '../policy/compiled.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
-import { sluiceClock } from '../engine/clock.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
+import { descriptorOp, EnvoyRules, overrideLimit, type EnvoyRule, type EnvoyStoreErrorMode } from './compile.js';
 import { findLimit } from './match.js';
 import {
   EnvoyCallEndedError,
@@ -32,6 +34,14 @@ export interface EnvoyRateLimiterOptions {
    * configuration like any other.
    */
   requestLimits?: boolean;
+  /**
+   * For limits without their own rate_limit.on_store_error, while the store is down: 'open'
+   * decides locally (this instance's share), 'closed' refuses (OVER_LIMIT), 'error' (default)
+   * answers the failure (gRPC UNAVAILABLE, /json 503), for envoy's failure_mode_deny.
+   */
+  onStoreError?: EnvoyStoreErrorMode;
+  /** Told of every decision and how long it took (ms), as the service's metrics count policy checks. */
+  onDecision?: (d: Decision, ms: number) => void;
 }
 
 const UINT32_MAX = 4_294_967_295;
@@ -50,6 +60,10 @@ export const ENVOY_REQUEST_LIMITS = {
   valueLength: 1024,
 };
 
+const NO_RESULTS: readonly OpResult[] = [];
+/** What a request that reached no limit counts as (rule "none", as a check matching no rule). */
+const NO_DECISION = Decision.of([], { legacyHeaders: false, results: [] });
+
 /** Asked right before the store is: false when the call has ended (deadline, cancel) and must not be charged. */
 export type CallLiveness = () => 'live' | 'deadline' | 'cancelled';
 
@@ -57,13 +71,16 @@ export type CallLiveness = () => 'live' | 'deadline' | 'cancelled';
 type Plan =
   | { kind: 'none' }
   | { kind: 'unlimited' }
-  | { kind: 'limit'; limit: EnvoyLimit; key: string; cost: number; op: number }
+  | { kind: 'limit'; of: EnvoyRule; op: number }
   /** requests_per_unit: 0 — decided here, no state needed. */
-  | { kind: 'zero'; limit: EnvoyLimit; cost: number };
+  | { kind: 'zero'; of: EnvoyRule; cost: number };
 
 /**
- * Envoy's rate-limit service (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit)
- * over a Sluice store.
+ * Envoy's rate-limit service (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit),
+ * deciding through the engine like every other front door: descriptors compile to engine
+ * rules in their own namespace (./compile.ts), and each request is one engine decision, with
+ * the engine's store transaction, breaker, refused cache, fallback (`on_store_error`) and
+ * metrics.
  *
  * Matching follows envoyproxy/ratelimit (see match.ts), and so do unlimited limits,
  * requests_per_unit 0, shadow_mode, replaces, request-level limit overrides and
@@ -72,27 +89,54 @@ type Plan =
  *   envoyproxy/ratelimit increments every descriptor's counter, even when another
  *   descriptor of the same request is over its limit (a refused request still uses
  *   up the quota of the others). Sluice decides all descriptors of a request in ONE
- *   atomic store.apply: either every non-shadow descriptor admits the request and all
+ *   atomic transaction: either every non-shadow descriptor admits the request and all
  *   are charged, or none is charged. Shadow descriptors (and every descriptor under the
  *   global shadow mode) are charged either way, since the request they observe goes
  *   through as far as they are concerned.
+ *
+ * While the store is down, a limit with `on_store_error: open` is decided by the engine's
+ * local fallback (this instance's share of the limit), one with `closed` refuses
+ * (OVER_LIMIT), and one without answers the failure (EnvoyStoreError: gRPC UNAVAILABLE,
+ * /json 503), so that envoy's failure_mode_deny decides, as with envoyproxy/ratelimit.
  */
 export class EnvoyRateLimiter {
   private cfg: EnvoyConfig;
+  /** The store the engine decides in (what the gRPC health check pings). */
   readonly store: Store;
+  /** The engine: shared with the policy when the service hands in its Sluice. */
+  readonly engine: Sluice;
   private readonly clock: () => number;
-  private readonly opts: Required<EnvoyRateLimiterOptions>;
+  private readonly opts: Required<Omit<EnvoyRateLimiterOptions, 'onDecision'>>;
+  private readonly onDecision?: (d: Decision, ms: number) => void;
+  private readonly rules: EnvoyRules;
   /** For metrics. */
   readonly counters = { requests: 0, overLimit: 0, shadowOverLimit: 0, storeErrors: 0 };
-  /** After consecutive store failures, answers at once instead of waiting on a hung store (../engine/breaker.ts). */
-  readonly breaker: CircuitBreaker;
 
-  constructor(config: EnvoyConfig, store: Store, clock?: EnvoyClock, opts: EnvoyRateLimiterOptions = {}) {
+  /**
+   * `store`: a Store (the limiter opens an engine over it) or the service's Sluice (Envoy
+   * then shares its breaker, fallback, refused cache and store counters with the policy).
+   */
+  constructor(config: EnvoyConfig, store: Store | Sluice, clock?: EnvoyClock, opts: EnvoyRateLimiterOptions = {}) {
     this.cfg = config;
-    this.store = store;
-    this.clock = clock === undefined ? sluiceClock : typeof clock === 'function' ? clock : () => clock.now();
-    this.breaker = new CircuitBreaker(this.clock);
-    this.opts = { ietfHeaders: opts.ietfHeaders ?? true, xRateLimitHeaders: opts.xRateLimitHeaders ?? true, globalShadowMode: opts.globalShadowMode ?? false, requestLimits: opts.requestLimits ?? false };
+    const own = clock === undefined ? undefined : typeof clock === 'function' ? clock : () => clock.now();
+    this.engine = store instanceof Sluice ? store : Sluice.over(store, own ? { clock: own } : {});
+    this.store = store instanceof Sluice ? store.store : store;
+    const engine = this.engine;
+    this.clock = own ?? (() => engine.now());
+    this.opts = {
+      ietfHeaders: opts.ietfHeaders ?? true,
+      xRateLimitHeaders: opts.xRateLimitHeaders ?? true,
+      globalShadowMode: opts.globalShadowMode ?? false,
+      requestLimits: opts.requestLimits ?? false,
+      onStoreError: opts.onStoreError ?? 'error',
+    };
+    this.onDecision = opts.onDecision;
+    this.rules = new EnvoyRules({ globalShadowMode: this.opts.globalShadowMode, onStoreError: this.opts.onStoreError });
+  }
+
+  /** After consecutive store failures, answers at once instead of waiting on a hung store (the engine's, ../engine/breaker.ts). */
+  get breaker(): CircuitBreaker {
+    return this.engine.breaker;
   }
 
   get config(): EnvoyConfig {
@@ -109,85 +153,69 @@ export class EnvoyRateLimiter {
   }
 
   /**
-   * Decides a RateLimitRequest. Throws EnvoyRequestError for an unusable request and
-   * EnvoyStoreError when the store fails.
+   * Decides a RateLimitRequest. Throws EnvoyRequestError for an unusable request,
+   * EnvoyCallEndedError for a call that ended first, and EnvoyStoreError when the store
+   * fails and a limit of the request has no on_store_error to fall back on.
    */
   async shouldRateLimit(request: RateLimitRequest, live?: CallLiveness): Promise<RateLimitResponse> {
+    const started = this.onDecision === undefined ? 0 : performance.now();
     const req = normalizeRequest(request);
     this.counters.requests++;
     const domain = this.cfg.domains.get(req.domain);
+    const overrides = this.opts.requestLimits;
 
     // 1. the limit of each descriptor (a request-level override wins over the file)
-    const limits: (EnvoyLimit | undefined)[] = req.descriptors.map((d) => {
+    const limits: (EnvoyRule | undefined)[] = req.descriptors.map((d) => {
       if (!domain) return undefined; // unknown domain: no limits, as envoy
-      if (d.override && this.opts.requestLimits) return overrideLimit(d.entries, d.override.requestsPerUnit, d.override.unit);
-      return findLimit(domain, d.entries);
+      if (d.override && overrides) return this.rules.ofOverride(req.domain, overrideLimit(d.entries, d.override.requestsPerUnit, d.override.unit));
+      const limit = findLimit(domain, d.entries);
+      return limit && this.rules.of(req.domain, limit);
     });
 
     // 2. replaces: a matched limit naming others takes them out of this request
     const replaced = new Set<string>();
-    for (const l of limits) if (l) for (const r of l.replaces) replaced.add(r);
+    for (const l of limits) if (l) for (const r of l.limit.replaces) replaced.add(r);
 
-    // 3. plan: which descriptors become store ops
+    // 3. plan: which descriptors become the engine's ops (one rule per op)
     const ops: TxOp[] = [];
+    const rules: CompiledRule[] = [];
+    const onStoreError: EnvoyStoreErrorMode[] = [];
     const opByKey = new Map<string, number>();
     const plans: Plan[] = req.descriptors.map((d, i) => {
-      const limit = limits[i];
-      if (!limit || (limit.name !== undefined && replaced.has(limit.name))) return { kind: 'none' };
+      const of = limits[i];
+      if (!of || (of.limit.name !== undefined && replaced.has(of.limit.name))) return { kind: 'none' };
+      const limit = of.limit;
       if (limit.unlimited) return { kind: 'unlimited' };
       const cost = d.hits ?? req.hits;
-      if (limit.requestsPerUnit === 0) return { kind: 'zero', limit, cost };
-      const key = envoyStateKey(req.domain, d.entries, d.override && this.opts.requestLimits ? limit : undefined, limit.algorithm);
-      const same = opByKey.get(key);
+      if (limit.requestsPerUnit === 0) return { kind: 'zero', of, cost };
+      const op = descriptorOp(req.domain, d.entries, limit, cost, d.override !== undefined && overrides, this.opts.globalShadowMode);
+      const same = opByKey.get(op.key);
       if (same !== undefined) {
         // The same counter twice in one request: one op carrying both costs.
         ops[same].cost += cost;
         if (cost > 0) ops[same].mode = 'take';
-        return { kind: 'limit', limit, key, cost, op: same };
+        return { kind: 'limit', of, op: same };
       }
-      const shadow = limit.shadow || this.opts.globalShadowMode;
-      const op: TxOp = {
-        key,
-        tag: tagOf(req.domain, d.entries),
-        algorithm: limit.algorithm,
-        params: { limit: limit.requestsPerUnit, windowMs: limit.windowMs },
-        cost,
-        mode: cost === 0 ? 'peek' : 'take',
-        shadow: limit.shadow,
-        chargeRejected: shadow,
-        blockMs: limit.blockMs,
-        ...(limit.blockMs > 0 ? { blockKey: `${key}!b` } : {}),
-        blockOnly: false,
-      };
-      opByKey.set(key, ops.length);
-      ops.push(op);
-      return { kind: 'limit', limit, key, cost, op: ops.length - 1 };
+      opByKey.set(op.key, ops.length);
+      rules.push(of.rule);
+      onStoreError.push(of.onStoreError);
+      return { kind: 'limit', of, op: ops.push(op) - 1 };
     });
 
     // requests_per_unit 0 refuses the request before the store is asked; keep it
     // all-or-nothing by only peeking at the other (non-shadow) counters.
-    const zeroDenies = plans.some((p) => p.kind === 'zero' && p.cost > 0 && !p.limit.shadow);
+    const zeroDenies = plans.some((p) => p.kind === 'zero' && p.cost > 0 && !p.of.limit.shadow);
     if (zeroDenies && !this.opts.globalShadowMode) for (const op of ops) if (!op.chargeRejected) op.mode = 'peek';
 
-    // 4. one atomic transaction for the whole request
-    const now = this.clock();
-    let results: OpResult[] = [];
+    // 4. one engine decision for the whole request
     // A call that ended while it was planned is not charged (nor are its counters touched).
     const state = live?.() ?? 'live';
     if (state !== 'live') throw new EnvoyCallEndedError(state);
-    if (ops.length) {
-      const gate = this.breaker.gate();
-      if (gate === SKIP) throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): circuit open after repeated failures`);
-      try {
-        results = await this.store.apply(ops, now);
-        await this.store.whenDurable?.(); // a group-committing store (SQLite): answer once durable
-        this.breaker.success(gate);
-      } catch (e) {
-        this.breaker.failure(gate);
-        this.counters.storeErrors++;
-        throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${(e as Error)?.message ?? String(e)}`, e);
-      }
-    }
+    const decision = ops.length ? await this.engine.decideOutside(rules, ops) : undefined;
+    const results = decision ? decision.results : NO_RESULTS;
+    const failure = decision?.storeFailure;
+    if (failure) this.storeFailed(failure, onStoreError);
+    const now = this.clock();
     const admitted = !zeroDenies && results.every((r, i) => r.allowed || ops[i].shadow);
 
     // 5. statuses, one per descriptor in order
@@ -196,7 +224,7 @@ export class EnvoyRateLimiter {
     const statuses: DescriptorStatus[] = plans.map((p) => {
       if (p.kind === 'none') return { code: 'OK', limit_remaining: 0 };
       if (p.kind === 'unlimited') return { code: 'OK', limit_remaining: UINT32_MAX };
-      const l = p.limit;
+      const l = p.of.limit;
       let allowed: boolean;
       let remaining: number;
       let resetMs: number;
@@ -228,6 +256,7 @@ export class EnvoyRateLimiter {
     });
 
     if (overall === 'OVER_LIMIT') this.counters.overLimit++;
+    if (this.onDecision) this.onDecision(this.countedDecision(decision, plans, statuses), performance.now() - started);
     if (this.opts.globalShadowMode) overall = 'OK';
     return {
       overall_code: overall,
@@ -235,6 +264,35 @@ export class EnvoyRateLimiter {
       response_headers_to_add: this.headers(shown),
       request_headers_to_add: [],
     };
+  }
+
+  /** The store failed: counted, and answered as a failure when a limit it was asked about has no on_store_error to fall back on. */
+  private storeFailed(failure: StoreFailure, modes: readonly EnvoyStoreErrorMode[]): void {
+    if (!failure.shortCircuited) this.counters.storeErrors++;
+    if (!modes.includes('error')) return;
+    const e = failure.error;
+    const why = failure.shortCircuited ? 'circuit open after repeated failures' : ((e as Error)?.message ?? String(e));
+    throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${why}`, e);
+  }
+
+  /**
+   * The decision the metrics count (sluice_decisions_total, rule "envoy:<domain>:<limit>"):
+   * the engine's, unless a requests_per_unit 0 limit took part (decided here, without the
+   * engine), in which case it is made over every limited descriptor's status.
+   */
+  private countedDecision(decision: Decision | undefined, plans: readonly Plan[], statuses: readonly DescriptorStatus[]): Decision {
+    if (!plans.some((p) => p.kind === 'zero')) return decision ?? NO_DECISION;
+    const rules: CompiledRule[] = [];
+    const results: OpResult[] = [];
+    plans.forEach((p, i) => {
+      if (p.kind !== 'zero' && p.kind !== 'limit') return;
+      const s = statuses[i];
+      const ms = s.duration_until_reset!.seconds * 1000 + s.duration_until_reset!.nanos / 1e6;
+      const allowed = s.code === 'OK';
+      rules.push(p.of.rule);
+      results.push({ allowed, blocked: false, limit: p.of.limit.requestsPerUnit, windowMs: p.of.limit.windowMs, remaining: s.limit_remaining, resetMs: ms, retryAfterMs: allowed ? 0 : ms });
+    });
+    return Decision.of(rules, { legacyHeaders: false, results });
   }
 
   private headers(shown: ShownLimit[]): HeaderValue[] {
@@ -276,50 +334,6 @@ interface ShownLimit {
   status: DescriptorStatus;
   resetMs: number;
   over: boolean;
-}
-
-/**
- * The state key of a descriptor's counter: "envoy|<domain>|<key>=<value>|…", plus the
- * override ("|@10/MINUTE") when the request chose the limit, and the algorithm when it is
- * not envoy's fixed window (so a config change of algorithm never reads the other's state).
- */
-export function envoyStateKey(domain: string, entries: readonly RateLimitEntry[], override?: Pick<EnvoyLimit, 'requestsPerUnit' | 'unit'>, algorithm = 'fixed-window'): string {
-  let key = `envoy|${esc(domain)}`;
-  for (const e of entries) key += `|${esc(e.key)}=${esc(e.value)}`;
-  if (override) key += `|@${override.requestsPerUnit}/${override.unit}`;
-  if (algorithm !== 'fixed-window') key += `|~${algorithm}`;
-  return key;
-}
-
-/**
- * The Redis Cluster hash-tag hint: the value of the descriptor's last entry. Envoy
- * descriptors run from general to specific (…, remote_address=1.2.3.4), so the
- * descriptors of one client's request tend to share a slot, while clients spread out.
- */
-function tagOf(domain: string, entries: readonly RateLimitEntry[]): string {
-  return `envoy|${esc(domain)}|${esc(entries[entries.length - 1].value)}`;
-}
-
-/** Envoy's key space escapes its own separators too (`=` `@` `~`), never throwing (../stores/key-codec.ts). */
-function esc(s: string): string {
-  return escapeValue(s, '=@~{}');
-}
-
-function overrideLimit(entries: readonly RateLimitEntry[], requestsPerUnit: number, unit: Exclude<EnvoyUnit, 'UNKNOWN'>): EnvoyLimit {
-  // As envoy: an override is never shadowed, has no name and replaces nothing.
-  return {
-    path: entries.map((e) => (e.value ? `${e.key}_${e.value}` : e.key)).join('.'),
-    replaces: [],
-    unlimited: false,
-    requestsPerUnit,
-    unit,
-    windowMs: UNIT_MS[unit],
-    algorithm: 'fixed-window',
-    blockMs: 0,
-    shadow: false,
-    detailedMetric: false,
-    valueToMetric: false,
-  };
 }
 
 function limitName(l: EnvoyLimit): string | undefined {

@@ -2,8 +2,8 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { fullJitter, type BackoffOptions } from '../client/backoff.js';
 import { systemClock, type Clock } from '../client/clock.js';
 import { MemoryStore } from '../stores/memory.js';
-import { escapeValue, KEY_EXTRA } from '../stores/key-codec.js';
-import type { OpResult, Store, TxOp } from '../stores/store.js';
+import type { OpResult, Store } from '../stores/store.js';
+import { reserveSlot, slotRef, type SlotRef } from '../engine/reserve.js';
 import { Aimd, type AdaptiveOptions } from './adaptive.js';
 import { JobDroppedError, JobTimeoutError, PacerStoppedError, QueueFullError } from './errors.js';
 import { isResponseLike, judge, outcomeOfError, outcomeOfResponse, type Outcome } from './outcome.js';
@@ -27,8 +27,8 @@ interface Entry extends Queued {
 
 interface KeyState {
   key: string;
-  storeKey: string;
-  tag: string;
+  /** Where its slots are reserved (`pacer|<name>|<key>`). */
+  slot: SlotRef;
   rate: Rate;
   /** The rate the store actually applied (a run-time override in the store wins). */
   effectivePerSec?: number;
@@ -375,11 +375,9 @@ export class Pacer extends EventEmitter {
       if (spec === undefined) throw new RangeError(`pacer: no rate for key "${key}"`);
       rate = parseRate(spec, this.burst ?? 1);
     }
-    const storeKey = `pacer|${escapeValue(this.name, KEY_EXTRA)}|${escapeValue(key, KEY_EXTRA)}`;
     k = {
       key,
-      storeKey,
-      tag: storeKey.slice('pacer|'.length),
+      slot: slotRef(this.name, key),
       rate,
       aimd,
       announced: perSecond(rate),
@@ -482,27 +480,15 @@ export class Pacer extends EventEmitter {
    * the pump costs no extra event-loop turns per job there.
    */
   private reserve(k: KeyState): number | undefined | Promise<number | undefined> {
-    const op: TxOp = {
-      key: k.storeKey,
-      tag: k.tag,
-      algorithm: 'gcra',
-      params: { limit: k.rate.limit, windowMs: k.rate.windowMs, burst: k.rate.burst },
-      cost: 1,
-      mode: 'force',
-      shadow: false,
-      chargeRejected: false,
-      blockMs: 0,
-      blockOnly: false,
-    };
-    let r: OpResult[] | Promise<OpResult[]>;
+    let r: OpResult | Promise<OpResult>;
     try {
-      r = this.store.apply([op], this.clock.now());
+      r = reserveSlot(this.store, k.slot, k.rate, this.clock.now());
     } catch (error) {
       return this.storeFailed(k, error);
     }
-    if (Array.isArray(r)) return this.reserved(k, r[0]);
+    if (!(r instanceof Promise)) return this.reserved(k, r);
     return r.then(
-      (res) => this.reserved(k, res[0]),
+      (res) => this.reserved(k, res),
       (error: unknown) => this.storeFailed(k, error),
     );
   }

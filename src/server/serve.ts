@@ -5,8 +5,9 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { FailureLog } from '../engine/failure-log.js';
+import { emptyPolicy } from '../engine/outside-rules.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
-import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer } from '../envoy/index.js';
+import { EnvoyRateLimiter, loadEnvoyConfig, startEnvoyGrpc, type EnvoyGrpcServer, type EnvoyStoreErrorMode } from '../envoy/index.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { loadPolicy, loadPolicyText, type PolicySource } from '../policy/load.js';
 import { listen } from '../http/plain-server.js';
@@ -46,6 +47,8 @@ export interface ServeOptions {
    * own limit; turn it on only where Envoy alone can reach the port. SLUICE_ENVOY_REQUEST_LIMITS.
    */
   envoyRequestLimits?: boolean;
+  /** For Envoy limits without rate_limit.on_store_error: open, closed, or error (default: answer the failure). */
+  envoyOnStoreError?: EnvoyStoreErrorMode;
   /**
    * Envoy ratelimit configuration (a file, a directory of *.yaml, or YAML text), as envoy's
    * own service reads it. Enables POST /json and, with grpcPort, the gRPC service; reloaded
@@ -176,7 +179,11 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     dashboard,
   };
   const auth = new AdminAuth(tokens);
-  const envoy = options.envoyConfig === undefined ? undefined : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), opened.store, options.clock, { requestLimits: options.envoyRequestLimits ?? false });
+  // Envoy decides through the same engine: its breaker, fallback, store counters and decision metrics are the policy's.
+  const envoy =
+    options.envoyConfig === undefined
+      ? undefined
+      : new EnvoyRateLimiter(loadEnvoyConfig(options.envoyConfig), sluice, undefined, { requestLimits: options.envoyRequestLimits ?? false, onStoreError: options.envoyOnStoreError, onDecision: (d, ms) => metrics.decision(d, ms) });
   const reloader = new PolicyReloader({ sluice, log, metrics, file, envoy: envoy && { source: options.envoyConfig!, limiter: envoy } });
   if (text !== undefined) reloader.markLoaded(text);
 
@@ -298,10 +305,6 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
 
 function isCompiled(p: PolicySource | CompiledPolicy): p is CompiledPolicy {
   return typeof p === 'object' && p !== null && 'ruleByName' in p && p.ruleByName instanceof Map;
-}
-
-function emptyPolicy(source: string): CompiledPolicy {
-  return { rules: [], ruleByName: new Map(), groups: new Map(), overrides: [], attributes: new Map(), caps: [], routes: [], legacyHeaders: false, source };
 }
 
 /** Stops a side server (admin, Envoy): idle connections now, busy ones when done, all after the timeout. */

@@ -261,7 +261,7 @@ descriptors:
     const unknown = await limiter.shouldRateLimit(req('web', { entries: [['anything', 'x']], limit: { requests_per_unit: 1, unit: 1 as never } }));
     expect(unknown.statuses[0]).toMatchObject({ current_limit: { requests_per_unit: 1, unit: 'SECOND' }, limit_remaining: 0 });
     await expect(limiter.shouldRateLimit(o(1, 'FORTNIGHT'))).rejects.toThrow(/limit\.unit must be SECOND/);
-    expect(envoyStateKey('web', [{ key: 'remote_address', value: 'a' }], { requestsPerUnit: 2, unit: 'HOUR' })).toBe('envoy|web|remote_address=a|@2/HOUR');
+    expect(envoyStateKey('web', [{ key: 'remote_address', value: 'a' }], { requestsPerUnit: 2, unit: 'HOUR' })).toBe('envoy:web|remote_address=a|@2/HOUR'); // its own namespace: no policy rule name has a ":"
   });
 
   describe('Sluice extensions', () => {

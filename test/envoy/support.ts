@@ -33,3 +33,14 @@ export function req(domain: string, ...descriptors: (string[][] | { entries: str
 export function header(res: { response_headers_to_add: { key: string; value: string }[] }, name: string): string | undefined {
   return res.response_headers_to_add.find((h) => h.key === name)?.value;
 }
+
+/** Three limits, one per rate_limit.on_store_error (open, closed, unset), in domain "edge": keys open_key, closed_key, plain_key. */
+export const ON_STORE_ERROR_CONFIG = `domain: edge
+descriptors:
+  - key: open_key
+    rate_limit: { unit: minute, requests_per_unit: 2, on_store_error: open }
+  - key: closed_key
+    rate_limit: { unit: minute, requests_per_unit: 100, on_store_error: closed }
+  - key: plain_key
+    rate_limit: { unit: minute, requests_per_unit: 100 }
+`;
