@@ -107,7 +107,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     drainBody(req.raw);
     if (!ctx.closing) reply.removeHeader('connection'); // fastify asks to close after a 413: that is what resets the client
     if (error instanceof BodyError) {
-      reply.code(error.status).send({ error: { code: error.code, message: error.message, issues: error.issues } });
+      reply.code(error.status).send(error.body());
       return;
     }
     if (error instanceof HttpError) {

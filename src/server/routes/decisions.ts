@@ -119,7 +119,7 @@ function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subj
 export function answerError(ctx: ServerContext, res: ServerResponse, e: unknown): void {
   if (res.headersSent) return;
   if (e instanceof BodyError) {
-    sendJson(res, e.status, JSON.stringify({ error: { code: e.code, message: e.message, issues: e.issues } }), undefined, ctx.closing);
+    sendJson(res, e.status, JSON.stringify(e.body()), undefined, ctx.closing);
   } else if (e instanceof HttpError) {
     sendError(res, e, ctx.closing);
   } else {
