@@ -155,7 +155,7 @@ function unwrap(s: any): any {
 }
 
 /** Maps a field path to its line and column in the YAML source. */
-function locator(doc: Document, lines: LineCounter): Locate {
+export function locator(doc: Document, lines: LineCounter): Locate {
   return (path, keyOfLast = false) => {
     let node: unknown = doc.contents;
     let best: unknown = node;

@@ -34,14 +34,14 @@ export const subjectSchema = z
 export const checkSchema = z.strictObject({
   subject: subjectSchema,
   cost: z.number().positive().optional().meta({ description: 'Units this request costs (default: the rule’s cost, usually 1)' }),
-});
+}).meta({ examples: [{ subject: { account: 'acme', api: 'List of Conversations' } }, { subject: { account: 'acme', api: 'Upload' }, cost: 5 }] });
 
 export const batchSchema = z.strictObject({
   checks: z
     .array(checkSchema)
     .max(LIMITS.batch)
     .meta({ [MESSAGES]: { maxItems: 'at most {limit} checks per batch (got {count})' } }),
-});
+}).meta({ examples: [{ checks: [{ subject: { account: 'acme', api: 'Queue Size' } }, { subject: { account: 'globex', api: 'Queue Size' }, cost: 2 }] }] });
 
 export const outcomeSchema = z.strictObject({
   status: z.int().min(100).max(599).optional(),
@@ -49,7 +49,9 @@ export const outcomeSchema = z.strictObject({
   success: z.boolean().optional(),
 });
 
-export const recordSchema = z.strictObject({ subject: subjectSchema, outcome: outcomeSchema });
+export const recordSchema = z
+  .strictObject({ subject: subjectSchema, outcome: outcomeSchema })
+  .meta({ examples: [{ subject: { ip: '203.0.113.9', user: 'ann' }, outcome: { status: 401, success: false } }, { subject: { account: 'acme' }, outcome: { bytes: 52_428_800 } }] });
 
 // ---- admin API ----
 
@@ -64,15 +66,29 @@ export const overridePutSchema = z.strictObject({
   expires: z.string().min(1).optional().meta({ description: 'An ISO 8601 instant, or a duration from now (30d)' }),
   ttl: z.string().min(1).optional().meta({ description: 'A duration from now (1h); the same as a duration in `expires`' }),
   reason: z.string().max(2000).optional(),
-});
+}).meta({ examples: [{ rule: 'account-per-minute', key: { account: 'acme' }, limit: '600/1m', ttl: '30d', reason: 'launch week' }] });
 export type OverridePut = z.infer<typeof overridePutSchema>;
 
-export const overrideDeleteSchema = z.strictObject({ rule: z.string().min(1), key: keyValues });
+export const overrideDeleteSchema = z.strictObject({ rule: z.string().min(1), key: keyValues }).meta({ examples: [{ rule: 'account-per-minute', key: { account: 'acme' } }] });
 
 export const attributesPutSchema = z
   .record(attributeName, z.number().nullable())
   .meta({ examples: [{ licensed_agents: 40 }], [MESSAGES]: { propertyNames: 'an attribute name: letters, digits, _ . -' } });
 
-export const resetSchema = z.strictObject({ subject: subjectSchema, rules: z.array(z.string()).optional().meta({ description: 'Only these rules (default: every rule the subject matches)' }) });
+export const resetSchema = z
+  .strictObject({ subject: subjectSchema, rules: z.array(z.string()).optional().meta({ description: 'Only these rules (default: every rule the subject matches)' }) })
+  .meta({ examples: [{ subject: { account: 'acme' } }, { subject: { account: 'acme', api: 'Queue Size' }, rules: ['account-per-minute'] }] });
 
-export const inspectSchema = z.strictObject({ subject: subjectSchema });
+export const inspectSchema = z.strictObject({ subject: subjectSchema }).meta({ examples: [{ subject: { account: 'acme', api: 'List of Conversations' } }] });
+
+/** The body schema of every route that takes one, by "METHOD path" as the OpenAPI document names it. */
+export const REQUEST_BODIES: Readonly<Record<string, z.ZodType>> = {
+  'POST /v1/check': checkSchema,
+  'POST /v1/check/batch': batchSchema,
+  'POST /v1/record': recordSchema,
+  'PUT /v1/admin/overrides': overridePutSchema,
+  'DELETE /v1/admin/overrides': overrideDeleteSchema,
+  'PUT /v1/admin/attributes/{attr}/{value}': attributesPutSchema,
+  'POST /v1/admin/reset': resetSchema,
+  'POST /v1/admin/inspect': inspectSchema,
+};
