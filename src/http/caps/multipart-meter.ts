@@ -1,3 +1,4 @@
+import { mediaType } from '../content-type.js';
 import type { CapPlan } from './plan.js';
 import { CsvRowCounter } from './csv-row-counter.js';
 import { isXlsx, XlsxRowCounter, type RowCounter } from './xlsx-row-counter.js';
@@ -105,7 +106,7 @@ export class MultipartMeter {
     const disp = /content-disposition:[^\r\n]*/i.exec(headers)?.[0] ?? '';
     const fn = /filename\*?=(?:"([^"]*)"|([^;\r\n]*))/i.exec(disp);
     const filename = fn ? (fn[1] ?? fn[2])?.trim() : undefined;
-    const type = /content-type:\s*([^\r\n;]*)/i.exec(headers)?.[1]?.trim().toLowerCase() ?? '';
+    const type = mediaType(/content-type:\s*([^\r\n]*)/i.exec(headers)?.[1]);
     const file = fn !== null;
     const isCsv = type === 'text/csv' || type === 'application/csv' || /\.csv$/i.test(filename ?? '');
     const csv = !this.plan.rows || !file ? undefined : isCsv ? new CsvRowCounter() : isXlsx(type, filename) ? new XlsxRowCounter() : undefined;
