@@ -34,7 +34,7 @@ export function openapiDocument(opts: OpenapiOptions): Record<string, unknown> {
   const retryAfter = { 'Retry-After': { description: 'Seconds until the request would be admitted', schema: { type: 'integer' } } };
   const bad = {
     '400': error('Malformed JSON, a wrong type, an unknown or missing field; the message names the JSON path'),
-    '413': error(`Body larger than ${formatBytes(opts.bodyLimit)} (the service's --body-limit)`),
+    '413': error(`Body larger than ${formatBytes(opts.bodyLimit)}, the limit this service runs with`),
     '415': error('Body is not application/json'),
     '422': error('Well-formed but meaningless values (negative cost, unknown rule, bad limit syntax)'),
   };
