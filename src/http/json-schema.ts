@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { z } from 'zod';
-import { closest } from '../policy/suggest.js';
+import { unknownFieldMessage } from '../policy/suggest.js';
 
 /**
  * One validation style for every body and file Sluice reads: the schema is written once in
@@ -187,12 +187,6 @@ function rangeMessage(s: Record<string, unknown>, got: unknown): string {
   if (safe(max)) return `must be at most ${max} (got ${got})`;
   if (s.exclusiveMinimum !== undefined) return `must be more than ${s.exclusiveMinimum} (got ${got})`;
   return `must be less than ${s.exclusiveMaximum} (got ${got})`;
-}
-
-/** The one wording of an unknown field, on every surface: the decision and admin APIs, the policy and Envoy files. */
-export function unknownFieldMessage(key: string, known: readonly string[]): string {
-  const hint = closest(key, known);
-  return `unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`;
 }
 
 const ARTICLE: Record<string, string> = { object: 'an object', array: 'an array', integer: 'an integer', number: 'a number', string: 'a string', boolean: 'a boolean', null: 'null' };
