@@ -4,20 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvoyConfig } from '../../src/envoy/index.js';
 import { PolicyError, type PolicyIssue } from '../../src/policy/errors.js';
-import { ADMIN, start, stopAll, TOKENS, type Service } from '../server/support.js';
+import { ADMIN, ONE_RULE_POLICY, start, stopAll, TOKENS, type Service } from '../server/support.js';
 
 /**
  * One validation style on three surfaces — the decision API, the admin API and Envoy's YAML
  * config: the same bad input shape gets the same error shape (code, message, path, issues with
  * JSON paths; file and line for a file), and hostile input is a 400/422 JSON answer, never a 500.
  */
-const POLICY = `
-version: 1
-rules:
-  - name: account-per-minute
-    key: [account]
-    limit: 1000/1m
-`;
 const GOOD_ENVOY = 'domain: d\ndescriptors:\n  - key: account\n    rate_limit: { unit: second, requests_per_unit: 5 }\n';
 
 let s: Service;
@@ -25,7 +18,7 @@ let envoyFile: string;
 beforeAll(async () => {
   envoyFile = join(mkdtempSync(join(tmpdir(), 'sluice-validation-')), 'rl.yaml');
   writeFileSync(envoyFile, GOOD_ENVOY);
-  s = await start({ policy: POLICY, envoyConfig: envoyFile, ...TOKENS });
+  s = await start({ policy: ONE_RULE_POLICY, envoyConfig: envoyFile, ...TOKENS });
 });
 afterAll(stopAll);
 

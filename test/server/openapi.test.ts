@@ -2,21 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSchema } from '../../src/http/json-schema.js';
 import { documentSchema, openapiDocument } from '../../src/server/openapi.js';
 import { checkSchema, REQUEST_BODIES } from '../../src/server/schemas.js';
-import { ADMIN, start, stopAll, TOKENS, type Service } from './support.js';
+import { ADMIN, ONE_RULE_POLICY, start, stopAll, TOKENS, type Service } from './support.js';
 
 /** The OpenAPI document's request schemas are the ones the server validates with. */
-const POLICY = `
-version: 1
-rules:
-  - name: account-per-minute
-    key: [account]
-    limit: 1000/1m
-`;
 
 let s: Service;
 let doc: any;
 beforeAll(async () => {
-  s = await start({ policy: POLICY, bodyLimit: 4096, ...TOKENS });
+  s = await start({ policy: ONE_RULE_POLICY, bodyLimit: 4096, ...TOKENS });
   doc = (await s.get('/openapi.json')).body;
 });
 afterAll(stopAll);
