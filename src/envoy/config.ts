@@ -1,10 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import type { AlgorithmName } from '../algorithms/index.js';
-import { PolicyError, formatPath, type PolicyIssue } from '../policy/errors.js';
+import { compileSchema, formatJsonPath, type CompiledSchema } from '../http/json-schema.js';
+import { PolicyError, type PolicyIssue } from '../policy/errors.js';
+import { locator } from '../policy/load.js';
 import { closest } from '../policy/suggest.js';
 import { UnitError, formatDuration, parseDuration } from '../policy/units.js';
+import { envoyFileSchema, withoutNulls } from './config-schema.js';
 
 /**
  * envoyproxy/ratelimit's YAML configuration, accepted as is:
@@ -146,12 +149,9 @@ function readSource(s: string, file: string | undefined): { file?: string; text:
   });
 }
 
-const ROOT_KEYS = ['domain', 'descriptors'];
-const DESCRIPTOR_KEYS = ['key', 'value', 'rate_limit', 'descriptors', 'shadow_mode', 'detailed_metric', 'value_to_metric'];
-const RATE_LIMIT_KEYS = ['unit', 'requests_per_unit', 'unlimited', 'name', 'replaces', 'window', 'algorithm', 'block', 'on_store_error'];
-const UINT32_MAX = 4_294_967_295;
-
 type Path = (string | number)[];
+
+let fileSchema: CompiledSchema | undefined;
 
 class FileCompiler {
   constructor(
@@ -163,11 +163,14 @@ class FileCompiler {
   issue(node: YamlNode | Pair | null | undefined, path: Path, message: string): void {
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
     const pos = range ? this.lines.linePos(range[0]) : undefined;
-    this.issues.push({ path: formatPath(path), message, file: this.file, ...(pos ? { line: pos.line, column: pos.col } : {}) });
+    this.issues.push({ path: formatJsonPath(path), message, file: this.file, ...(pos ? { line: pos.line, column: pos.col } : {}) });
   }
 
-  /** The map's pairs by key, reporting unknown and non-string keys. */
-  fields(map: YAMLMap, path: Path, known: readonly string[]): Map<string, Pair> {
+  // The readers below take what the schema (./config-schema.ts) let through and pass over the
+  // rest in silence: the schema has reported it, with its path and line.
+
+  /** The map's pairs by key (fields the schema does not know are left out). */
+  fields(map: YAMLMap, path: Path): Map<string, Pair> {
     const out = new Map<string, Pair>();
     for (const pair of map.items) {
       const k = isScalar(pair.key) ? pair.key.value : undefined;
@@ -175,46 +178,35 @@ class FileCompiler {
         this.issue(pair.key as YamlNode, path, 'keys are field names (strings)');
         continue;
       }
-      if (!known.includes(k)) {
-        const hint = closest(k, known);
-        this.issue(pair.key as YamlNode, [...path, k], `unknown field "${k}"${hint ? ` (did you mean "${hint}"?)` : ` (known fields: ${known.join(', ')})`}`);
-        continue;
-      }
       out.set(k, pair);
     }
     return out;
   }
 
-  string(pair: Pair | undefined, path: Path, what: string): string | undefined {
-    if (!pair) return undefined;
-    const v = pair.value;
-    if (v === null || (isScalar(v) && v.value === null)) return undefined;
-    if (!isScalar(v) || typeof v.value === 'object') {
-      this.issue((v ?? pair.key) as YamlNode, path, `${what} is a string`);
-      return undefined;
-    }
+  string(pair: Pair | undefined): string | undefined {
+    const v = pair?.value;
+    if (!isScalar(v) || v.value === null || typeof v.value === 'object') return undefined;
     // Keep numbers as written ("007", "1.10"): descriptor values are strings to envoy.
     return typeof v.value === 'string' ? v.value : (v.source ?? String(v.value));
   }
 
-  bool(pair: Pair | undefined, path: Path): boolean {
-    if (!pair) return false;
-    const v = pair.value;
-    if (isScalar(v) && typeof v.value === 'boolean') return v.value;
-    if (v === null || (isScalar(v) && v.value === null)) return false;
-    this.issue((v ?? pair.key) as YamlNode, path, 'write true or false');
-    return false;
+  bool(pair: Pair | undefined): boolean {
+    const v = pair?.value;
+    return isScalar(v) && v.value === true;
   }
 
-  seq(pair: Pair | undefined, path: Path): YamlNode[] {
-    if (!pair) return [];
-    const v = pair.value;
-    if (v === null || (isScalar(v) && v.value === null)) return [];
-    if (!isSeq(v)) {
-      this.issue((v ?? pair.key) as YamlNode, path, 'this is a list (write each item on a line starting with "- ")');
-      return [];
-    }
-    return v.items as YamlNode[];
+  seq(pair: Pair | undefined): YamlNode[] {
+    const v = pair?.value;
+    return isSeq(v) ? (v.items as YamlNode[]) : [];
+  }
+
+  /** The schema's issues for one document, each placed on its line (an unknown field on its key). */
+  schemaIssues(doc: Document): void {
+    fileSchema ??= compileSchema(envoyFileSchema, { allErrors: true });
+    const found = fileSchema.issues(withoutNulls(doc.toJS()));
+    if (!found) return;
+    const locate = locator(doc, this.lines);
+    for (const i of found) this.issues.push({ path: formatJsonPath(i.path), message: i.message, file: this.file, ...locate(i.path, i.message.startsWith('unknown field')) });
   }
 }
 
@@ -242,9 +234,10 @@ function compileFile(text: string, file: string | undefined, domains: Map<string
       c.issue(root, [], 'an envoy config is a mapping with `domain:` and `descriptors:`');
       continue;
     }
-    const f = c.fields(root, [], ROOT_KEYS);
+    c.schemaIssues(doc);
+    const f = c.fields(root, []);
     const domainPair = f.get('domain');
-    const name = c.string(domainPair, ['domain'], 'domain');
+    const name = c.string(domainPair);
     if (name === undefined || name === '') {
       c.issue(domainPair?.value as YamlNode ?? root, ['domain'], 'config file cannot have an empty domain');
       continue;
@@ -260,7 +253,7 @@ function compileFile(text: string, file: string | undefined, domains: Map<string
       domain = { name, root: newNode(), files: file ? [file] : [] };
       domains.set(name, domain);
     }
-    loadDescriptors(c, domain.root, c.seq(f.get('descriptors'), ['descriptors']), ['descriptors'], '');
+    loadDescriptors(c, domain.root, c.seq(f.get('descriptors')), ['descriptors'], '');
   }
 }
 
@@ -271,17 +264,15 @@ function newNode(): EnvoyNode {
 function loadDescriptors(c: FileCompiler, parent: EnvoyNode, items: YamlNode[], path: Path, parentKey: string): void {
   items.forEach((item, i) => {
     const at: Path = [...path, i];
-    if (!isMap(item)) {
-      c.issue(item, at, 'a descriptor is a mapping with `key:` and optionally `value:`, `rate_limit:`, `descriptors:`');
-      return;
-    }
-    const f = c.fields(item, at, DESCRIPTOR_KEYS);
-    const key = c.string(f.get('key'), [...at, 'key'], 'key');
+    if (!isMap(item)) return;
+    const f = c.fields(item, at);
+    const key = c.string(f.get('key'));
     if (key === undefined || key === '') {
-      c.issue(f.get('key')?.value as YamlNode ?? item, [...at, 'key'], 'descriptor has an empty key');
+      // a key of the wrong type was reported by the schema
+      if (!f.get('key') || key === '' || isScalar(f.get('key')!.value)) c.issue(f.get('key')?.value as YamlNode ?? item, [...at, 'key'], 'descriptor has an empty key');
       return;
     }
-    const value = c.string(f.get('value'), [...at, 'value'], 'value');
+    const value = c.string(f.get('value'));
     const finalKey = value ? `${key}_${value}` : key;
     const nodePath = parentKey ? `${parentKey}.${finalKey}` : finalKey;
 
@@ -299,14 +290,14 @@ function loadDescriptors(c: FileCompiler, parent: EnvoyNode, items: YamlNode[], 
       parent.exact.set(`${key}\0${value}`, node);
     } else parent.exact.set(`${key}\0${value}`, node);
 
-    const shadow = c.bool(f.get('shadow_mode'), [...at, 'shadow_mode']);
-    const detailedMetric = c.bool(f.get('detailed_metric'), [...at, 'detailed_metric']);
-    const valueToMetric = c.bool(f.get('value_to_metric'), [...at, 'value_to_metric']);
+    const shadow = c.bool(f.get('shadow_mode'));
+    const detailedMetric = c.bool(f.get('detailed_metric'));
+    const valueToMetric = c.bool(f.get('value_to_metric'));
     const rl = f.get('rate_limit');
     if (rl && !(rl.value === null || (isScalar(rl.value) && rl.value.value === null))) {
       node.limit = compileLimit(c, rl, [...at, 'rate_limit'], { path: nodePath, shadow, detailedMetric, valueToMetric });
     }
-    loadDescriptors(c, node, c.seq(f.get('descriptors'), [...at, 'descriptors']), [...at, 'descriptors'], nodePath);
+    loadDescriptors(c, node, c.seq(f.get('descriptors')), [...at, 'descriptors'], nodePath);
   });
 }
 
@@ -317,16 +308,16 @@ function compileLimit(
   base: { path: string; shadow: boolean; detailedMetric: boolean; valueToMetric: boolean },
 ): EnvoyLimit | undefined {
   const map = pair.value;
-  if (!isMap(map)) {
-    c.issue(map as YamlNode, at, 'rate_limit is a mapping: { unit, requests_per_unit } or { unlimited: true }');
-    return undefined;
-  }
+  if (!isMap(map)) return undefined;
   const before = c.issues.length;
-  const f = c.fields(map, at, RATE_LIMIT_KEYS);
-  const unlimited = c.bool(f.get('unlimited'), [...at, 'unlimited']);
-  const name = c.string(f.get('name'), [...at, 'name'], 'name') || undefined;
+  const f = c.fields(map, at);
+  // The schema's issues inside this rate_limit: the limit is not made (the file fails anyway).
+  const prefix = formatJsonPath(at);
+  const broken = c.issues.some((i) => i.path === prefix || i.path.startsWith(`${prefix}.`) || i.path.startsWith(`${prefix}[`));
+  const unlimited = c.bool(f.get('unlimited'));
+  const name = c.string(f.get('name')) || undefined;
 
-  const unitText = c.string(f.get('unit'), [...at, 'unit'], 'unit');
+  const unitText = c.string(f.get('unit'));
   let unit: EnvoyUnit = 'UNKNOWN';
   if (unitText !== undefined) {
     const u = unitText.toUpperCase() as EnvoyUnit;
@@ -335,7 +326,7 @@ function compileLimit(
   }
 
   let windowMs: number | undefined;
-  const windowText = c.string(f.get('window'), [...at, 'window'], 'window');
+  const windowText = c.string(f.get('window'));
   if (windowText !== undefined) {
     try {
       windowMs = parseDuration(windowText);
@@ -346,7 +337,7 @@ function compileLimit(
   }
 
   let blockMs = 0;
-  const blockText = c.string(f.get('block'), [...at, 'block'], 'block');
+  const blockText = c.string(f.get('block'));
   if (blockText !== undefined) {
     try {
       blockMs = parseDuration(blockText);
@@ -356,7 +347,7 @@ function compileLimit(
   }
 
   let algorithm: EnvoyAlgorithm = 'fixed-window';
-  const algText = c.string(f.get('algorithm'), [...at, 'algorithm'], 'algorithm');
+  const algText = c.string(f.get('algorithm'));
   if (algText !== undefined) {
     if ((ENVOY_ALGORITHMS as readonly string[]).includes(algText)) algorithm = algText as EnvoyAlgorithm;
     else {
@@ -373,13 +364,7 @@ function compileLimit(
 
   let requestsPerUnit = 0;
   const rpu = f.get('requests_per_unit');
-  if (rpu) {
-    const v = rpu.value;
-    const n = isScalar(v) ? v.value : undefined;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > UINT32_MAX) {
-      c.issue((v ?? rpu.key) as YamlNode, [...at, 'requests_per_unit'], 'requests_per_unit is a whole number from 0 to 4294967295');
-    } else requestsPerUnit = n;
-  }
+  if (rpu && isScalar(rpu.value) && typeof rpu.value.value === 'number') requestsPerUnit = rpu.value.value; // its range: the schema's
 
   if (unlimited) {
     if (unitText !== undefined || windowText !== undefined) c.issue(f.get('unit')?.key as YamlNode ?? f.get('window')?.key as YamlNode, [...at, unitText !== undefined ? 'unit' : 'window'], 'should not specify rate limit unit when unlimited');
@@ -389,20 +374,17 @@ function compileLimit(
   }
 
   const replaces: string[] = [];
-  c.seq(f.get('replaces'), [...at, 'replaces']).forEach((r, i) => {
+  c.seq(f.get('replaces')).forEach((r, i) => {
     const rat: Path = [...at, 'replaces', i];
-    if (!isMap(r)) {
-      c.issue(r, rat, 'each replaces entry is a mapping: - name: <limit name>');
-      return;
-    }
-    const rf = c.fields(r, rat, ['name']);
-    const n = c.string(rf.get('name'), [...rat, 'name'], 'name');
+    if (!isMap(r)) return;
+    const rf = c.fields(r, rat);
+    const n = c.string(rf.get('name'));
     if (!n) c.issue(rf.get('name')?.value as YamlNode ?? r, [...rat, 'name'], 'should not have an empty replaces entry');
     else if (n === name) c.issue(rf.get('name')?.value as YamlNode, [...rat, 'name'], 'replaces should not contain the name of the same descriptor');
     else replaces.push(n);
   });
 
-  if (c.issues.length > before) return undefined;
+  if (broken || c.issues.length > before) return undefined;
 
   if (windowMs !== undefined) unit = unitOfWindow(windowMs);
   const line = c.lines.linePos((map as { range?: [number, number, number] }).range?.[0] ?? 0).line;

@@ -1,4 +1,5 @@
 import type { CompiledCap, CompiledPolicy, Subject } from '../policy/compiled.js';
+import { isJsonType, mediaType, mediaTypeParameter } from './content-type.js';
 import { CsvRowCounter } from './caps/csv-row-counter.js';
 import { XLSX_TYPE, XlsxRowCounter, type RowCounter } from './caps/xlsx-row-counter.js';
 import { JsonItemCounter } from './caps/json-item-counter.js';
@@ -74,19 +75,20 @@ export function checkContentLength(plan: CapPlan, contentLength: string | number
 /** Is there anything to check while the body streams? */
 export function needsMeter(plan: CapPlan, contentType: string | undefined): boolean {
   if (plan.body) return true;
-  const ct = (contentType ?? '').toLowerCase();
+  const ct = mediaType(contentType);
   if (plan.items.length && isJson(ct)) return true;
-  if ((plan.file || plan.rows) && ct.startsWith('multipart/form-data')) return true;
-  if (plan.rows && (isCsv(ct) || ct.startsWith(XLSX_TYPE))) return true;
+  if ((plan.file || plan.rows) && ct === 'multipart/form-data') return true;
+  if (plan.rows && (isCsv(ct) || ct === XLSX_TYPE)) return true;
   return false;
 }
 
+/** No Content-Type (or one that does not parse) is read as JSON. */
 function isJson(ct: string): boolean {
-  return ct === '' || ct.startsWith('application/json') || /^[a-z]+\/[^;]*\+json/.test(ct);
+  return ct === '' || isJsonType(ct);
 }
 
 function isCsv(ct: string): boolean {
-  return ct.startsWith('text/csv') || ct.startsWith('application/csv');
+  return ct === 'text/csv' || ct === 'application/csv';
 }
 
 /** Feed it the body's chunks in order; it answers the first cap crossed, and then stays crossed. */
@@ -101,13 +103,13 @@ export class CapMeter {
     private readonly plan: CapPlan,
     contentType: string | undefined,
   ) {
-    const ct = (contentType ?? '').toLowerCase();
+    const ct = mediaType(contentType);
     if (plan.items.length && isJson(ct)) this.json = new JsonItemCounter(plan.items);
-    else if ((plan.file || plan.rows) && ct.startsWith('multipart/form-data')) {
-      const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
-      if (boundary) this.multipart = new MultipartMeter(boundary[1] ?? boundary[2], plan);
+    else if ((plan.file || plan.rows) && ct === 'multipart/form-data') {
+      const boundary = mediaTypeParameter(contentType, 'boundary');
+      if (boundary) this.multipart = new MultipartMeter(boundary, plan);
     } else if (plan.rows && isCsv(ct)) this.csv = new CsvRowCounter();
-    else if (plan.rows && ct.startsWith(XLSX_TYPE)) this.csv = new XlsxRowCounter();
+    else if (plan.rows && ct === XLSX_TYPE) this.csv = new XlsxRowCounter();
   }
 
   push(chunk: Uint8Array): CapViolation | undefined {

@@ -146,6 +146,8 @@ type RouteTable = (method: string, path: string, into: Record<string, string | n
  * Route patterns: literal segments, `:name` (one segment, captured as an attribute) and a
  * trailing `*` (the rest). The first matching route wins, in policy order. Exact paths are
  * looked up in a map; patterns with parameters are tried in order after that.
+ * Not find-my-way: it picks the most specific route (static, then parameter, then wildcard),
+ * where a policy's routes are documented to win in the order they are written.
  */
 export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | undefined {
   if (routes.length === 0) return undefined;

@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import fp from 'fastify-plugin';
 import { drainBody } from '../http/drain.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CapExceededError, Enforcer, internalError, JSON_CONTENT_TYPE, logOneLine, type EnforcerOptions, type Prepared, type Refusal } from './core.js';
@@ -20,7 +21,7 @@ function send(reply: FastifyReply, r: Refusal): void {
  * answers a crossed cap with Sluice's JSON body (onSend), records the outcome after the
  * response. `request.sluice` holds the prepared request with its decision.
  */
-export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promise<void> {
+async function sluicePlugin(app: FastifyInstance, opts: EnforcerOptions): Promise<void> {
   const enforcer = opts.sluice ? Enforcer.fromSluice(opts.sluice, opts.subject, opts.onError, opts.onMissingKey) : await Enforcer.create(opts);
   if (!app.hasRequestDecorator('sluice')) app.decorateRequest('sluice', null);
 
@@ -81,8 +82,7 @@ export async function sluice(app: FastifyInstance, opts: EnforcerOptions): Promi
   });
 }
 
-// Not encapsulated: the hooks apply to every route of the app that registers it (what fastify-plugin does).
-(sluice as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
-(sluice as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = 'sluice';
+// Not encapsulated: the hooks apply to every route of the app that registers it.
+export const sluice = fp(sluicePlugin, { fastify: '5.x', name: 'sluice' });
 
 export default sluice;

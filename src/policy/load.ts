@@ -6,7 +6,7 @@ import type { CompiledPolicy } from './compiled.js';
 import { formatPath, PolicyError, type PolicyIssue } from './errors.js';
 import { policySchema, type PolicyDocument } from './schema.js';
 import { repairDocument } from './repair.js';
-import { closest } from './suggest.js';
+import { closest, unknownFieldMessage } from './suggest.js';
 
 /** A policy given as a file path, YAML/JSON text, or an already-parsed object. */
 export type PolicySource = string | Record<string, unknown>;
@@ -81,10 +81,9 @@ function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string;
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(path, root);
     return issue.keys.map((k) => {
-      const hint = closest(k, known);
       return {
         path: formatPath([...path, k]),
-        message: `unknown field "${k}"${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`,
+        message: unknownFieldMessage(k, known),
         file: opts.file,
         ...(opts.locate?.([...path, k], true) ?? {}),
       };
@@ -155,7 +154,7 @@ function unwrap(s: any): any {
 }
 
 /** Maps a field path to its line and column in the YAML source. */
-function locator(doc: Document, lines: LineCounter): Locate {
+export function locator(doc: Document, lines: LineCounter): Locate {
   return (path, keyOfLast = false) => {
     let node: unknown = doc.contents;
     let best: unknown = node;

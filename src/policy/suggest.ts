@@ -26,3 +26,9 @@ function distance(a: string, b: string): number {
   }
   return row[b.length];
 }
+
+/** The one wording of an unknown field, on every surface: the decision and admin APIs, the policy and Envoy files. */
+export function unknownFieldMessage(key: string, known: readonly string[]): string {
+  const hint = closest(key, known);
+  return `unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (known fields: ${known.join(', ')})` : ''}`;
+}

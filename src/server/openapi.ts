@@ -1,11 +1,29 @@
-import { LIMITS } from './validate.js';
+import type { z } from 'zod';
+import { formatBytes } from '../http/caps.js';
+import { jsonSchemaOf, MESSAGES } from '../http/json-schema.js';
+import { REQUEST_BODIES, subjectSchema } from './schemas.js';
 
 /**
- * The service's HTTP API as OpenAPI 3.1, written by hand next to the validators
- * (./validate.ts for the decision API, ./schemas.ts for the admin API). Served at
- * GET /openapi.json.
+ * The service's HTTP API as OpenAPI 3.1, served at GET /openapi.json. Every request body's
+ * schema is generated (z.toJSONSchema) from the zod schema the server validates it with
+ * (./schemas.ts, REQUEST_BODIES), so the document cannot drift from what is accepted; the
+ * responses are described here. The body limit is the one the service runs with.
  */
-export function openapiDocument(): Record<string, unknown> {
+export interface OpenapiOptions {
+  /** The largest request body the service takes, bytes (413 above it). */
+  bodyLimit: number;
+  /** The request body schemas to describe (the server's own by default; a test may pass changed ones). */
+  bodies?: Readonly<Record<string, z.ZodType>>;
+}
+
+export function openapiDocument(opts: OpenapiOptions): Record<string, unknown> {
+  const bodies = opts.bodies ?? REQUEST_BODIES;
+  /** The request body of "POST /v1/check": required, application/json, the schema the server validates with. */
+  const requestBody = (op: string) => {
+    const schema = bodies[op];
+    if (!schema) throw new Error(`openapi: no request body schema for ${op}`);
+    return { required: true, ...json(documentSchema(schema)) };
+  };
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
   const error = (description: string) => ({ description, ...json(ref('Error')) });
@@ -16,7 +34,7 @@ export function openapiDocument(): Record<string, unknown> {
   const retryAfter = { 'Retry-After': { description: 'Seconds until the request would be admitted', schema: { type: 'integer' } } };
   const bad = {
     '400': error('Malformed JSON, a wrong type, an unknown or missing field; the message names the JSON path'),
-    '413': error('Body larger than 1 MiB'),
+    '413': error(`Body larger than ${formatBytes(opts.bodyLimit)}, the limit this service runs with`),
     '415': error('Body is not application/json'),
     '422': error('Well-formed but meaningless values (negative cost, unknown rule, bad limit syntax)'),
   };
@@ -25,10 +43,6 @@ export function openapiDocument(): Record<string, unknown> {
     '403': error('The read-only token cannot make changes'),
   };
   const admin = (write: boolean) => ({ security: [{ bearer: [] }], tags: ['admin'], 'x-token': write ? 'admin' : 'admin or read' });
-  const subjectBody = (extra: Record<string, unknown> = {}) => ({
-    required: true,
-    ...json({ type: 'object', additionalProperties: false, required: ['subject'], properties: { subject: ref('Subject'), ...extra } }),
-  });
 
   return {
     openapi: '3.1.0',
@@ -44,7 +58,7 @@ export function openapiDocument(): Record<string, unknown> {
         post: {
           tags: ['decisions'],
           summary: 'Decide a request before doing the work; rules that count requests are charged when it is admitted',
-          requestBody: { required: true, ...json(ref('CheckRequest')) },
+          requestBody: requestBody('POST /v1/check'),
           responses: {
             '200': { description: 'Admitted, or dropped (action "drop": do not process, answer quietly)', headers: rateHeaders, ...json(ref('Decision')) },
             '429': { description: "Refused by the binding rule (its status: 429 by default, or the rule's own, e.g. 509)", headers: { ...rateHeaders, ...retryAfter }, ...json(ref('Denial')) },
@@ -56,11 +70,8 @@ export function openapiDocument(): Record<string, unknown> {
       '/v1/check/batch': {
         post: {
           tags: ['decisions'],
-          summary: `Decide up to ${LIMITS.batch} independent checks in one call (each charged as its own check, in order)`,
-          requestBody: {
-            required: true,
-            ...json({ type: 'object', additionalProperties: false, required: ['checks'], properties: { checks: { type: 'array', maxItems: LIMITS.batch, items: ref('CheckRequest') } } }),
-          },
+          summary: 'Decide up to 1,000 independent checks in one call (each charged as its own check, in order)',
+          requestBody: requestBody('POST /v1/check/batch'),
           responses: {
             '200': {
               description: 'One decision per check, in order; refused ones carry their error',
@@ -74,10 +85,7 @@ export function openapiDocument(): Record<string, unknown> {
         post: {
           tags: ['decisions'],
           summary: 'Report the outcome of work already done: failures, statuses and bytes are charged to the rules that count them',
-          requestBody: {
-            required: true,
-            ...json({ type: 'object', additionalProperties: false, required: ['subject', 'outcome'], properties: { subject: ref('Subject'), outcome: ref('Outcome') } }),
-          },
+          requestBody: requestBody('POST /v1/record'),
           responses: { '200': { description: 'Recorded; the decision says whether the event fitted (a trip starts any block)', headers: rateHeaders, ...json(ref('Decision')) }, ...bad },
         },
       },
@@ -86,13 +94,13 @@ export function openapiDocument(): Record<string, unknown> {
         put: {
           ...admin(true),
           summary: 'Set a custom limit for one key of a rule, seen by every instance on the store',
-          requestBody: { required: true, ...json(ref('OverrideRequest')) },
+          requestBody: requestBody('PUT /v1/admin/overrides'),
           responses: { '200': { description: 'The override', ...json({ type: 'object', properties: { override: ref('Override') } }) }, ...auth, ...bad },
         },
         delete: {
           ...admin(true),
           summary: 'Remove a run-time override',
-          requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['rule', 'key'], properties: { rule: { type: 'string' }, key: ref('KeyValues') } }) },
+          requestBody: requestBody('DELETE /v1/admin/overrides'),
           responses: { '200': { description: 'Deleted' }, '404': error('No such override'), ...auth, ...bad },
         },
       },
@@ -105,7 +113,7 @@ export function openapiDocument(): Record<string, unknown> {
         put: {
           ...admin(true),
           summary: 'Set (number) or clear (null) attributes of an entity; rules that scale by them follow at once',
-          requestBody: { required: true, ...json({ type: 'object', additionalProperties: { type: ['number', 'null'], minimum: 0 }, example: { licensed_agents: 40 } }) },
+          requestBody: requestBody('PUT /v1/admin/attributes/{attr}/{value}'),
           responses: { '200': { description: 'Attributes after the change', ...json(ref('Attributes')) }, ...auth, ...bad },
         },
       },
@@ -113,7 +121,7 @@ export function openapiDocument(): Record<string, unknown> {
         post: {
           ...admin(true),
           summary: 'Forget the usage and blocks of a subject under every rule it matches (or the rules named)',
-          requestBody: subjectBody({ rules: { type: 'array', items: { type: 'string' } } }),
+          requestBody: requestBody('POST /v1/admin/reset'),
           responses: { '200': { description: 'The keys reset', ...json({ type: 'object', properties: { reset: { type: 'array', items: { type: 'object' } }, keysWithState: { type: 'integer' } } }) }, ...auth, ...bad },
         },
       },
@@ -121,7 +129,7 @@ export function openapiDocument(): Record<string, unknown> {
         post: {
           ...admin(false),
           summary: 'Current usage of a subject under every rule it matches; charges nothing',
-          requestBody: subjectBody(),
+          requestBody: requestBody('POST /v1/admin/inspect'),
           responses: { '200': { description: 'Usage per rule', ...json({ type: 'object', properties: { subject: ref('Subject'), now: { type: 'string' }, rules: { type: 'array', items: ref('RuleUsage') } } }) }, ...auth, ...bad },
         },
       },
@@ -171,24 +179,7 @@ export function openapiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The admin token (read and write) or the read-only token' } },
       schemas: {
-        Subject: {
-          type: 'object',
-          description: 'The request’s attributes, matched by the policy’s rules (account, tenant, ip, user, api, route, contact, …)',
-          maxProperties: LIMITS.subjectAttributes,
-          additionalProperties: { type: ['string', 'number', 'boolean'], maxLength: LIMITS.valueLength },
-          example: { account: 'acme', api: 'List of Conversations' },
-        },
-        CheckRequest: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['subject'],
-          properties: { subject: { $ref: '#/components/schemas/Subject' }, cost: { type: 'number', exclusiveMinimum: 0, description: 'Units this request costs (default: the rule’s cost, usually 1)' } },
-        },
-        Outcome: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { status: { type: 'integer', minimum: 100, maximum: 599 }, bytes: { type: 'number', minimum: 0 }, success: { type: 'boolean' } },
-        },
+        Subject: documentSchema(subjectSchema),
         RuleResult: {
           type: 'object',
           properties: {
@@ -228,7 +219,7 @@ export function openapiDocument(): Record<string, unknown> {
             error: {
               type: 'object',
               required: ['code', 'message'],
-              properties: { code: { type: 'string' }, message: { type: 'string' }, issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, file: { type: 'string' }, line: { type: 'integer' }, column: { type: 'integer' } } } } },
+              properties: { code: { type: 'string' }, message: { type: 'string' }, path: { type: 'string', description: 'The JSON path (or policy field path) of the first issue' }, issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, file: { type: 'string' }, line: { type: 'integer' }, column: { type: 'integer' } } } } },
             },
           },
         },
@@ -236,20 +227,6 @@ export function openapiDocument(): Record<string, unknown> {
           type: 'object',
           properties: { error: { type: 'object', required: ['code', 'message', 'rule', 'retryAfterMs'], properties: { code: { type: 'string' }, message: { type: 'string' }, rule: { type: 'string' }, retryAfterMs: { type: 'number' } } } },
           example: { error: { code: 'rate_limit_exceeded', message: "You've exceeded the per-minute rate limit. Please wait for sometime before retrying.", rule: 'account-per-minute', retryAfterMs: 41000 } },
-        },
-        KeyValues: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'Exactly the rule’s key attributes', example: { account: 'acme' } },
-        OverrideRequest: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['rule', 'key', 'limit'],
-          properties: {
-            rule: { type: 'string' },
-            key: { $ref: '#/components/schemas/KeyValues' },
-            limit: { type: 'string', example: '600/1m' },
-            expires: { type: 'string', description: 'ISO 8601 instant, or a duration from now (30d)' },
-            ttl: { type: 'string', description: 'Duration from now (1h)' },
-            reason: { type: 'string' },
-          },
         },
         Override: {
           type: 'object',
@@ -289,4 +266,18 @@ export function openapiDocument(): Record<string, unknown> {
       },
     },
   };
+}
+
+/** A request body schema as the document shows it: what ajv compiles, without the validator's own wording. */
+export function documentSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = jsonSchemaOf(schema);
+  return withoutMessages(rest) as Record<string, unknown>;
+}
+
+function withoutMessages(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutMessages);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (k !== MESSAGES) out[k] = withoutMessages(x);
+  return out;
 }

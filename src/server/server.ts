@@ -14,6 +14,9 @@ import { handleEnvoyJson, isEnvoyJson } from './routes/envoy-json.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerDashboardRoutes } from '../dashboard/routes.js';
 import { BodyError } from './validate.js';
+import { AllowedMethods } from './allowed-methods.js';
+
+const MAX_PARAM_LENGTH = 1024 * 9;
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -43,7 +46,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     return503OnClosing: true,
     // Attribute values are up to 1,024 characters (checked in the route), percent-encoded
     // up to 9 characters each: fastify's default of 100 answered 414 to documented values.
-    routerOptions: { maxParamLength: 1024 * 9 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // fastify's own 400 (bad URL encoding) and 414 with Sluice's error body.
     frameworkErrors: (error, _req, reply) => {
       const e = error as FastifyError;
@@ -80,22 +83,16 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
   app.removeContentTypeParser('text/plain');
 
   // Every route's methods, so a known path with the wrong method answers 405 with Allow.
-  const known: { re: RegExp; methods: Set<string> }[] = DECISION_ROUTES.map((p) => ({ re: pattern(p), methods: new Set(['POST']) }));
-  app.addHook('onRoute', (r) => {
-    const methods = Array.isArray(r.method) ? r.method : [r.method];
-    const re = pattern(r.url);
-    const entry = known.find((k) => k.re.source === re.source);
-    if (entry) for (const m of methods) entry.methods.add(m);
-    else known.push({ re, methods: new Set(methods) });
-  });
+  const known = new AllowedMethods(MAX_PARAM_LENGTH);
+  for (const p of DECISION_ROUTES) known.add(['POST'], p);
+  app.addHook('onRoute', (r) => known.add(Array.isArray(r.method) ? r.method : [r.method], r.url));
 
   app.setNotFoundHandler((req, reply) => {
     const path = (req.raw.url ?? '/').split('?')[0];
-    const allowed = new Set<string>();
-    for (const k of known) if (k.re.test(path)) for (const m of k.methods) allowed.add(m);
-    if (allowed.size) {
-      const allow = [...allowed].sort().join(', ');
-      reply.code(405).header('allow', allow).send(errorBody('method_not_allowed', `${req.method} is not supported on ${path}; use ${allow}`, { allow: [...allowed].sort() }));
+    const allowed = known.allowed(path);
+    if (allowed.length) {
+      const allow = allowed.join(', ');
+      reply.code(405).header('allow', allow).send(errorBody('method_not_allowed', `${req.method} is not supported on ${path}; use ${allow}`, { allow: allowed }));
       return;
     }
     reply.code(404).send(errorBody('not_found', `no such endpoint: ${req.method} ${path} (see /openapi.json)`));
@@ -107,7 +104,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     drainBody(req.raw);
     if (!ctx.closing) reply.removeHeader('connection'); // fastify asks to close after a 413: that is what resets the client
     if (error instanceof BodyError) {
-      reply.code(error.status).send({ error: { code: error.code, message: error.message, issues: error.issues } });
+      reply.code(error.status).send(error.body());
       return;
     }
     if (error instanceof HttpError) {
@@ -204,12 +201,4 @@ function notFound(req: IncomingMessage, res: ServerResponse, where: string): voi
   const body = JSON.stringify(errorBody('not_found', `no such endpoint here: ${req.method} ${(req.url ?? '/').split('?')[0]}; ${where}`));
   res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
-}
-
-function pattern(url: string): RegExp {
-  const src = url
-    .split('/')
-    .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('/');
-  return new RegExp(`^${src}/?$`);
 }

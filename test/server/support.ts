@@ -69,3 +69,12 @@ export async function stopAll(): Promise<void> {
 export const ADMIN = { authorization: 'Bearer admin-secret' };
 export const READ = { authorization: 'Bearer read-secret' };
 export const TOKENS = { adminToken: 'admin-secret', readToken: 'read-secret' };
+
+/** One request rule keyed by account, far from its limit: for tests about input, not limits. */
+export const ONE_RULE_POLICY = `
+version: 1
+rules:
+  - name: account-per-minute
+    key: [account]
+    limit: 1000/1m
+`;

@@ -9,8 +9,12 @@ import type { ServerContext } from '../context.js';
 import { inspect } from '../inspect.js';
 import type { PolicyReloader } from '../reload.js';
 import { HttpError } from '../respond.js';
-import { attributeName, attributesPutSchema, overrideDeleteSchema, overridePutSchema, parseBody } from '../schemas.js';
-import { BodyError, readSubjectBody } from '../validate.js';
+import { attributePattern, attributesPutSchema, overrideDeleteSchema, overridePutSchema } from '../schemas.js';
+import { BodyError, bodyReader, readInspect, readReset } from '../validate.js';
+
+const readOverridePut = bodyReader(overridePutSchema, { allErrors: true });
+const readOverrideDelete = bodyReader(overrideDeleteSchema, { allErrors: true });
+const readAttributesPut = bodyReader(attributesPutSchema, { allErrors: true });
 
 /**
  * The admin API under /v1/admin: bearer tokens (admin: read and write; read: read only),
@@ -56,7 +60,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
 
   app.put('/v1/admin/overrides', guard(true), async (req) => {
     const p = who(req, true);
-    const body = parseBody(overridePutSchema, req.body);
+    const body = readOverridePut(req.body);
     const rule = ruleOf(ctx, body.rule, 'rule');
     const keyValues = keyOf(rule, body.key);
     let limit: { limit: number; windowMs: number };
@@ -86,7 +90,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
 
   app.delete('/v1/admin/overrides', guard(true), async (req, reply) => {
     const p = who(req, true);
-    const body = parseBody(overrideDeleteSchema, req.body);
+    const body = readOverrideDelete(req.body);
     const rule = ruleOf(ctx, body.rule, 'rule');
     const keyValues = keyOf(rule, body.key);
     const key = stateKeyFor(rule, keyValues);
@@ -110,7 +114,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
   app.put<{ Params: { attr: string; value: string } }>('/v1/admin/attributes/:attr/:value', guard(true), async (req) => {
     const p = who(req, true);
     const entity = entityOf(req.params);
-    const attrs = parseBody(attributesPutSchema, req.body);
+    const attrs = readAttributesPut(req.body);
     if (Object.keys(attrs).length === 0) throw unprocessable('', 'name at least one attribute, e.g. { "licensed_agents": 40 } (null clears one)');
     for (const [k, v] of Object.entries(attrs)) {
       if (v !== null && !(v >= 0)) throw unprocessable(k, `an attribute scales limits, so it must not be negative (got ${v})`);
@@ -124,12 +128,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
 
   app.post('/v1/admin/reset', guard(true), async (req) => {
     const p = who(req, true);
-    const { subject, rest } = readSubjectBody(req.body, ['rules']);
+    const { subject, rules } = readReset(req.body);
     let only: Set<string> | undefined;
-    if (rest.rules !== undefined) {
-      if (!Array.isArray(rest.rules) || !rest.rules.every((r) => typeof r === 'string')) throw new BodyError(400, [{ path: 'rules', message: 'expected an array of rule names' }]);
-      for (const [i, r] of (rest.rules as string[]).entries()) ruleOf(ctx, r, `rules[${i}]`);
-      only = new Set(rest.rules as string[]);
+    if (rules !== undefined) {
+      for (const [i, r] of rules.entries()) ruleOf(ctx, r, `rules[${i}]`);
+      only = new Set(rules);
     }
     const keys = sluice.keysFor(subject).filter((k) => !only || only.has(k.rule));
     if (keys.length === 0) throw unprocessable('subject', 'the subject matches no rule (of those named); there is nothing to reset');
@@ -141,7 +144,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
 
   app.post('/v1/admin/inspect', guard(false), async (req) => {
     who(req, false);
-    const { subject } = readSubjectBody(req.body);
+    const { subject } = readInspect(req.body);
     return { subject, now: new Date(sluice.now()).toISOString(), rules: await inspect(sluice, subject), skipped: sluice.skipped(subject) };
   });
 
@@ -151,7 +154,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, au
     if (r.ok) return { reloaded: true, source: r.source, rules: r.rules };
     const noFile = !reloader.file && !reloader.hasEnvoy;
     reply.code(noFile ? 409 : 422);
-    return { error: { code: noFile ? 'no_policy_file' : 'invalid_policy', message: noFile ? r.issues[0].message : `the policy file is invalid; the previous policy keeps serving:\n${r.message}`, issues: r.issues } };
+    return { error: { code: noFile ? 'no_policy_file' : 'invalid_policy', message: noFile ? r.issues[0].message : `the policy file is invalid; the previous policy keeps serving:\n${r.message}`, path: r.issues[0]?.path ?? '', issues: r.issues } };
   });
 
   app.get('/v1/admin/policy', guard(false), async (req) => {
@@ -223,7 +226,7 @@ function expiry(text: string | undefined, path: string, now: number): number | u
 }
 
 function entityOf(params: { attr: string; value: string }): string {
-  if (!attributeName.safeParse(params.attr).success) throw new BodyError(400, [{ path: 'attr', message: `"${params.attr}" is not an attribute name (letters, digits, _ . -)` }]);
+  if (!attributePattern.test(params.attr)) throw new BodyError(400, [{ path: 'attr', message: `"${params.attr}" is not an attribute name (letters, digits, _ . -)` }]);
   if (params.value.length === 0 || params.value.length > 1024) throw new BodyError(400, [{ path: 'value', message: 'a value is 1 to 1024 characters' }]);
   return `${params.attr}:${params.value}`;
 }

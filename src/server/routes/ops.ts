@@ -40,6 +40,6 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
   let doc: string | undefined;
   app.get('/openapi.json', async (_req, reply) => {
     reply.header('content-type', 'application/json; charset=utf-8');
-    return (doc ??= JSON.stringify(openapiDocument()));
+    return (doc ??= JSON.stringify(openapiDocument({ bodyLimit: ctx.bodyLimit })));
   });
 }
