@@ -15,7 +15,7 @@ export {
 } from './config.js';
 export { findLimit } from './match.js';
 export { EnvoyRateLimiter, envoyStateKey, normalizeRequest, type EnvoyClock, type EnvoyRateLimiterOptions } from './limiter.js';
-export { registerEnvoyJson, decideJson, parseJsonRequest, responseToJson } from './json.js';
+export { registerEnvoyJson, decideJson, decideJsonText, parseJsonRequest, responseJson, responseToJson } from './json.js';
 export { startEnvoyGrpc, loadEnvoyProtos } from './grpc-lazy.js';
 export type { EnvoyGrpcOptions, EnvoyGrpcServer } from './grpc.js';
 export {

@@ -4,8 +4,8 @@ import { drainBody } from '../../http/drain.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
-import { decisionJson } from '../decision-json.js';
-import { HttpError, JSON_TYPE, sendError, sendJson } from '../respond.js';
+import { decisionBody } from '../decision-json.js';
+import { HttpError, JSON_TYPE, sendError, sendJson, sendJsonText } from '../respond.js';
 import { readRawBody } from '../raw-body.js';
 import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody, type RecordBody } from '../validate.js';
 
@@ -80,7 +80,7 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
 function record(ctx: ServerContext, body: RecordBody, res: ServerResponse): void {
   ctx.sluice
     .record(body.subject, body.outcome)
-    .then((d) => ctx.writes.add(() => sendJson(res, 200, decisionJson(d), d.headers, ctx.closing)))
+    .then((d) => ctx.writes.add(() => sendJsonText(res, 200, decisionBody(d), d.headers, ctx.closing)))
     .catch((e) => answerError(ctx, res, e));
 }
 
@@ -109,7 +109,7 @@ function batch(ctx: ServerContext, checks: CheckBody[], res: ServerResponse): vo
 function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subject: Subject): void {
   const headers = d.headers;
   if (d.allowed || d.action === 'drop') {
-    sendJson(res, 200, decisionJson(d), headers, ctx.closing);
+    sendJsonText(res, 200, decisionBody(d), headers, ctx.closing);
     return;
   }
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rule: d.rule, status: d.status, retryAfterMs: d.retryAfterMs, subject }, 'denied');
