@@ -41,23 +41,25 @@ export function handleDecision(ctx: ServerContext, route: Route, req: IncomingMe
     sendError(res, new HttpError(415, 'unsupported_media_type', `send the body as application/json (got ${type})`), ctx.closing);
     return;
   }
-  readRawBody(ctx, req, res, (raw) => {
-    let body: unknown;
-    try {
-      if (raw.length === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
-      body = parseJson(raw);
-    } catch (e) {
-      answerError(ctx, res, e);
-      return;
-    }
-    try {
-      if (route === '/v1/check') check(ctx, readCheck(body), res);
-      else if (route === '/v1/record') record(ctx, readRecord(body), res);
-      else batch(ctx, readBatch(body), res);
-    } catch (e) {
-      answerError(ctx, res, e);
-    }
-  });
+  readRawBody(ctx, req, res, decideBody, route);
+}
+
+function decideBody(ctx: ServerContext, res: ServerResponse, raw: string, route: Route): void {
+  let body: unknown;
+  try {
+    if (raw.length === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
+    body = parseJson(raw);
+  } catch (e) {
+    answerError(ctx, res, e);
+    return;
+  }
+  try {
+    if (route === '/v1/check') check(ctx, readCheck(body), res);
+    else if (route === '/v1/record') record(ctx, readRecord(body), res);
+    else batch(ctx, readBatch(body), res);
+  } catch (e) {
+    answerError(ctx, res, e);
+  }
 }
 
 function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
@@ -65,14 +67,14 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
   if (ctx.sync) {
     const d = ctx.sluice.checkSync(body.subject, body);
     ctx.metrics.decision(d, performance.now() - t0, body.subject);
-    ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
+    ctx.writes.add(sendDecision, ctx, res, d, body.subject);
     return;
   }
   ctx.sluice
     .check(body.subject, body)
     .then((d) => {
       ctx.metrics.decision(d, performance.now() - t0, body.subject);
-      ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
+      ctx.writes.add(sendDecision, ctx, res, d, body.subject);
     })
     .catch((e) => answerError(ctx, res, e));
 }

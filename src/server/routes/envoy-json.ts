@@ -19,12 +19,18 @@ export function isEnvoyJson(req: IncomingMessage): boolean {
 }
 
 export function handleEnvoyJson(ctx: ServerContext, limiter: EnvoyRateLimiter, req: IncomingMessage, res: ServerResponse): void {
-  readRawBody(ctx, req, res, (raw) => {
-    decideJsonText(limiter, raw, onStoreError(ctx)).then(
-      ({ status, body }) => ctx.writes.add(() => sendJson(res, status, body, undefined, ctx.closing)),
-      (e) => answerError(ctx, res, e),
-    );
-  });
+  readRawBody(ctx, req, res, decide, limiter);
+}
+
+function decide(ctx: ServerContext, res: ServerResponse, raw: string, limiter: EnvoyRateLimiter): void {
+  decideJsonText(limiter, raw, onStoreError(ctx)).then(
+    (answer) => ctx.writes.add(send, ctx, res, answer),
+    (e) => answerError(ctx, res, e),
+  );
+}
+
+function send(ctx: ServerContext, res: ServerResponse, answer: { status: number; body: string }): void {
+  sendJson(res, answer.status, answer.body, undefined, ctx.closing);
 }
 
 const warned = new WeakMap<ServerContext, (e: unknown) => void>();
