@@ -23,6 +23,19 @@ export function decisionBody(d: Decision): JsonText {
   return { text, ascii };
 }
 
+/**
+ * JSON.stringify(denialBody(d)) — `{"error":{"code","message","rule","retryAfterMs"}}` — for a
+ * refused decision, rendered the same way: a flood of refusals is a hot path too.
+ */
+export function denialJson(d: Decision): JsonText {
+  ascii = true;
+  let text = `{"error":{"code":${str(d.code ?? 'rate_limited')},"message":${str(d.message ?? 'Rate limit exceeded.')}`;
+  const rule = d.rule;
+  if (rule !== undefined) text += `,"rule":${str(rule)}`;
+  text += `,"retryAfterMs":${num(d.retryAfterMs)}}}`;
+  return { text, ascii };
+}
+
 /** Whether every string quoted since decisionBody began was ASCII (numbers, booleans and the fixed text are). */
 let ascii = true;
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import type { OpResult, TxOp } from '../../src/stores/store.js';
-import { decisionBody, decisionJson } from '../../src/server/decision-json.js';
+import { decisionBody, decisionJson, denialJson } from '../../src/server/decision-json.js';
+import { denialBody } from '../../src/http/errors.js';
 import { EXAMPLES, fakeClock } from './support.js';
 
 /** The hot path's hand-written decision JSON must equal JSON.stringify(decision), byte for byte. */
@@ -51,6 +52,7 @@ rules:
         const d = await sluice.check(subject, { cost: i === 3 ? 2.5 : undefined });
         expect(decisionJson(d)).toBe(JSON.stringify(d));
         expect(decisionBody(d)).toEqual(textOf(d));
+        if (!d.allowed) expect(denialJson(d)).toEqual(textOf(denialBody(d)));
         const r = await sluice.record(subject, { status: 401, bytes: 1e9 });
         expect(decisionJson(r)).toBe(JSON.stringify(r));
         expect(decisionBody(r)).toEqual(textOf(r));

@@ -4,7 +4,7 @@ import { drainBody } from '../../http/drain.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
-import { decisionBody } from '../decision-json.js';
+import { decisionBody, denialJson } from '../decision-json.js';
 import { HttpError, JSON_TYPE, sendError, sendJson, sendJsonText } from '../respond.js';
 import { readRawBody } from '../raw-body.js';
 import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody, type RecordBody } from '../validate.js';
@@ -115,7 +115,7 @@ function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subj
     return;
   }
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rule: d.rule, status: d.status, retryAfterMs: d.retryAfterMs, subject }, 'denied');
-  sendJson(res, d.status, JSON.stringify(denialBody(d)), headers, ctx.closing);
+  sendJsonText(res, d.status, denialJson(d), headers, ctx.closing);
 }
 
 export function answerError(ctx: ServerContext, res: ServerResponse, e: unknown): void {
