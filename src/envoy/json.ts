@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { errorBody } from '../http/errors.js';
+import { errorBody, type ErrorBody } from '../http/errors.js';
 import type { EnvoyUnit } from './config.js';
 import type { EnvoyRateLimiter } from './limiter.js';
-import { EnvoyRequestError, EnvoyStoreError, type Duration, type RateLimitDescriptor, type RateLimitRequest, type RateLimitResponse } from './types.js';
+import { EnvoyRequestError, EnvoyStoreError, type Duration, type HeaderValue, type RateLimitDescriptor, type RateLimitRequest, type RateLimitResponse } from './types.js';
 
 /**
  * POST /json, as envoyproxy/ratelimit serves it: a RateLimitRequest in the proto3 JSON
@@ -28,27 +28,39 @@ export function registerEnvoyJson(app: FastifyInstance, limiter: EnvoyRateLimite
 
 /**
  * Decides one /json body: the status and the JSON object to answer (200 OK, 429
- * OVER_LIMIT, 400 for an unusable request, 503 when the store fails). Shared by the
- * fastify route above and the service's raw node:http path (src/server/routes/envoy-json.ts).
- * Anything else thrown is a bug, for the caller's 500.
+ * OVER_LIMIT, 400 for an unusable request, 503 when the store fails). Used by the fastify
+ * route above; the service's raw node:http path (src/server/routes/envoy-json.ts) takes
+ * decideJsonText. Anything else thrown is a bug, for the caller's 500.
  */
-export async function decideJson(limiter: EnvoyRateLimiter, text: string, onError?: (error: unknown) => void): Promise<{ status: number; body: object }> {
+export function decideJson(limiter: EnvoyRateLimiter, text: string, onError?: (error: unknown) => void): Promise<{ status: number; body: object }> {
+  return decide(limiter, text, onError, responseToJson, asObject);
+}
+
+/** decideJson with the answer already as JSON text (responseJson), for the raw path. */
+export function decideJsonText(limiter: EnvoyRateLimiter, text: string, onError?: (error: unknown) => void): Promise<{ status: number; body: string }> {
+  return decide(limiter, text, onError, responseJson, asText);
+}
+
+async function decide<T>(limiter: EnvoyRateLimiter, text: string, onError: ((error: unknown) => void) | undefined, render: (res: RateLimitResponse) => T, error: (body: ErrorBody) => T): Promise<{ status: number; body: T }> {
   let request: RateLimitRequest;
   try {
     request = parseJsonRequest(text);
   } catch (e) {
-    return { status: 400, body: errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message) };
+    return { status: 400, body: error(errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message)) };
   }
   try {
     const res = await limiter.shouldRateLimit(request);
-    return { status: res.overall_code === 'OVER_LIMIT' ? 429 : 200, body: responseToJson(res) };
+    return { status: res.overall_code === 'OVER_LIMIT' ? 429 : 200, body: render(res) };
   } catch (e) {
-    if (e instanceof EnvoyRequestError) return { status: 400, body: errorBody(e.code, e.message) };
+    if (e instanceof EnvoyRequestError) return { status: 400, body: error(errorBody(e.code, e.message)) };
     onError?.(e);
-    if (e instanceof EnvoyStoreError) return { status: 503, body: errorBody(e.code, e.message) };
+    if (e instanceof EnvoyStoreError) return { status: 503, body: error(errorBody(e.code, e.message)) };
     throw e;
   }
 }
+
+const asObject = (body: ErrorBody): object => body;
+const asText = (body: ErrorBody): string => JSON.stringify(body);
 
 /** Parses a RateLimitRequest in the proto3 JSON mapping; unknown fields are errors, as in protojson. */
 export function parseJsonRequest(text: string): RateLimitRequest {
@@ -152,6 +164,84 @@ export function responseToJson(res: RateLimitResponse): Record<string, unknown> 
     ...(res.request_headers_to_add.length ? { requestHeadersToAdd: res.request_headers_to_add } : {}),
   };
 }
+
+/**
+ * JSON.stringify(responseToJson(res)), written out by hand for the service's raw /json path:
+ * the generic walk of the intermediate objects cost more than the text itself.
+ * test/envoy/response-json checks it against JSON.stringify over many responses. A value of
+ * a type the response does not have takes the generic path, so the text is the same.
+ */
+export function responseJson(res: RateLimitResponse): string {
+  return plainResponse(res) ? renderResponse(res) : JSON.stringify(responseToJson(res));
+}
+
+function renderResponse(res: RateLimitResponse): string {
+  let out = `{"overallCode":${name(res.overall_code)},"statuses":[`;
+  const statuses = res.statuses;
+  for (let i = 0; i < statuses.length; i++) {
+    const s = statuses[i];
+    out += `${i > 0 ? ',' : ''}{"code":${name(s.code)}`;
+    const l = s.current_limit;
+    if (l) out += `,"currentLimit":{${l.name ? `"name":${name(l.name)},` : ''}"requestsPerUnit":${num(l.requests_per_unit)},"unit":${typeof l.unit === 'string' ? name(l.unit) : num(l.unit)}}`;
+    out += `,"limitRemaining":${num(s.limit_remaining)}`;
+    // digits, a point and an s: nothing to escape
+    if (s.duration_until_reset) out += `,"durationUntilReset":"${durationJson(s.duration_until_reset)}"`;
+    out += '}';
+  }
+  out += ']';
+  if (res.response_headers_to_add.length) out += `,"responseHeadersToAdd":${headerList(res.response_headers_to_add)}`;
+  if (res.request_headers_to_add.length) out += `,"requestHeadersToAdd":${headerList(res.request_headers_to_add)}`;
+  return out + '}';
+}
+
+function headerList(headers: readonly HeaderValue[]): string {
+  let out = '[';
+  for (let i = 0; i < headers.length; i++) out += `${i > 0 ? ',' : ''}{"key":${name(headers[i].key)},"value":${quote(headers[i].value)}}`;
+  return out + ']';
+}
+
+/** Every value is of the type the hand-written rendering expects (what JSON.stringify would not drop or reshape). */
+function plainResponse(res: RateLimitResponse): boolean {
+  if (typeof res.overall_code !== 'string') return false;
+  for (const s of res.statuses) {
+    if (typeof s.code !== 'string' || typeof s.limit_remaining !== 'number') return false;
+    const l = s.current_limit;
+    if (l && (typeof l.requests_per_unit !== 'number' || (typeof l.unit !== 'string' && typeof l.unit !== 'number') || (l.name && typeof l.name !== 'string'))) return false;
+    const d = s.duration_until_reset;
+    if (d && (typeof d.seconds !== 'number' || typeof d.nanos !== 'number')) return false;
+  }
+  return plainHeaders(res.response_headers_to_add) && plainHeaders(res.request_headers_to_add);
+}
+
+function plainHeaders(headers: readonly HeaderValue[]): boolean {
+  // A HeaderValue is { key, value } (as the limiter builds it; protojson knows no other field).
+  for (const h of headers) if (typeof h.key !== 'string' || typeof h.value !== 'string') return false;
+  return true;
+}
+
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/** A JSON string literal. */
+function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * A JSON string literal of a name from a small set (codes, units, header names, limit names
+ * of the configuration), quoted once and then looked up: cheaper than JSON.stringify per use.
+ */
+function name(s: string): string {
+  let q = names.get(s);
+  if (q === undefined) {
+    if (names.size >= 1024) names.clear(); // bound it, whatever the set turns out to be
+    names.set(s, (q = JSON.stringify(s)));
+  }
+  return q;
+}
+
+const names = new Map<string, string>();
 
 /** google.protobuf.Duration in JSON: "3s", "0.250s". */
 export function durationJson(d: Duration): string {

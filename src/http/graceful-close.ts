@@ -17,6 +17,15 @@ interface Conn {
   idleSince: number;
 }
 
+const CONN = Symbol('sluice.connection');
+type Tracked = ServerResponse & { [CONN]: Conn };
+
+function onResponseClose(this: Tracked): void {
+  const c = this[CONN];
+  c.active--;
+  c.idleSince = performance.now();
+}
+
 /** Stops a server within its grace period (see trackConnections). */
 export interface GracefulCloser {
   /** Whether shutdown has begun (responses then carry `Connection: close`). */
@@ -47,10 +56,10 @@ export function trackConnections(server: Server): GracefulCloser {
     const c = conns.get(req.socket);
     if (c) {
       c.active++;
-      res.once('close', () => {
-        c.active--;
-        c.idleSince = performance.now();
-      });
+      // A shared listener that finds the connection on the response: no closure per request
+      // ('close' is emitted once per response, so `on` needs no `once` wrapper either).
+      (res as Tracked)[CONN] = c;
+      res.on('close', onResponseClose);
     }
     if (closing && !res.headersSent) res.setHeader('Connection', 'close');
   };

@@ -10,7 +10,8 @@
  * An idle server pays one setImmediate hop, a few microseconds.
  */
 export class WriteBatch {
-  private pending: (() => void)[] = [];
+  /** The turn's writes, flat: each is a function and its four arguments (no closure per answer). */
+  private pending: unknown[] = [];
   private scheduled = false;
 
   /**
@@ -23,9 +24,9 @@ export class WriteBatch {
     private readonly beforeWrites?: () => void,
   ) {}
 
-  /** Runs `write` at the end of this loop turn's I/O, in the order given. */
-  add(write: () => void): void {
-    this.pending.push(write);
+  /** Runs `write(a, b, c, d)` at the end of this loop turn's I/O, in the order given. */
+  add<A, B, C, D>(write: (a: A, b: B, c: C, d: D) => void, a?: A, b?: B, c?: C, d?: D): void {
+    this.pending.push(write, a, b, c, d);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -45,9 +46,9 @@ export class WriteBatch {
         this.onError(e);
       }
     }
-    for (const w of writes) {
+    for (let i = 0; i < writes.length; i += 5) {
       try {
-        w();
+        (writes[i] as (a: unknown, b: unknown, c: unknown, d: unknown) => void)(writes[i + 1], writes[i + 2], writes[i + 3], writes[i + 4]);
       } catch (e) {
         this.onError(e);
       }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import type { OpResult, TxOp } from '../../src/stores/store.js';
-import { decisionJson } from '../../src/server/decision-json.js';
+import { decisionBody, decisionJson, denialJson } from '../../src/server/decision-json.js';
+import { denialBody } from '../../src/http/errors.js';
 import { EXAMPLES, fakeClock } from './support.js';
 
 /** The hot path's hand-written decision JSON must equal JSON.stringify(decision), byte for byte. */
@@ -13,6 +14,10 @@ class Failing extends MemoryStore {
     return super.apply(ops, now);
   }
 }
+
+/** The text JSON.stringify gives, and whether it is ASCII (then written as latin1, its length its byte length). */
+// eslint-disable-next-line no-control-regex
+const textOf = (d: unknown) => ({ text: JSON.stringify(d), ascii: /^[\x00-\x7f]*$/.test(JSON.stringify(d)) });
 
 describe('decisionJson matches JSON.stringify(decision)', () => {
   const shadow = `
@@ -46,8 +51,11 @@ rules:
         store.fail = i === 7;
         const d = await sluice.check(subject, { cost: i === 3 ? 2.5 : undefined });
         expect(decisionJson(d)).toBe(JSON.stringify(d));
+        expect(decisionBody(d)).toEqual(textOf(d));
+        if (!d.allowed) expect(denialJson(d)).toEqual(textOf(denialBody(d)));
         const r = await sluice.record(subject, { status: 401, bytes: 1e9 });
         expect(decisionJson(r)).toBe(JSON.stringify(r));
+        expect(decisionBody(r)).toEqual(textOf(r));
         n++;
       }
       clock.advance(700);

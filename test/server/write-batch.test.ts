@@ -44,3 +44,27 @@ describe('WriteBatch', () => {
     expect(out).toEqual(['first', 'second']);
   });
 });
+
+describe('WriteBatch.add with arguments', () => {
+  it('calls each write with its own four arguments, in order, mixed with closures', async () => {
+    const batch = new WriteBatch(() => undefined);
+    const out: unknown[][] = [];
+    const write = (a: number, b: string, c?: object, d?: boolean) => out.push([a, b, c, d]);
+    const o = { x: 1 };
+    batch.add(write, 1, 'one', o, true);
+    batch.add(() => out.push(['closure']));
+    batch.add(write, 2, 'two');
+    batch.add(write, 3, 'three', undefined, false);
+    await endOfTurn();
+    expect(out).toEqual([[1, 'one', o, true], ['closure'], [2, 'two', undefined, undefined], [3, 'three', undefined, false]]);
+  });
+
+  it('the group commit runs once, before the first write of the turn', async () => {
+    const order: string[] = [];
+    const batch = new WriteBatch(() => undefined, () => order.push('commit'));
+    batch.add((n: number) => order.push(`write ${n}`), 1);
+    batch.add((n: number) => order.push(`write ${n}`), 2);
+    await endOfTurn();
+    expect(order).toEqual(['commit', 'write 1', 'write 2']);
+  });
+});

@@ -5,8 +5,8 @@ import { drainBody } from '../../http/drain.js';
 import { denialBody } from '../../http/errors.js';
 import type { Subject } from '../../policy/compiled.js';
 import type { ServerContext } from '../context.js';
-import { decisionJson } from '../decision-json.js';
-import { HttpError, JSON_TYPE, sendError, sendJson } from '../respond.js';
+import { decisionBody, denialJson } from '../decision-json.js';
+import { HttpError, JSON_TYPE, sendError, sendJson, sendJsonText } from '../respond.js';
 import { readRawBody } from '../raw-body.js';
 import { BodyError, formatIssue, readBatch, readCheck, readRecord, type CheckBody, type RecordBody } from '../validate.js';
 
@@ -42,23 +42,25 @@ export function handleDecision(ctx: ServerContext, route: Route, req: IncomingMe
     sendError(res, new HttpError(415, 'unsupported_media_type', `send the body as application/json (got ${type})`), ctx.closing);
     return;
   }
-  readRawBody(ctx, req, res, (raw) => {
-    let body: unknown;
-    try {
-      if (raw.length === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
-      body = parseJson(raw);
-    } catch (e) {
-      answerError(ctx, res, e);
-      return;
-    }
-    try {
-      if (route === '/v1/check') check(ctx, readCheck(body), res);
-      else if (route === '/v1/record') record(ctx, readRecord(body), res);
-      else batch(ctx, readBatch(body), res);
-    } catch (e) {
-      answerError(ctx, res, e);
-    }
-  });
+  readRawBody(ctx, req, res, decideBody, route);
+}
+
+function decideBody(ctx: ServerContext, res: ServerResponse, raw: string, route: Route): void {
+  let body: unknown;
+  try {
+    if (raw.length === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
+    body = parseJson(raw);
+  } catch (e) {
+    answerError(ctx, res, e);
+    return;
+  }
+  try {
+    if (route === '/v1/check') check(ctx, readCheck(body), res);
+    else if (route === '/v1/record') record(ctx, readRecord(body), res);
+    else batch(ctx, readBatch(body), res);
+  } catch (e) {
+    answerError(ctx, res, e);
+  }
 }
 
 function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
@@ -66,14 +68,14 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
   if (ctx.sync) {
     const d = ctx.sluice.checkSync(body.subject, body);
     ctx.metrics.decision(d, performance.now() - t0, body.subject);
-    ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
+    ctx.writes.add(sendDecision, ctx, res, d, body.subject);
     return;
   }
   ctx.sluice
     .check(body.subject, body)
     .then((d) => {
       ctx.metrics.decision(d, performance.now() - t0, body.subject);
-      ctx.writes.add(() => sendDecision(ctx, res, d, body.subject));
+      ctx.writes.add(sendDecision, ctx, res, d, body.subject);
     })
     .catch((e) => answerError(ctx, res, e));
 }
@@ -81,7 +83,7 @@ function check(ctx: ServerContext, body: CheckBody, res: ServerResponse): void {
 function record(ctx: ServerContext, body: RecordBody, res: ServerResponse): void {
   ctx.sluice
     .record(body.subject, body.outcome)
-    .then((d) => ctx.writes.add(() => sendJson(res, 200, decisionJson(d), d.headers, ctx.closing)))
+    .then((d) => ctx.writes.add(() => sendJsonText(res, 200, decisionBody(d), d.headers, ctx.closing)))
     .catch((e) => answerError(ctx, res, e));
 }
 
@@ -110,11 +112,11 @@ function batch(ctx: ServerContext, checks: CheckBody[], res: ServerResponse): vo
 function sendDecision(ctx: ServerContext, res: ServerResponse, d: Decision, subject: Subject): void {
   const headers = d.headers;
   if (d.allowed || d.action === 'drop') {
-    sendJson(res, 200, decisionJson(d), headers, ctx.closing);
+    sendJsonText(res, 200, decisionBody(d), headers, ctx.closing);
     return;
   }
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ rule: d.rule, status: d.status, retryAfterMs: d.retryAfterMs, subject }, 'denied');
-  sendJson(res, d.status, JSON.stringify(denialBody(d)), headers, ctx.closing);
+  sendJsonText(res, d.status, denialJson(d), headers, ctx.closing);
 }
 
 export function answerError(ctx: ServerContext, res: ServerResponse, e: unknown): void {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decideJson, type EnvoyRateLimiter } from '../../envoy/index.js';
+import { decideJsonText, type EnvoyRateLimiter } from '../../envoy/index.js';
 import type { ServerContext } from '../context.js';
 import { readRawBody } from '../raw-body.js';
 import { sendJson } from '../respond.js';
@@ -8,10 +8,9 @@ import { answerError } from './decisions.js';
 /**
  * Envoy's POST /json on the service's raw node:http path, like the decision API: the
  * body is read here (any content type, as envoyproxy/ratelimit takes it: its examples
- * post with curl -d), decided by the same decideJson as the fastify route, and the
- * answer joins the turn's write batch. Through fastify's router, body parser and
- * serializer it ran at 0.40 of the bare server (issue 16). Any other method on /json
- * still goes to fastify, which answers 405.
+ * post with curl -d), decided as the fastify route decides it, rendered by hand
+ * (responseJson), and the answer joins the turn's write batch. Through fastify's router, body parser and serializer it ran at 0.40 of the bare
+ * server (issue 16). Any other method on /json still goes to fastify, which answers 405.
  */
 export function isEnvoyJson(req: IncomingMessage): boolean {
   if (req.method !== 'POST') return false;
@@ -20,12 +19,18 @@ export function isEnvoyJson(req: IncomingMessage): boolean {
 }
 
 export function handleEnvoyJson(ctx: ServerContext, limiter: EnvoyRateLimiter, req: IncomingMessage, res: ServerResponse): void {
-  readRawBody(ctx, req, res, (raw) => {
-    decideJson(limiter, raw, onStoreError(ctx)).then(
-      ({ status, body }) => ctx.writes.add(() => sendJson(res, status, JSON.stringify(body), undefined, ctx.closing)),
-      (e) => answerError(ctx, res, e),
-    );
-  });
+  readRawBody(ctx, req, res, decide, limiter);
+}
+
+function decide(ctx: ServerContext, res: ServerResponse, raw: string, limiter: EnvoyRateLimiter): void {
+  decideJsonText(limiter, raw, onStoreError(ctx)).then(
+    (answer) => ctx.writes.add(send, ctx, res, answer),
+    (e) => answerError(ctx, res, e),
+  );
+}
+
+function send(ctx: ServerContext, res: ServerResponse, answer: { status: number; body: string }): void {
+  sendJson(res, answer.status, answer.body, undefined, ctx.closing);
 }
 
 const warned = new WeakMap<ServerContext, (e: unknown) => void>();
