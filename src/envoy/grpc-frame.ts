@@ -19,7 +19,7 @@ export class GrpcFrameError extends Error {
 
 export class MessageReader {
   /** Bytes of an incomplete prefix or message. */
-  private pending: Buffer[] = [];
+  private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
   /** The length of the message being gathered, once its prefix is in; -1 while reading a prefix. */
   private want = -1;

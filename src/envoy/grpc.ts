@@ -62,16 +62,23 @@ export function callLiveness(call: { cancelled: boolean; getDeadline(): Date | n
 type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 type Method = (call: Call, request: Buffer) => void;
 
-const OK_HEADERS = { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' };
+const OK_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
 const OK_TRAILERS = { 'grpc-status': '0' };
 const noop = (): void => {};
 function sendOkTrailers(this: http2.ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
 }
 
-/** One call: its stream, its deadline, and whether it has been answered. */
+const CALL = Symbol('sluice.grpc.call');
+type CallStream = http2.ServerHttp2Stream & { [CALL]?: Call };
+
+/** One call: its stream, its deadline, its request as it arrives, and whether it has been answered. */
 class Call {
   answered = false;
+  readonly reader: MessageReader;
+  /** The request message, once whole, and how many came (a unary call takes exactly one). */
+  request: Buffer | undefined;
+  count = 0;
   /** A server-streaming call whose headers went out; it ends with trailers of its own. */
   streaming = false;
   timer: NodeJS.Timeout | undefined;
@@ -79,7 +86,17 @@ class Call {
   constructor(
     readonly stream: http2.ServerHttp2Stream,
     readonly deadline: number,
-  ) {}
+    readonly method: Method,
+    maxBytes: number,
+    readonly onError: ((error: unknown) => void) | undefined,
+  ) {
+    this.reader = new MessageReader(maxBytes);
+  }
+
+  readonly take = (message: Buffer): void => {
+    this.count++;
+    this.request = message;
+  };
 
   /** The client reset the stream (or the connection went) before an answer. */
   get cancelled(): boolean {
@@ -201,9 +218,9 @@ export async function startEnvoyGrpc({ port, host = '127.0.0.1', limiter, tls, c
       if (ms === undefined) return endWithStatus(stream, GrpcStatus.INTERNAL, `grpc-timeout "${timeout}" is not a timeout (1 to 8 digits and one of H M S m u n)`);
       deadline = Date.now() + ms;
     }
-    const call = new Call(stream, deadline);
+    const call = new Call(stream, deadline, methods.get(headers[':path']!)!, maxMessageBytes, onError);
     if (deadline !== Infinity) call.timer = setTimeout(() => call.expire(), deadline - Date.now());
-    readOneMessage(call, methods.get(headers[':path']!)!, maxMessageBytes, onError);
+    readOneMessage(call);
   };
 
   const server = tls || credentials?._isSecure() ? http2.createSecureServer({ ...secureOptions(credentials), ...tls, allowHTTP1: false }) : http2.createServer();
@@ -256,37 +273,40 @@ function refuse(headers: http2.IncomingHttpHeaders, methods: Map<string, Method>
   return undefined;
 }
 
-/** Gathers the call's one request message (unary and server-streaming calls send exactly one), then runs the method. */
-function readOneMessage(call: Call, method: Method, maxBytes: number, onError?: (error: unknown) => void): void {
-  const reader = new MessageReader(maxBytes);
-  let request: Buffer | undefined;
-  let count = 0;
-  const stream = call.stream;
-  const take = (m: Buffer): void => {
-    count++;
-    request = m;
-  };
-  const onData = (chunk: Buffer): void => {
-    try {
-      reader.push(chunk, take);
-    } catch (e) {
-      stream.off('data', onData);
-      stream.resume();
-      const err = e as GrpcFrameError;
-      call.fail(err.kind === 'too-large' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, err.message);
-    }
-  };
-  stream.on('data', onData);
-  stream.once('end', () => {
-    if (call.answered) return;
-    if (reader.partial) return call.fail(GrpcStatus.INTERNAL, 'the stream ended inside a message (a truncated length-prefixed message)');
-    if (count !== 1) return call.fail(GrpcStatus.INTERNAL, count === 0 ? 'the call ended without a request message' : `the call sent ${count} request messages; this method takes one`);
-    try {
-      method(call, request!);
-    } catch (e) {
-      call.fail(...statusOf(e, onError));
-    }
-  });
+/**
+ * Gathers the call's one request message (unary and server-streaming calls send exactly one),
+ * then runs the method. The listeners are shared functions that find their call on the stream:
+ * nothing is allocated per call but the call and its reader.
+ */
+function readOneMessage(call: Call): void {
+  (call.stream as CallStream)[CALL] = call;
+  call.stream.on('data', onCallData);
+  call.stream.once('end', onCallEnd);
+}
+
+function onCallData(this: CallStream, chunk: Buffer): void {
+  const call = this[CALL]!;
+  try {
+    call.reader.push(chunk, call.take);
+  } catch (e) {
+    this.off('data', onCallData);
+    this.resume();
+    const err = e as GrpcFrameError;
+    call.fail(err.kind === 'too-large' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, err.message);
+  }
+}
+
+function onCallEnd(this: CallStream): void {
+  const call = this[CALL]!;
+  if (call.answered) return;
+  if (call.reader.partial) return call.fail(GrpcStatus.INTERNAL, 'the stream ended inside a message (a truncated length-prefixed message)');
+  const count = call.count;
+  if (count !== 1) return call.fail(GrpcStatus.INTERNAL, count === 0 ? 'the call ended without a request message' : `the call sent ${count} request messages; this method takes one`);
+  try {
+    call.method(call, call.request!);
+  } catch (e) {
+    call.fail(...statusOf(e, call.onError));
+  }
 }
 
 function secureOptions(credentials: ServerCredentials | undefined): http2.SecureServerOptions {
