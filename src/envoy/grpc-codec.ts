@@ -4,8 +4,9 @@
  * HealthCheckResponse out (grpc.health.v1). Hand-written rather than protobufjs: these messages
  * are small and fixed, the decoder hands the limiter its plain RateLimitRequest directly (no
  * message class, no toObject pass) and the encoder sizes the answer once and writes it into one
- * Buffer; measured on the bench request, decode+encode takes ≈0.5 µs here against ≈3 µs for
- * protobufjs reflection + toObject/fromObject (what @grpc/proto-loader does).
+ * Buffer. On the bench request and its answer, decode+encode costs 1.2 µs of CPU here against
+ * 2.5 µs for protobufjs reflection with toObject/fromObject (what @grpc/proto-loader does; the
+ * enums the limiter speaks are strings) and 1.9 µs for protobufjs without that conversion.
  * Unknown fields are skipped, as protobuf requires; a malformed message is an EnvoyRequestError
  * that says at which byte (gRPC INVALID_ARGUMENT), never a crash.
  */
