@@ -109,6 +109,13 @@ class Call {
 
   readonly liveness = (): 'live' | 'deadline' | 'cancelled' => callLiveness(this);
 
+  /** A failure of this server's own code while answering: reported, and the call ends INTERNAL (or is reset). */
+  readonly crash = (e: unknown): void => {
+    this.onError?.(e);
+    if (!this.answered) this.fail(GrpcStatus.INTERNAL, 'internal error while answering; the server log has the details');
+    else if (!this.streaming && !this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  };
+
   /** Answers with one message and grpc-status 0. */
   reply(message: Buffer): void {
     if (!this.settle()) return;
@@ -188,19 +195,24 @@ export async function startEnvoyGrpc({ port, host = '127.0.0.1', limiter, tls, c
     [
       `/${RATE_LIMIT_SERVICE}/ShouldRateLimit`,
       (call, bytes) => {
-        limiter.shouldRateLimit(decodeRateLimitRequest(bytes), call.liveness).then(
-          (res) => call.reply(encodeRateLimitResponse(res)),
-          (e: unknown) => {
-            if (!call.answered) call.fail(...statusOf(e, onError));
-          },
-        );
+        limiter
+          .shouldRateLimit(decodeRateLimitRequest(bytes), call.liveness)
+          .then(
+            (res) => call.reply(encodeRateLimitResponse(res)),
+            (e: unknown) => {
+              if (!call.answered) call.fail(...statusOf(e, onError));
+            },
+          )
+          .catch(call.crash);
       },
     ],
     [
       `/${HEALTH_SERVICE}/Check`,
       (call, bytes) => {
         const { service } = decodeHealthCheckRequest(bytes);
-        void status(service).then((s) => (s === 'SERVICE_UNKNOWN' ? call.fail(GrpcStatus.NOT_FOUND, `unknown service "${service}"`) : call.reply(encodeHealthCheckResponse(s))));
+        status(service)
+          .then((s) => (s === 'SERVICE_UNKNOWN' ? call.fail(GrpcStatus.NOT_FOUND, `unknown service "${service}"`) : call.reply(encodeHealthCheckResponse(s))))
+          .catch(call.crash);
       },
     ],
     [`/${HEALTH_SERVICE}/Watch`, (call, bytes) => watch.add(call, decodeHealthCheckRequest(bytes).service)],
@@ -230,6 +242,10 @@ export async function startEnvoyGrpc({ port, host = '127.0.0.1', limiter, tls, c
     session.once('close', () => sessions.delete(session));
   });
   server.on('stream', onStream);
+  // A client's protocol error ends its own connection (node:http2 does that); a server error
+  // after listen (e.g. out of file descriptors on accept) is reported, not thrown.
+  server.on('sessionError', noop);
+  server.on('error', (e) => onError?.(e));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -305,7 +321,8 @@ function onCallEnd(this: CallStream): void {
   try {
     call.method(call, call.request!);
   } catch (e) {
-    call.fail(...statusOf(e, call.onError));
+    if (e instanceof EnvoyRequestError) call.fail(GrpcStatus.INVALID_ARGUMENT, e.message);
+    else call.crash(e);
   }
 }
 
@@ -341,9 +358,9 @@ class HealthWatchers {
       if (this.open.size === 0) this.stop();
     });
     stream.respond(OK_HEADERS, { waitForTrailers: true });
-    void this.send(call, entry);
+    this.send(call, entry).catch(call.crash);
     this.timer ??= setInterval(() => {
-      for (const [c, e] of this.open) void this.send(c, e);
+      for (const [c, e] of this.open) this.send(c, e).catch(c.crash);
     }, this.pollMs).unref();
   }
 

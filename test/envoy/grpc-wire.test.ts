@@ -90,10 +90,11 @@ function heldStore() {
   const memory = new MemoryStore();
   const gates: (() => void)[] = [];
   let entered: () => void = () => {};
-  const state = { hold: false, down: false, applies: 0 };
+  const state = { hold: false, down: false, fail: false, applies: 0 };
   const store = Object.assign(Object.create(memory) as MemoryStore, {
     apply: async (ops: Parameters<MemoryStore['apply']>[0], now: number) => {
       state.applies++;
+      if (state.fail) throw new Error('connection refused (a test store)');
       if (state.hold) {
         entered();
         await new Promise<void>((r) => gates.push(r));
@@ -186,6 +187,19 @@ describe('envoy gRPC at the HTTP/2 level', () => {
     await expect(missing).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
   });
 
+  it('answers UNAVAILABLE when the store fails, reports it once, and sends no stack', async () => {
+    held.state.fail = true;
+    try {
+      const err = await unary(rls, 'ShouldRateLimit', req('edge', [['remote_address', '10.0.0.9']])).result.catch((e: grpc.ServiceError) => e);
+      expect(err).toMatchObject({ code: grpc.status.UNAVAILABLE });
+      expect(err.details).not.toMatch(/\n\s+at /);
+      expect(errors).toHaveLength(1);
+    } finally {
+      held.state.fail = false;
+      errors.length = 0;
+    }
+  });
+
   it('percent-encodes grpc-message: the client reads back the exact text', async () => {
     const service = 'sérvice 100% ✓\r\n';
     await expect(unary(health, 'Check', { service }).result).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: `unknown service "${service}"` });
@@ -232,6 +246,27 @@ describe('envoy gRPC at the HTTP/2 level', () => {
     client.close();
     expect((await unary(rls, 'ShouldRateLimit', req('edge', [['remote_address', '10.0.0.8']])).result).overall_code).toBe('OK');
     expect(held.state.applies).toBe(before + 1);
+    expect(errors).toEqual([]);
+  });
+
+  it('survives garbage instead of HTTP/2 and a stream reset with an error code', async () => {
+    const { Socket } = await import('node:net');
+    const socket = new Socket();
+    await new Promise<void>((r) => socket.connect(server.port, '127.0.0.1', r));
+    socket.on('error', () => {});
+    socket.resume(); // read what the server answers, or its FIN never surfaces
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + 'x'.repeat(100));
+    await new Promise((r) => socket.on('close', r));
+    const client = http2.connect(`http://127.0.0.1:${server.port}`);
+    client.on('error', () => {});
+    const stream = client.request({ ':method': 'POST', ':path': RLS, 'content-type': 'application/grpc' });
+    stream.on('error', () => {});
+    stream.write(Buffer.from([0, 0, 0, 0, 9, 1]));
+    await new Promise((r) => setTimeout(r, 10));
+    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    await new Promise((r) => stream.on('close', r));
+    client.close();
+    expect((await unary(rls, 'ShouldRateLimit', req('edge', [['remote_address', '10.0.0.10']])).result).overall_code).toBe('OK');
     expect(errors).toEqual([]);
   });
 
