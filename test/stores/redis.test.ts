@@ -145,7 +145,7 @@ async function differential(redis: RedisStore, exactStates: boolean): Promise<vo
         }
       }
     }),
-    { numRuns: exactStates ? 120 : 60 },
+    { numRuns: exactStates ? 120 : 60, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
   );
 }
 

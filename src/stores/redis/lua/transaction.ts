@@ -47,7 +47,8 @@ local function fmt(x) return string.format('%.17g', x) end
  * ARGV[1]  one char '1' to append each op's stored state to the reply (tests), else '0'; then
  *          optionally 'x': the last of KEYS is the override index (hash of every run-time
  *          override); while it does not exist, no op looks up an override (see overridesExist)
- * ARGV[2…] one string per transaction: "now,nkeys,nops" then, per op, "/spec;fields" where
+ * ARGV[2…] one string per transaction: "now,nkeys,nops" (and 'r': decide it as refused already,
+ *   for the later slots of a multi-slot request another slot refused) then, per op, "/spec;fields" where
  *   spec = "alg,limit,windowMs,burst,buckets" (the rule's parameters, parsed once per call) and
  *   fields = "keyIdx,cost,mode,flags" (short form) or, when the op has a block key, an
  *   override or a scale, "keyIdx,cost,mode,flags,blockKeyIdx,blockMs,ovLimit,ovWindow,
@@ -159,12 +160,13 @@ local function expiry_params(params, limit, windowMs)
   return { limit = limit, windowMs = windowMs, burst = params.burst, buckets = params.buckets }
 end
 
-local function run(ops, keys)
+-- refused: another part of the request (a Cluster slot decided before this one) refused it.
+local function run(ops, keys, refused)
   local nops = #ops
   local results, nxt, hasNext, rej, hasRej, clamped = {}, {}, {}, {}, {}, {}
   -- Each op's key's stored deadline; after a write, the written one (two ops may share a key).
   local deadlines = {}
-  local admitted = true
+  local admitted = not refused
   for i = 1, nops do
     local op = ops[i]
     -- One round inside Redis for the state and its override (same slot).
@@ -346,8 +348,8 @@ local function parse(a)
     return { now = nowS, nkeys = 1, one = true, params = spec(specS), cost = tonumber(costS), mode = mode,
       shadow = flags % 2 == 1, chargeRejected = math.floor(flags / 2) % 2 == 1, blockOnly = blockOnly }
   end
-  local nkeysS, nopsS
-  nowS, nkeysS, nopsS = string.match(a, '^([^,/]+),(%d+),(%d+)')
+  local nkeysS, nopsS, refusedS
+  nowS, nkeysS, nopsS, refusedS = string.match(a, '^([^,/]+),(%d+),(%d+)(r?)')
   local ops = {}
   local i = 0
   for st, dyn in string.gmatch(a, '/([^;]*);([^/]*)') do
@@ -382,7 +384,7 @@ local function parse(a)
     end
     ops[i] = op
   end
-  return { now = nowS, nkeys = tonumber(nkeysS), nops = tonumber(nopsS), ops = ops }
+  return { now = nowS, nkeys = tonumber(nkeysS), nops = tonumber(nopsS), ops = ops, refused = refusedS == 'r' }
 end
 
 `;
@@ -416,7 +418,7 @@ for t = 2, #ARGV do
     for k = 1, tx.nkeys do keys[k] = KEYS[keyBase + k] end
     keyBase = keyBase + tx.nkeys
     local ops = tx.ops
-    local results = run(ops, keys)
+    local results = run(ops, keys, tx.refused)
     local parts = {}
     for j = 1, tx.nops do
       local r = results[j]
