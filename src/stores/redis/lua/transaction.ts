@@ -312,6 +312,11 @@ end
 
 -- Rule parameters repeat across a batch: parse each distinct "alg,limit,windowMs,burst,buckets" once.
 local specs = {}
+-- Checks of one shape (same rules, same key positions, the server's clock) encode to the same
+-- text whatever their keys, so each distinct text is parsed once: per call for a script, and
+-- across calls for a function (its library's locals live on; at most ~512 texts are kept).
+-- Parsed ops are read-only.
+local parsed, parsedCount = {}, 0
 local function spec(s)
   local p = specs[s]
   if p == nil then
@@ -391,21 +396,20 @@ end
 
 /** The body of one transaction call, over KEYS and ARGV (globals in a script, the callback's arguments in a function). */
 const txMainLua = `
--- Per-call state: a function library's locals outlive the call, so every call starts afresh.
+-- Per-call state: a function library's locals outlive the call, so every call starts afresh
+-- (but for the parse caches: parsed texts are read-only and mean the same in every call).
 serverNow = nil; now = 0; serverClock = true; SLACK = 1000
-pxText = {}; specs = {}
+pxText = {}
+if parsedCount > 512 then parsed = {}; specs = {}; parsedCount = 0 end
 debug = string.sub(ARGV[1], 1, 1) == '1'
 overridesExist = true
 if string.sub(ARGV[1], 2, 2) == 'x' then overridesExist = redis.call('EXISTS', KEYS[#KEYS]) == 1 end
--- Checks of one shape (same rules, same key positions, the server's clock) encode to the same
--- text whatever their keys, so a batch parses each distinct text once. Parsed ops are read-only.
-local parsed = {}
 local reply = { '-' }
 local keyBase = 0
 for t = 2, #ARGV do
   local a = ARGV[t]
   local tx = parsed[a]
-  if tx == nil then tx = parse(a); parsed[a] = tx end
+  if tx == nil then tx = parse(a); parsed[a] = tx; parsedCount = parsedCount + 1 end
   set_now(tx.now)
   if tx.one then
     local k = KEYS[keyBase + 1]
