@@ -108,6 +108,7 @@ const txArb = fc.array(
   { minLength: 1, maxLength: 25 },
 );
 
+/** FC_SEED=<seed> replays one fast-check run (e.g. FC_SEED=-1990367670 for the Cluster case multi-slot.ts fixed). */
 async function differential(redis: RedisStore, exactStates: boolean): Promise<void> {
   let run = 0;
   await fc.assert(
