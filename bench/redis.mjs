@@ -138,12 +138,16 @@ export async function run(report = console.log) {
     const rlfCheck = (i) => (rlfDecisions++, rlf.consume(rlfKeys[i]).catch(() => undefined));
     // Interleaved rounds (Sluice, RLF, Sluice, RLF, …), so a burst of other work on the shared
     // machine hits both alike; each figure is the median over rounds, with the spread of the ratio.
+    // The floor at 1 in flight (what `redis-cli --latency` shows, from Node): a bare PING round
+    // trip on the same kind of connection, interleaved with the contenders.
+    const floors = [];
     for (const inFlight of [1, 64, 256]) {
       const ss = [];
       const rs = [];
       for (let round = 0; round < ROUNDS; round++) {
         ss.push(await measureScript(client, (i) => sluice.check(subjects[i]), inFlight, () => store.batchStats.transactions));
         rs.push(await measureScript(client, rlfCheck, inFlight, () => rlfDecisions));
+        if (inFlight === 1) floors.push(await measure(() => client.ping(), 1));
       }
       const ratios = ss.map((x, i) => x.rate / rs[i].rate);
       rows.push({ inFlight, s: medianOf(ss), r: medianOf(rs), ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios) });
@@ -160,6 +164,12 @@ export async function run(report = console.log) {
       report(`| ${inFlight} | ${fmt(s.rate)}/s | ${ms(s.p50)} | ${ms(s.p99)} | ${fmt(r.rate)}/s | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio.toFixed(2)}× (${ratioMin.toFixed(2)}–${ratioMax.toFixed(2)}) | ${(r.p99 / s.p99).toFixed(2)}× | ${s.scriptUs.toFixed(2)} / ${r.scriptUs.toFixed(2)} |`);
     }
     report(`Sluice batching: ${(batch.transactions / Math.max(1, batch.calls)).toFixed(1)} decisions per script call on average`);
+    const floor = medianOf(floors);
+    const one = rows[0];
+    report(
+      `Floor at 1 in flight: a bare PING round trip (ioredis) ${fmt(floor.rate)}/s, p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)}; ` +
+        `Sluice reaches ${(one.s.rate / floor.rate).toFixed(2)} of it, RateLimiterRedis ${(one.r.rate / floor.rate).toFixed(2)}`,
+    );
   } finally {
     await redis.stop();
   }

@@ -1,7 +1,7 @@
 // npm run bench: every benchmark, each side by side with its peers in the same run.
 import { existsSync } from 'node:fs';
 
-const parts = ['core.mjs', 'seeds.mjs', 'redis.mjs', 'service.mjs', 'grpc.mjs', 'gateway.mjs', 'pacer.mjs', 'simulate.mjs'];
+const parts = ['core.mjs', 'seeds.mjs', 'redis.mjs', 'client.mjs', 'service.mjs', 'grpc.mjs', 'gateway.mjs', 'pacer.mjs', 'simulate.mjs'];
 const only = process.argv.slice(2);
 for (const part of parts) {
   if (only.length && !only.some((o) => part.startsWith(o))) continue;

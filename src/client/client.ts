@@ -150,7 +150,7 @@ export function createClient(options: ClientOptions = {}): SluiceClient {
       );
       // A 509 on another request may have landed while we were queued.
       if (scheduler.state(key).isExhausted(clock.now())) {
-        scheduler.complete(key);
+        scheduler.complete(key, undefined, false);
         throw quotaError(key, attempt);
       }
       attempt++;
@@ -175,8 +175,8 @@ export function createClient(options: ClientOptions = {}): SluiceClient {
 
       const now = clock.now();
       const info = parseRateLimitHeaders(response.headers, now);
-      scheduler.complete(key, info);
       const status = response.status;
+      scheduler.complete(key, info, status !== 429 && status !== 503 && status !== 509);
 
       if (status === 509) {
         const resetMs = info.retryAfterMs ?? info.resetMs;

@@ -1,5 +1,11 @@
 import type { RateLimitInfo } from './headers.js';
 
+/** Send times kept per key (enough for the q of any policy paced by its own log). */
+const MAX_LOG = 1024;
+/** Slack past the window before a unit counts as free: the requests' trips differ by a few ms. */
+const MIN_SLACK_MS = 10;
+const SLACK_SHARE = 0.02;
+
 /** A published limit to pace against: `limit` requests per `windowMs`, evenly spaced. */
 export interface PaceLimit {
   limit: number;
@@ -12,7 +18,7 @@ export interface PacerStateOptions {
   limit?: PaceLimit;
   /** Added to configured windows and server reset times, to absorb jitter and clock skew. */
   marginMs?: number;
-  /** Spread remaining requests evenly once remaining <= this fraction of the limit. */
+  /** Spread remaining requests evenly once remaining <= this fraction of the limit (while the server's window is not known). */
   lowWatermark?: number;
 }
 
@@ -22,7 +28,10 @@ export interface PacerStateOptions {
  * the latest one wins:
  *  1. the configured limit, as GCRA (a virtual-scheduling token bucket) so spacing is even;
  *  2. what the server said: remaining/reset from headers, spreading the last few requests
- *     over the time left and stopping entirely at remaining = 0;
+ *     over the time left and stopping at remaining = 0 — until the reset, or, when the
+ *     policy (RateLimit-Policy q and w) is known, until the oldest of this key's last q sends
+ *     leaves the window, whichever comes first: a rolling window reports its full reset (t),
+ *     but frees a unit as soon as the oldest request in it ages out, and t is whole seconds;
  *  3. explicit blocks (429 Retry-After) and quota exhaustion (509).
  */
 export class PacerState {
@@ -50,6 +59,14 @@ export class PacerState {
    * through and wait for its response before sending more, rather than stampeding.
    */
   private probing = false;
+  /** Until the first response, with no configured limit: one request at a time finds the budget out. */
+  private contacted = false;
+  /**
+   * The last requests the server counted (at most MAX_LOG), in send order: this client's own
+   * rolling log. An answered one is stamped with when its answer came (the server counted it
+   * no later); one in flight has no stamp yet (it counts as now).
+   */
+  private readonly sends: { at?: number }[] = [];
 
   constructor(options: PacerStateOptions = {}) {
     const { limit } = options;
@@ -67,12 +84,12 @@ export class PacerState {
   /** Earliest time a request may be sent (>= now), or Infinity while waiting for a probe's answer. */
   nextSendAt(now: number): number {
     this.roll(now);
-    if (this.probing && this.inFlight > 0) return Infinity;
+    if ((this.probing || (!this.contacted && this.intervalMs === 0)) && this.inFlight > 0) return Infinity;
     let at = Math.max(now, this.blockedUntil);
     if (this.intervalMs > 0) at = Math.max(at, this.tat - this.toleranceMs);
     if (this.remaining !== undefined && this.resetAt !== undefined) {
       if (this.remaining <= 0) {
-        at = Math.max(at, this.resetAt);
+        at = Math.max(at, Math.min(this.resetAt, this.oldestLeavesAt()));
       } else if (this.isLow() && Number.isFinite(this.lastSendAt)) {
         // Treat the reset as the (remaining+1)th slot so the last request is not wasted at the reset.
         const gap = Math.max(0, this.resetAt - this.lastSendAt) / (this.remaining + 1);
@@ -88,11 +105,43 @@ export class PacerState {
     if (this.remaining !== undefined) this.remaining = Math.max(0, this.remaining - 1);
     this.lastSendAt = now;
     this.inFlight++;
+    this.sends.push({});
+    if (this.sends.length > MAX_LOG) this.sends.shift();
   }
 
-  /** A request finished (response or error); `info` is what its headers said, if anything. */
-  complete(now: number, info?: RateLimitInfo): void {
+  /**
+   * When one of the policy's q units is free again by this key's own sends: the q-th latest
+   * send plus the window (and slack for the requests' trips). Infinity when the policy is not
+   * known or this client did not send q requests lately (the budget went elsewhere: wait for the reset).
+   */
+  private oldestLeavesAt(): number {
+    const q = this.limit;
+    const w = this.windowMs;
+    if (q === undefined || w === undefined || !(q >= 1) || q > this.sends.length) return Infinity;
+    const stamps = this.sends.map((e) => e.at ?? Infinity).sort((a, b) => b - a);
+    return stamps[Math.floor(q) - 1] + w + this.marginMs + Math.max(MIN_SLACK_MS, w * SLACK_SHARE);
+  }
+
+  /** This key's sends within the last window before `now`. */
+  private sentWithin(now: number, windowMs: number): number {
+    let n = 0;
+    for (const e of this.sends) if (e.at === undefined || e.at > now - windowMs) n++;
+    return n;
+  }
+
+  /**
+   * A request finished (response or error); `info` is what its headers said, if anything.
+   * `counted`: false when the server refused it (429, 503, 509) or it was never sent, so it
+   * leaves this client's log of the budget it used.
+   */
+  complete(now: number, info?: RateLimitInfo, counted = true): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    const i = this.sends.findIndex((e) => e.at === undefined);
+    if (i >= 0) {
+      if (counted) this.sends[i].at = now;
+      else this.sends.splice(i, 1);
+    }
+    this.contacted = true;
     if (info) this.observe(now, info);
     // Whatever the probe learned (or did not), the next request may now go and find out more.
     this.probing = false;
@@ -142,6 +191,10 @@ export class PacerState {
     if (this.remaining === undefined) return false;
     // Without a known limit we cannot tell "low" from "plenty", so always spread: conservative.
     if (this.limit === undefined || this.limit <= 0) return true;
+    // With the policy's window known, what remains is sent when asked for, and at remaining = 0
+    // this key's own log tells when a unit frees: spreading over the reset (a rolling window's
+    // t is when it clears whole) would leave units unused.
+    if (this.windowMs !== undefined) return false;
     return this.remaining <= this.limit * this.lowWatermark;
   }
 
@@ -149,9 +202,10 @@ export class PacerState {
   private roll(now: number): void {
     if (this.resetAt === undefined || now < this.resetAt) return;
     if (this.limit !== undefined && this.windowMs !== undefined) {
-      // Assume a fresh window starting now: conservative when the server's window is aligned
+      // Assume a fresh window starting now, less what this key sent within the last window (a
+      // rolling window still counts those): conservative when the server's window is aligned
       // differently, and corrected by the next response's headers anyway.
-      this.remaining = this.limit;
+      this.remaining = Math.max(0, this.limit - this.sentWithin(now, this.windowMs));
       this.resetAt = now + this.windowMs + this.marginMs;
     } else {
       this.remaining = undefined;

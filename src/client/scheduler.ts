@@ -71,10 +71,10 @@ export class Scheduler {
     });
   }
 
-  /** A request acquired on `key` finished; `info` is what its response headers said. */
-  complete(key: string, info?: RateLimitInfo): void {
+  /** A request acquired on `key` finished; `info` is what its response headers said; `counted`: see PacerState.complete. */
+  complete(key: string, info?: RateLimitInfo, counted = true): void {
     const entry = this.entry(key);
-    entry.state.complete(this.clock.now(), info);
+    entry.state.complete(this.clock.now(), info, counted);
     this.poke(entry);
   }
 

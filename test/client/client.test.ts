@@ -88,14 +88,50 @@ describe('learning limits from response headers', () => {
     expect(times()).toEqual([0, 5000]);
   });
 
-  it('spreads the last few requests over the time left', async () => {
+  it('spreads the last few requests over the time left while the window is unknown', async () => {
     const { clock, client, times } = setup((_req, i) =>
-      i === 0 ? respond(200, { 'RateLimit-Policy': '"p";q=10;w=10', RateLimit: '"p";r=2;t=9' }) : ok(),
+      i === 0 ? respond(200, { RateLimit: '"p";r=2;t=9' }) : ok(),
     );
     await clock.run(client.fetch(URL_A));
     await clock.run(Promise.all([client.fetch(URL_A), client.fetch(URL_A), client.fetch(URL_A)]));
     // 2 remaining over 9 s: thirds, then the third request waits for the reset.
     expect(times()).toEqual([0, 3000, 6000, 9000]);
+  });
+
+  it('with the policy known, sends what remains at once, then again as soon as its oldest request leaves a rolling window', async () => {
+    // A rolling window of 3 per 10 s that answers, like a sliding log, the time until it clears whole (t).
+    const sent: number[] = [];
+    const { clock, client, times } = setup(() => {
+      const now = clock.now();
+      const inWindow = sent.filter((t) => t > now - 10_000);
+      if (inWindow.length >= 3) return respond(429, { 'Retry-After': '10' });
+      sent.push(now);
+      return respond(200, { 'RateLimit-Policy': '"p";q=3;w=10', RateLimit: `"p";r=${2 - inWindow.length};t=10` });
+    });
+    await clock.run(client.fetch(URL_A)); // learns the policy
+    await clock.advance(4000);
+    await clock.run(Promise.all([client.fetch(URL_A), client.fetch(URL_A), client.fetch(URL_A)]));
+    const t = times();
+    expect(t.slice(0, 3)).toEqual([0, 4000, 4000]);
+    // The fourth waits for the first to leave the window (10 s after it, plus a little slack), not for t (14 s).
+    expect(t[3]).toBeGreaterThanOrEqual(10_000);
+    expect(t[3]).toBeLessThan(11_000);
+    expect(sent.length).toBe(4); // no 429 on the way
+  });
+
+  it('knowing nothing yet, sends one request and waits for its answer before the others', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const { clock, client, calls } = setup(async (_req, i) => {
+      if (i === 0) await gate;
+      return respond(200, { 'RateLimit-Policy': '"p";q=2;w=10', RateLimit: `"p";r=${Math.max(0, 1 - i)};t=10` });
+    });
+    const all = Promise.all([client.fetch(URL_A), client.fetch(URL_A), client.fetch(URL_A)]);
+    await settle();
+    expect(calls.length).toBe(1); // the others wait to learn the budget instead of stampeding
+    release();
+    await clock.run(all);
+    expect(calls.length).toBe(3);
   });
 
   it('does not spread while plenty remains', async () => {

@@ -108,6 +108,7 @@ const txArb = fc.array(
   { minLength: 1, maxLength: 25 },
 );
 
+/** FC_SEED=<seed> replays one fast-check run (e.g. FC_SEED=-1990367670 for the Cluster case multi-slot.ts fixed). */
 async function differential(redis: RedisStore, exactStates: boolean): Promise<void> {
   let run = 0;
   await fc.assert(
@@ -145,7 +146,7 @@ async function differential(redis: RedisStore, exactStates: boolean): Promise<vo
         }
       }
     }),
-    { numRuns: exactStates ? 120 : 60 },
+    { numRuns: exactStates ? 120 : 60, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
   );
 }
 

@@ -1,8 +1,9 @@
 /**
  * Coalesces transactions from concurrent callers into few script calls.
  *
- * Transactions submitted while fewer than `maxInFlight` calls are outstanding go out at
- * the end of the current tick (a microtask), several per call; while the pipe is full
+ * A transaction submitted while nothing is queued or in flight goes out at once. Others
+ * submitted while fewer than `maxInFlight` calls are outstanding go out at the end of the
+ * current tick (a microtask), several per call; while the pipe is full
  * they wait, and each reply sends everything that queued up meanwhile (up to `maxBatch`
  * transactions per call). Under load batches grow on their own; alone, a call goes out
  * at once. Each transaction keeps its own atomicity: the script decides them one after
@@ -51,6 +52,11 @@ export class Batcher {
       if (!q) this.queues.set(slot, (q = []));
       q.push({ keys, arg, n, at: Date.now(), finish, resolve: resolve as (v: unknown) => void, reject });
       this.queued++;
+      // A lone transaction with nothing in flight goes out at once: nobody is there to share its call.
+      if (this.queued === 1 && this.inFlight === 0) {
+        this.flush();
+        return;
+      }
       if (!this.scheduled && this.inFlight < this.opts.maxInFlight) {
         this.scheduled = true;
         queueMicrotask(() => {

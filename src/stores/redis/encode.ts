@@ -54,15 +54,19 @@ function add(keys: string[], k: string): number {
   return i >= 0 ? i + 1 : keys.push(k);
 }
 
-/** Encodes a transaction for the script (see lua/transaction.ts for the wire format). */
-export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: KeySpace): EncodedTx {
+/**
+ * Encodes a transaction for the script (see lua/transaction.ts for the wire format). `refused`:
+ * decide it as a transaction some other part of the request already refused (a later slot of a
+ * multi-slot request): nothing is charged but what runTransaction charges a refused request.
+ */
+export function encodeTx(ops: readonly WireOp[], now: number | undefined, ks: KeySpace, refused = false): EncodedTx {
   const keys: string[] = [];
   let body = '';
   for (let i = 0; i < ops.length; i++) {
     const w = ops[i];
     body += encodeOp(w.op, keys, ks, w.withKey, w.withBlock, w.factor, w.mode ?? w.op.mode);
   }
-  return { keys, arg: head(now, keys, ops.length) + body, nops: ops.length };
+  return { keys, arg: head(now, keys, ops.length) + (refused ? 'r' : '') + body, nops: ops.length };
 }
 
 /** encodeTx for the common case, every op whole and as is: no wrapper object per op on the hot path. */

@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
 import { Batcher, type Finish } from './batcher.js';
-import { decodeResults, decodeTx, encodeOps, encodeTx, scaleReadableInScript, type WireOp } from './encode.js';
+import { decodeResults, decodeTx, encodeOps, scaleReadableInScript } from './encode.js';
+import { applyMultiSlot, type MultiSlotContext } from './multi-slot.js';
 import { Instances, type InstancesOptions } from './instances.js';
 import { KeySpace, STATE_SUFFIX } from './keys.js';
 import { createHash } from 'node:crypto';
@@ -76,11 +77,11 @@ const CLIENT_CLOCK_SLACK = 60_000;
  *    script call: all-or-nothing, exactly as runTransaction.
  *  - Cluster, every key of the transaction in one hash slot (rules keyed on the same
  *    values share a tag, so share a slot): the same, one script call.
- *  - Cluster, keys in several slots: see applyMultiSlot — each slot's part is decided
- *    atomically on its own; when any part refuses, the charges the other parts took are
- *    given back (mode 'refund'). Never admits a request some rule refused, and never
- *    leaves a refused request charged once the refunds land; meanwhile (one round trip)
- *    other requests may see the provisional charge and be refused early.
+ *  - Cluster, keys in several slots: see multi-slot.ts — the slots are decided one after
+ *    another in ascending slot order, each atomically on its own, a slot charged only after
+ *    the ones before it admitted; when one refuses, the charges the earlier ones took are
+ *    given back. Never admits a request some rule refused, never leaves a refused request
+ *    charged once the corrections land, and racing requests do not starve each other.
  */
 export class RedisStore implements Store {
   readonly name: string;
@@ -88,6 +89,8 @@ export class RedisStore implements Store {
   readonly keys: KeySpace;
   readonly cluster: boolean;
   private readonly batcher: Batcher;
+  /** What the multi-slot path (multi-slot.ts) uses of this store. */
+  private readonly multiSlot: MultiSlotContext;
   private readonly clientClock: boolean;
   private readonly timeoutMs: number;
   private readonly onError?: (e: unknown) => void;
@@ -150,6 +153,7 @@ export class RedisStore implements Store {
       },
       { maxInFlight: opts.maxInFlight ?? 8, maxBatch: opts.maxBatch ?? 128, timeoutMs: this.timeoutMs, onFail: () => this.stats.errors++ },
     );
+    this.multiSlot = { client, keys: this.keys, cluster: this.cluster, batcher: this.batcher, timeoutMs: this.timeoutMs, stats: this.stats, onError: this.onError };
   }
 
   /** How transactions are called: FCALL (Redis Functions), EVALSHA (older Redis), or not known yet. */
@@ -238,153 +242,8 @@ export class RedisStore implements Store {
     return slot;
   }
 
-  /**
-   * A transaction whose keys span Cluster slots (or whose scale attribute the script cannot
-   * read). The exact guarantee:
-   *  1. Scale attributes stored in another slot are read first (HGET), then used as is.
-   *  2. Each slot's ops are decided by one script call, atomically, as a transaction of
-   *     their own (all-or-nothing within the slot). A block key in another slot than its
-   *     counter is checked by a separate block-check op in the block key's slot, in the same round.
-   *  3. The request is admitted only when every non-shadow op in every slot admitted it.
-   *     Otherwise every charge that a slot took but runTransaction would not have taken
-   *     (the slot admitted but another refused; or the op was blocked elsewhere) is given
-   *     back with mode 'refund'; a charge it would have taken but the slot did not (a shadow
-   *     op charging rejected calls, refused where its slot admitted) is taken with mode
-   *     'force'; and block penalties whose key lives in another slot are tripped, all before
-   *     apply() resolves (waiting at most the timeout).
-   * So: never over-admits (no request admitted past a limit that refused it), charges are
-   * exact once the refunds land (count-exact: a sliding log gives back its newest units,
-   * which may be a concurrent request's timestamps, never more units than were taken);
-   * during that one round trip the provisional charge may make other requests be refused;
-   * if Redis fails between the two rounds, a refund can be lost (counted in stats.refundErrors),
-   * which errs on the side of refusing. Each slot's part runs on its own node's clock.
-   */
-  private async applyMultiSlot(ops: readonly TxOp[], at: number | undefined): Promise<OpResult[]> {
-    this.stats.multiSlot++;
-    try {
-      const ks = this.keys;
-      const n = ops.length;
-      const slotOf = (k: string) => (this.cluster ? keySlot(k) : 0);
-      const mainSlot = new Array<number>(n);
-      const factors = new Array<number | undefined>(n);
-      // 1. attributes the script cannot read in-slot
-      const reads: Promise<void>[] = [];
-      for (let i = 0; i < n; i++) {
-        const op = ops[i];
-        mainSlot[i] = slotOf(ks.base(op.key, op.tag));
-        if (op.scale && (!scaleReadableInScript(op) || slotOf(ks.attributes(op.scale.entity)) !== mainSlot[i])) {
-          const scale = op.scale;
-          reads.push(
-            this.client.hget(ks.attributes(scale.entity), scale.attribute).then((v) => {
-              const f = v === null ? NaN : Number(v);
-              factors[i] = Number.isFinite(f) ? f : scale.fallback;
-            }),
-          );
-        }
-      }
-      if (reads.length) await Promise.all(reads);
-
-      // 2. one transaction per slot
-      const groups = new Map<number, { wire: WireOp[]; from: { i: number; check: boolean }[] }>();
-      const group = (slot: number) => {
-        let g = groups.get(slot);
-        if (!g) groups.set(slot, (g = { wire: [], from: [] }));
-        return g;
-      };
-      const foreignBlock = new Array<boolean>(n).fill(false);
-      for (let i = 0; i < n; i++) {
-        const op = ops[i];
-        const bslot = op.blockKey === undefined ? mainSlot[i] : slotOf(ks.base(op.blockKey));
-        foreignBlock[i] = bslot !== mainSlot[i];
-        const g = group(mainSlot[i]);
-        g.wire.push({ op, withKey: true, withBlock: !foreignBlock[i], factor: factors[i] });
-        g.from.push({ i, check: false });
-        if (foreignBlock[i] && op.mode !== 'force' && op.mode !== 'refund') {
-          const c = group(bslot);
-          c.wire.push({ op: blockCheckOf(op), withKey: false, withBlock: true });
-          c.from.push({ i, check: true });
-        }
-      }
-      const main = new Array<OpResult>(n);
-      const check = new Array<OpResult | undefined>(n);
-      const groupOk = new Map<number, boolean>();
-      const groupNow = new Map<number, number>();
-      await Promise.all(
-        [...groups].map(async ([slot, g]) => {
-          const enc = encodeTx(g.wire, at, ks);
-          const r = await this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, serverNow, m) => ({ results: decodeResults(text, m), serverNow }));
-          const results = r.results;
-          let ok = true;
-          results.forEach((res, j) => {
-            const { i, check: isCheck } = g.from[j];
-            if (isCheck) check[i] = res;
-            else main[i] = res;
-            if (!res.allowed && !ops[i].shadow) ok = false;
-          });
-          groupOk.set(slot, ok);
-          groupNow.set(slot, at ?? r.serverNow ?? Date.now());
-        }),
-      );
-
-      // 3. merge, then refund and trip
-      const final: OpResult[] = new Array(n);
-      const blockedElsewhere = new Array<boolean>(n).fill(false);
-      let admitted = true;
-      for (let i = 0; i < n; i++) {
-        const m = main[i];
-        const c = check[i];
-        if (c && c.blocked) {
-          blockedElsewhere[i] = true;
-          final[i] = { allowed: false, blocked: true, limit: m.limit, windowMs: m.windowMs, remaining: 0, resetMs: c.resetMs, retryAfterMs: c.retryAfterMs };
-        } else final[i] = { ...m };
-        if (!final[i].allowed && !ops[i].shadow) admitted = false;
-      }
-      const later: Promise<unknown>[] = [];
-      const corrections = new Map<number, WireOp[]>();
-      const correct = (i: number, mode: 'refund' | 'force') => {
-        let list = corrections.get(mainSlot[i]);
-        if (!list) corrections.set(mainSlot[i], (list = []));
-        list.push({ op: ops[i], withKey: true, withBlock: false, factor: factors[i], mode });
-        if (mode === 'refund') this.stats.refunds++;
-      };
-      for (let i = 0; i < n; i++) {
-        const op = ops[i];
-        const m = main[i];
-        const counts = op.mode === 'take' && !op.blockOnly;
-        // A slot that admitted charged the ops that allowed; one that refused, those that charge rejected calls.
-        const charged = counts && (groupOk.get(mainSlot[i])! ? m.allowed : op.chargeRejected);
-        const owed = counts && !blockedElsewhere[i] && (admitted ? m.allowed : op.chargeRejected);
-        if (charged && !owed) correct(i, 'refund');
-        // A shadow op charging rejected calls that refused in a slot that admitted, while another slot
-        // refused the request: runTransaction charges it (a blocked one it never charges).
-        else if (owed && !charged && !m.blocked) correct(i, 'force');
-        const mode = op.blockOnly ? 'peek' : op.mode;
-        if (foreignBlock[i] && !blockedElsewhere[i] && !m.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
-          const until = groupNow.get(mainSlot[i])! + op.blockMs;
-          const slack = at === undefined ? SLACK : CLIENT_CLOCK_SLACK;
-          later.push(this.client.set(ks.state(op.blockKey), encodeState([until], until + slack), 'PX', op.blockMs + slack));
-          final[i].blocked = true;
-          final[i].resetMs = final[i].retryAfterMs = op.blockMs;
-        }
-      }
-      for (const [slot, wire] of corrections) {
-        const enc = encodeTx(wire, at, ks);
-        later.push(this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, ignore));
-      }
-      if (later.length) {
-        const settle = Promise.all(later).catch((e) => {
-          this.stats.refundErrors++;
-          this.onError?.(e);
-        });
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([settle, new Promise<void>((res) => (timer = setTimeout(res, this.timeoutMs)))]);
-        clearTimeout(timer);
-      }
-      return final;
-    } catch (e) {
-      // Script-call failures were counted by the batcher.
-      throw e instanceof Error ? e : new Error(String(e));
-    }
+  private applyMultiSlot(ops: readonly TxOp[], at: number | undefined): Promise<OpResult[]> {
+    return applyMultiSlot(this.multiSlot, ops, at);
   }
 
   // ---- invalidation news (for local caches such as the engine's refused-keys cache) ----
@@ -600,21 +459,3 @@ function functionMissing(e: unknown): boolean {
 }
 
 const resultsOf: Finish<OpResult[]> = (text, _serverNow, n) => decodeResults(text, n);
-const ignore: Finish<void> = () => undefined;
-
-/** The block check of an op whose block key lives in another slot (a plain object: TxOps may compute key and tag in getters). */
-function blockCheckOf(op: TxOp): TxOp {
-  return {
-    key: op.key,
-    tag: op.tag,
-    algorithm: op.algorithm,
-    params: op.params,
-    cost: op.cost,
-    mode: op.mode,
-    shadow: op.shadow,
-    chargeRejected: false,
-    blockMs: op.blockMs,
-    blockKey: op.blockKey,
-    blockOnly: op.blockOnly,
-  };
-}

@@ -47,7 +47,8 @@ local function fmt(x) return string.format('%.17g', x) end
  * ARGV[1]  one char '1' to append each op's stored state to the reply (tests), else '0'; then
  *          optionally 'x': the last of KEYS is the override index (hash of every run-time
  *          override); while it does not exist, no op looks up an override (see overridesExist)
- * ARGV[2…] one string per transaction: "now,nkeys,nops" then, per op, "/spec;fields" where
+ * ARGV[2…] one string per transaction: "now,nkeys,nops" (and 'r': decide it as refused already,
+ *   for the later slots of a multi-slot request another slot refused) then, per op, "/spec;fields" where
  *   spec = "alg,limit,windowMs,burst,buckets" (the rule's parameters, parsed once per call) and
  *   fields = "keyIdx,cost,mode,flags" (short form) or, when the op has a block key, an
  *   override or a scale, "keyIdx,cost,mode,flags,blockKeyIdx,blockMs,ovLimit,ovWindow,
@@ -159,12 +160,13 @@ local function expiry_params(params, limit, windowMs)
   return { limit = limit, windowMs = windowMs, burst = params.burst, buckets = params.buckets }
 end
 
-local function run(ops, keys)
+-- refused: another part of the request (a Cluster slot decided before this one) refused it.
+local function run(ops, keys, refused)
   local nops = #ops
   local results, nxt, hasNext, rej, hasRej, clamped = {}, {}, {}, {}, {}, {}
   -- Each op's key's stored deadline; after a write, the written one (two ops may share a key).
   local deadlines = {}
-  local admitted = true
+  local admitted = not refused
   for i = 1, nops do
     local op = ops[i]
     -- One round inside Redis for the state and its override (same slot).
@@ -310,6 +312,11 @@ end
 
 -- Rule parameters repeat across a batch: parse each distinct "alg,limit,windowMs,burst,buckets" once.
 local specs = {}
+-- Checks of one shape (same rules, same key positions, the server's clock) encode to the same
+-- text whatever their keys, so each distinct text is parsed once: per call for a script, and
+-- across calls for a function (its library's locals live on; at most ~512 texts are kept).
+-- Parsed ops are read-only.
+local parsed, parsedCount = {}, 0
 local function spec(s)
   local p = specs[s]
   if p == nil then
@@ -346,8 +353,8 @@ local function parse(a)
     return { now = nowS, nkeys = 1, one = true, params = spec(specS), cost = tonumber(costS), mode = mode,
       shadow = flags % 2 == 1, chargeRejected = math.floor(flags / 2) % 2 == 1, blockOnly = blockOnly }
   end
-  local nkeysS, nopsS
-  nowS, nkeysS, nopsS = string.match(a, '^([^,/]+),(%d+),(%d+)')
+  local nkeysS, nopsS, refusedS
+  nowS, nkeysS, nopsS, refusedS = string.match(a, '^([^,/]+),(%d+),(%d+)(r?)')
   local ops = {}
   local i = 0
   for st, dyn in string.gmatch(a, '/([^;]*);([^/]*)') do
@@ -382,28 +389,27 @@ local function parse(a)
     end
     ops[i] = op
   end
-  return { now = nowS, nkeys = tonumber(nkeysS), nops = tonumber(nopsS), ops = ops }
+  return { now = nowS, nkeys = tonumber(nkeysS), nops = tonumber(nopsS), ops = ops, refused = refusedS == 'r' }
 end
 
 `;
 
 /** The body of one transaction call, over KEYS and ARGV (globals in a script, the callback's arguments in a function). */
 const txMainLua = `
--- Per-call state: a function library's locals outlive the call, so every call starts afresh.
+-- Per-call state: a function library's locals outlive the call, so every call starts afresh
+-- (but for the parse caches: parsed texts are read-only and mean the same in every call).
 serverNow = nil; now = 0; serverClock = true; SLACK = 1000
-pxText = {}; specs = {}
+pxText = {}
+if parsedCount > 512 then parsed = {}; specs = {}; parsedCount = 0 end
 debug = string.sub(ARGV[1], 1, 1) == '1'
 overridesExist = true
 if string.sub(ARGV[1], 2, 2) == 'x' then overridesExist = redis.call('EXISTS', KEYS[#KEYS]) == 1 end
--- Checks of one shape (same rules, same key positions, the server's clock) encode to the same
--- text whatever their keys, so a batch parses each distinct text once. Parsed ops are read-only.
-local parsed = {}
 local reply = { '-' }
 local keyBase = 0
 for t = 2, #ARGV do
   local a = ARGV[t]
   local tx = parsed[a]
-  if tx == nil then tx = parse(a); parsed[a] = tx end
+  if tx == nil then tx = parse(a); parsed[a] = tx; parsedCount = parsedCount + 1 end
   set_now(tx.now)
   if tx.one then
     local k = KEYS[keyBase + 1]
@@ -416,7 +422,7 @@ for t = 2, #ARGV do
     for k = 1, tx.nkeys do keys[k] = KEYS[keyBase + k] end
     keyBase = keyBase + tx.nkeys
     local ops = tx.ops
-    local results = run(ops, keys)
+    local results = run(ops, keys, tx.refused)
     local parts = {}
     for j = 1, tx.nops do
       local r = results[j]
