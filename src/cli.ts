@@ -142,7 +142,7 @@ program
     }
     const [{ startGateway }, { openStore }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js')]);
     const store = await openStore(opts.store, { maxKeys: opts.maxKeys });
-    const admin = gatewayAdmin(opts);
+    const admin = await gatewayAdmin(opts);
     const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs, maxKeys: opts.maxKeys, admin }).catch((e: unknown) =>
       e instanceof Error && e.name === 'TokenConfigError' ? fail(e.message) : exitOnPolicyError(e),
     );
@@ -313,11 +313,17 @@ interface GatewayAdminFlags {
   adminPort?: number;
 }
 
-/** The gateway serves the admin API when given a token (or a token file) or an admin port. */
-function gatewayAdmin(f: GatewayAdminFlags) {
+/**
+ * The gateway serves the service's admin API (src/server/admin-api.ts) when given a token (or a
+ * token file) or an admin port; admin changes are logged as JSON lines on stderr, with who made them.
+ */
+async function gatewayAdmin(f: GatewayAdminFlags & { config: string }) {
   const { adminToken, readToken, adminTokenFile, readTokenFile, adminPort } = f;
   if (!adminToken && !readToken && !adminTokenFile && !readTokenFile && adminPort === undefined) return undefined;
-  return { adminToken, readToken, adminTokenFile, readTokenFile, port: adminPort };
+  const [{ createAdminApi }, { pino }] = await Promise.all([import('./server/admin-api.js'), import('pino')]);
+  const log = pino({ base: { service: 'sluice-gateway' } }, pino.destination(2));
+  const tokens = { adminToken, readToken, adminTokenFile, readTokenFile };
+  return { port: adminPort, api: (sluice: Sluice) => createAdminApi({ ...tokens, sluice, log, policyFile: f.config }) };
 }
 
 // ---- --max-keys (serve, gateway) ----

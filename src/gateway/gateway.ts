@@ -8,7 +8,7 @@ import { answerClientErrors, listen, refuseWithoutHost, SERVER_OPTIONS } from '.
 import { DEFAULT_GRACE_MS, trackConnections } from '../http/graceful-close.js';
 import { requestInfo } from '../middleware/node.js';
 import { CapExceededError, Enforcer, internalError, logOneLine, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
-import type { GatewayAdmin, GatewayAdminOptions } from './admin.js';
+import { isAdminPath, startGatewayAdmin, type GatewayAdmin, type GatewayAdminOptions } from './admin.js';
 
 export interface GatewayOptions extends EnforcerOptions {
   /** The API behind the gateway, e.g. http://127.0.0.1:3000 (a path prefix is kept: http://host/api). */
@@ -22,8 +22,9 @@ export interface GatewayOptions extends EnforcerOptions {
   /** Keep-alive connections to the upstream (default 128). */
   connections?: number;
   /**
-   * Serve the admin API (overrides, attributes such as licensed_agents, reset, inspect,
-   * reload) from the gateway, with the service's routes and tokens: see ./admin.ts.
+   * Serve an admin API (overrides, attributes such as licensed_agents, reset, inspect,
+   * reload) from the gateway: `{ api: (sluice) => createAdminApi({ sluice, log, adminToken }) }`
+   * with createAdminApi from sluice/server, and `port` for a port of its own. See ./admin.ts.
    */
   admin?: GatewayAdminOptions;
 }
@@ -79,12 +80,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   const host = opts.host ?? '127.0.0.1';
-  // Loaded only when asked for: `import 'sluice/gateway'` stays free of fastify.
   let admin: GatewayAdmin | undefined;
   if (opts.admin) {
-    const { startGatewayAdmin } = await import('./admin.js');
-    const policyFile = typeof opts.policy === 'string' && !opts.policy.includes('\n') ? opts.policy.trim() : undefined;
-    admin = await startGatewayAdmin(enforcer.sluice, opts.admin, host, policyFile).catch(async (e: unknown) => {
+    admin = await startGatewayAdmin(enforcer.sluice, opts.admin, host).catch(async (e: unknown) => {
       if (!opts.sluice) await enforcer.sluice.close();
       throw e;
     });
@@ -156,13 +154,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (ownsEngine) await enforcer.sluice.close();
     },
   };
-}
-
-/** Whether a request path is the admin API's (/v1/admin and below): answered here, never forwarded, when the admin API shares the port. */
-function isAdminPath(url: string | undefined): boolean {
-  if (url === undefined || !url.startsWith('/v1/admin')) return false;
-  const next = url.charCodeAt(9);
-  return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
 }
 
 function sendRefusal(req: IncomingMessage, res: ServerResponse, r: Refusal): void {

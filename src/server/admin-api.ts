@@ -35,6 +35,7 @@ export interface AdminApi {
 export async function createAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
   const tokens = resolveTokens(opts);
   const auth = new AdminAuth(tokens);
+  if (!auth.enabled) opts.log.warn('the admin API has no token (--admin-token / --read-token): every admin request answers 401');
   let closing = false;
   const app = createApiApp({ log: opts.log, bodyLimit: opts.bodyLimit ?? 1024 * 1024, closing: () => closing });
   const reloader = new PolicyReloader({ sluice: opts.sluice, log: opts.log, file: opts.policyFile });

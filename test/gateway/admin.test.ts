@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
+import { createAdminApi, type AdminApiOptions } from '../../src/server/index.js';
 import { startUpstream, type Upstream } from './support.js';
 
 /**
@@ -31,6 +32,8 @@ rules:
 const ADMIN = 'gw-admin-token-1';
 const READ = 'gw-read-token-1';
 const log = pino({ level: 'silent' });
+/** The gateway's admin option as the CLI composes it: the service's admin API over the gateway's engine. */
+const adminApi = (o: Omit<AdminApiOptions, 'sluice' | 'log'>, port?: number) => ({ port, api: (sluice: AdminApiOptions['sluice']) => createAdminApi({ ...o, sluice, log }) });
 let upstream: Upstream;
 
 beforeAll(async () => {
@@ -62,7 +65,7 @@ describe('the gateway serves the admin API on a port of its own', () => {
   let gw: Gateway;
   beforeAll(async () => {
     writeFileSync(policyFile, policy('1/1m'));
-    gw = await startGateway({ policy: policyFile, upstream: upstream.url, store: 'memory', admin: { port: 0, adminToken: ADMIN, readToken: READ, log } });
+    gw = await startGateway({ policy: policyFile, upstream: upstream.url, store: 'memory', admin: adminApi({ adminToken: ADMIN, readToken: READ, policyFile }, 0) });
   });
   afterAll(() => gw.close(1000));
 
@@ -130,7 +133,7 @@ describe('the gateway serves the admin API on a port of its own', () => {
 describe('the gateway serves the admin API under /v1/admin on its own port when given no admin port', () => {
   let gw: Gateway;
   beforeAll(async () => {
-    gw = await startGateway({ policy: policy('1/1m'), upstream: upstream.url, admin: { adminToken: ADMIN, log } });
+    gw = await startGateway({ policy: policy('1/1m'), upstream: upstream.url, admin: adminApi({ adminToken: ADMIN }) });
   });
   afterAll(() => gw.close(1000));
 
@@ -156,6 +159,6 @@ describe('the gateway serves the admin API under /v1/admin on its own port when 
   });
 
   it('a token setup that cannot work stops startup with one line', async () => {
-    await expect(startGateway({ policy: policy('1/1m'), upstream: upstream.url, admin: { adminTokenFile: join(dir, 'missing-token'), log } })).rejects.toThrow(/cannot read the admin token file .*missing-token: ENOENT/);
+    await expect(startGateway({ policy: policy('1/1m'), upstream: upstream.url, admin: adminApi({ adminTokenFile: join(dir, 'missing-token') }) })).rejects.toThrow(/cannot read the admin token file .*missing-token: ENOENT/);
   });
 });

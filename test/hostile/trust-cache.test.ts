@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustCache, trustList } from '../../src/http/client-ip.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
+import { createAdminApi } from '../../src/server/index.js';
 import { startUpstream, type Upstream } from '../gateway/support.js';
 
 /**
@@ -43,7 +44,7 @@ rules:
   beforeAll(async () => {
     upstream = await startUpstream();
     writeFileSync(file, policy('loopback'));
-    gw = await startGateway({ policy: file, upstream: upstream.url, admin: { adminToken: 'trust-admin-1', log: pino({ level: 'silent' }) } });
+    gw = await startGateway({ policy: file, upstream: upstream.url, admin: { api: (sluice) => createAdminApi({ sluice, log: pino({ level: 'silent' }), adminToken: 'trust-admin-1', policyFile: file }) } });
   });
   afterAll(async () => {
     await gw.close(1000);
