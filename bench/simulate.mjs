@@ -4,17 +4,20 @@
 // floor, a bare Node read-and-split of the same file (what any JS log reader pays before
 // parsing a byte). Runs are interleaved; medians with the spread (min–max) are printed.
 // Run alone: npm run build && node bench/simulate.mjs   (BENCH_SIMULATE_LINES=n for a
-// shorter log, BENCH_SIMULATE_REPS=n repetitions, default 3 for the headline policy).
+// shorter log, BENCH_SIMULATE_REPS=n repetitions, default 3 for the headline policy;
+// BENCH_SIMULATE_ROUTES=file another route table, e.g. bench/support/routes-trusted-proxies.yaml,
+// whose subject: trusts proxies, so every line asks whether its peer is one;
+// BENCH_SIMULATE_CLI=file another build of the CLI, to set two builds side by side).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CLI = `${ROOT}dist/cli.js`;
+const CLI = process.env.BENCH_SIMULATE_CLI ?? `${ROOT}dist/cli.js`;
 const LINES = Number(process.env.BENCH_SIMULATE_LINES ?? 1e7);
 const REPS = Number(process.env.BENCH_SIMULATE_REPS ?? 3);
 const LOG = `${ROOT}.bench/simulate-${LINES}.log`;
-const ROUTES = `${ROOT}examples/simulate/routes.yaml`;
+const ROUTES = process.env.BENCH_SIMULATE_ROUTES ?? `${ROOT}examples/simulate/routes.yaml`;
 const POLICIES = ['contact-center-ai.yaml', 'smartassist.yaml', 'picky-assist.yaml', 'ccaas-recordings.yaml'];
 
 function node(args) {

@@ -126,7 +126,13 @@ program
   .option('--upstream-timeout <duration>', 'how long the upstream may take before 504', '30s')
   .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
   .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
-  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; gracePeriod: string; maxKeys?: number }) => {
+  // ---- the gateway's admin API (src/gateway/admin.ts): on with a token or --admin-port ----
+  .option('--admin-token <token>', 'serve the admin API (under /v1/admin, never forwarded) with this bearer token [SLUICE_ADMIN_TOKEN]', process.env.SLUICE_ADMIN_TOKEN)
+  .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
+  .option('--admin-token-file <file>', 'a file holding the admin token, kept out of the process list [SLUICE_ADMIN_TOKEN_FILE]', process.env.SLUICE_ADMIN_TOKEN_FILE)
+  .option('--read-token-file <file>', 'a file holding the read-only token [SLUICE_READ_TOKEN_FILE]', process.env.SLUICE_READ_TOKEN_FILE)
+  .addOption(new Option('--admin-port <n>', 'serve the admin API on its own port instead of under /v1/admin on the gateway port').env('SLUICE_ADMIN_PORT').argParser(port))
+  .action(async (opts: { config: string; upstream: string; port: number; host: string; store: string; upstreamTimeout: string; gracePeriod: string; maxKeys?: number } & GatewayAdminFlags) => {
     const graceMs = gracePeriodMs(opts.gracePeriod);
     let upstreamTimeoutMs = 30_000;
     try {
@@ -137,8 +143,12 @@ program
     }
     const [{ startGateway }, { openStore }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js')]);
     const store = await openStore(opts.store, { maxKeys: opts.maxKeys });
-    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs, maxKeys: opts.maxKeys }).catch(exitOnPolicyError);
-    console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config }));
+    const admin = await gatewayAdmin(opts);
+    const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs, maxKeys: opts.maxKeys, admin }).catch((e: unknown) =>
+      e instanceof Error && e.name === 'TokenConfigError' ? fail(e.message) : exitOnPolicyError(e),
+    );
+    const adminAt = admin ? { admin: gw.adminUrl ? `${gw.adminUrl}/v1/admin` : `${gw.url}/v1/admin` } : {};
+    console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config, ...adminAt }));
     // Connections drain for most of the grace period; the rest is for the store; the process is gone by its end.
     const stop = async () => {
       setTimeout(() => process.exit(1), graceMs).unref();
@@ -292,6 +302,29 @@ function wholeNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a whole number from 0 to 100');
   return n;
+}
+
+// ---- the gateway's admin API flags ----
+
+interface GatewayAdminFlags {
+  adminToken?: string;
+  readToken?: string;
+  adminTokenFile?: string;
+  readTokenFile?: string;
+  adminPort?: number;
+}
+
+/**
+ * The gateway serves the service's admin API (src/server/admin-api.ts) when given a token (or a
+ * token file) or an admin port; admin changes are logged as JSON lines on stderr, with who made them.
+ */
+async function gatewayAdmin(f: GatewayAdminFlags & { config: string }) {
+  const { adminToken, readToken, adminTokenFile, readTokenFile, adminPort } = f;
+  if (!adminToken && !readToken && !adminTokenFile && !readTokenFile && adminPort === undefined) return undefined;
+  const [{ createAdminApi }, { pino }] = await Promise.all([import('./server/admin-api.js'), import('pino')]);
+  const log = pino({ base: { service: 'sluice-gateway' } }, pino.destination(2));
+  const tokens = { adminToken, readToken, adminTokenFile, readTokenFile };
+  return { port: adminPort, api: (sluice: Sluice) => createAdminApi({ ...tokens, sluice, log, policyFile: f.config }) };
 }
 
 // ---- --max-keys (serve, gateway) ----

@@ -37,4 +37,8 @@ export const block: Algorithm = {
   expiresAt(state) {
     return state[0];
   },
+  /** 1 while the key is blocked, 0 otherwise. */
+  usage(state, now) {
+    return state && state[0] > now ? 1 : 0;
+  },
 };

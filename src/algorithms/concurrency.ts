@@ -49,4 +49,9 @@ export const concurrency: Algorithm = {
   expiresAt(state) {
     return state.length ? state[state.length - 1] : 0;
   },
+  usage(state, now) {
+    let held = 0;
+    if (state) for (let i = 0; i < state.length; i++) if (state[i] > now) held++;
+    return held;
+  },
 };

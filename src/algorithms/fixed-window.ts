@@ -40,4 +40,7 @@ export const fixedWindow: Algorithm = {
   expiresAt(state, p) {
     return state[0] + p.windowMs;
   },
+  usage(state, now, p) {
+    return state && state[0] >= Math.floor(now / p.windowMs) * p.windowMs ? state[1] : 0;
+  },
 };

@@ -37,6 +37,13 @@ export const gcra: Algorithm = {
   expiresAt(state) {
     return state[0];
   },
+  usage(state, now, p) {
+    if (!state) return 0;
+    const interval = p.windowMs / p.limit;
+    const tat = Math.min(state[0], now + tatCeiling(p.windowMs, (p.burst ?? p.limit) * interval));
+    // The units the bucket still holds; the same rounding as step()'s remaining, so used + remaining = burst.
+    return tat > now ? Math.max(0, Math.ceil((tat - now) / interval - 1e-9)) : 0;
+  },
 };
 
 /**

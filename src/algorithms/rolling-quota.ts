@@ -76,6 +76,14 @@ export const rollingQuota: Algorithm = {
   expiresAt(state, p) {
     return state.length ? state[state.length - 2] + bucketWidth(p) + p.windowMs : 0;
   },
+  usage(state, now, p) {
+    if (!state) return 0;
+    const width = bucketWidth(p);
+    const current = Math.floor(now / width) * width;
+    let used = 0;
+    for (let i = 0; i < state.length; i += 2) if (Math.min(state[i], current) + width + p.windowMs > now) used += state[i + 1];
+    return used;
+  },
 };
 
 export function bucketWidth(p: { windowMs: number; buckets?: number }): number {

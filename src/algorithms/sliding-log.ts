@@ -78,4 +78,9 @@ export const slidingLog: Algorithm = {
   expiresAt(state, p) {
     return state.length ? state[state.length - 2] + p.windowMs : 0;
   },
+  usage(state, now, p) {
+    let used = 0;
+    if (state) for (let i = 0; i < state.length; i += 2) if (Math.min(state[i], now) + p.windowMs > now) used += state[i + 1];
+    return used;
+  },
 };

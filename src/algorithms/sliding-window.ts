@@ -68,4 +68,12 @@ export const slidingWindow: Algorithm = {
   expiresAt(state, p) {
     return state[0] + 2 * p.windowMs;
   },
+  usage(state, now, p) {
+    if (!state) return 0;
+    const w = p.windowMs;
+    const start = Math.floor(now / w) * w;
+    const [prev, curr] = state[0] >= start ? [state[1], state[2]] : state[0] === start - w ? [state[2], 0] : [0, 0];
+    // The weighted estimate, rounded as step()'s remaining is: used + remaining = limit.
+    return Math.max(0, Math.ceil(prev * (1 - (now - start) / w) + curr - 1e-9));
+  },
 };

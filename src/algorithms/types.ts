@@ -56,6 +56,13 @@ export interface Algorithm {
   ahead(state: readonly number[], now: number, p: Params): boolean;
   /** Absolute time after which the state carries no information and may be dropped. */
   expiresAt(state: readonly number[], p: Params): number;
+  /**
+   * The units the state counts against the limit at `now`, read without stepping: what admin
+   * inspect reports as `used`. Unlike limit − remaining it goes past the limit when usage did
+   * (a byte quota crossed by the download that finished over it, seed 003). Stamps ahead of
+   * now are read as step() clamps them.
+   */
+  usage(state: readonly number[] | null, now: number, p: Params): number;
 }
 
 /**

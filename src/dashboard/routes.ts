@@ -95,7 +95,6 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: { sluice: Sl
     return a.body;
   };
   app.get('/dashboard', guarded(async (_req, reply) => page('index.html', reply)));
-  app.get('/dashboard/', guarded(async (_req, reply) => page('index.html', reply)));
   app.get<{ Params: { file: string } }>('/dashboard/:file', guarded(async (req: FastifyRequest<{ Params: { file: string } }>, reply) => page(req.params.file, reply)));
 
   app.get('/v1/dashboard/whoami', async (req) => {

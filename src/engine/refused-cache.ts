@@ -1,4 +1,5 @@
 import type { OpResult, StateRewrite, Store, StoredOverride, TxOp } from '../stores/store.js';
+import { stateReader, type StateReader } from '../stores/read-states.js';
 
 export interface RefusedCacheOptions {
   /** Refused transactions remembered at most (the oldest goes first). Default 10,000. */
@@ -46,12 +47,15 @@ export class RefusedCache implements Store {
   /** Checks answered from the cache, and refusals remembered (for metrics). */
   readonly stats = { hits: 0, remembered: 0 };
   private readonly unsubscribe?: () => void;
+  /** Admin reads go to the inner store: reading changes nothing remembered here. */
+  readonly readStates?: StateReader;
 
   constructor(
     readonly inner: Store,
     opts: RefusedCacheOptions = {},
   ) {
     this.name = inner.name;
+    this.readStates = stateReader(inner);
     this.maxEntries = Math.max(1, opts.maxEntries ?? 10_000);
     // A shared store tells of overrides, resets and attribute changes made by any instance.
     this.unsubscribe = inner.onInvalidate?.((keys) => {

@@ -8,6 +8,7 @@ import { answerClientErrors, listen, refuseWithoutHost, SERVER_OPTIONS } from '.
 import { DEFAULT_GRACE_MS, trackConnections } from '../http/graceful-close.js';
 import { requestInfo } from '../middleware/node.js';
 import { CapExceededError, Enforcer, internalError, logOneLine, refusal, refusalHeaders, type EnforcerOptions, type Prepared, type Refusal } from '../middleware/core.js';
+import { isAdminPath, startGatewayAdmin, type GatewayAdmin, type GatewayAdminOptions } from './admin.js';
 
 export interface GatewayOptions extends EnforcerOptions {
   /** The API behind the gateway, e.g. http://127.0.0.1:3000 (a path prefix is kept: http://host/api). */
@@ -20,6 +21,12 @@ export interface GatewayOptions extends EnforcerOptions {
   upstreamTimeoutMs?: number;
   /** Keep-alive connections to the upstream (default 128). */
   connections?: number;
+  /**
+   * Serve an admin API (overrides, attributes such as licensed_agents, reset, inspect,
+   * reload) from the gateway: `{ api: (sluice) => createAdminApi({ sluice, log, adminToken }) }`
+   * with createAdminApi from sluice/server, and `port` for a port of its own. See ./admin.ts.
+   */
+  admin?: GatewayAdminOptions;
 }
 
 export interface Gateway {
@@ -29,6 +36,9 @@ export interface Gateway {
   readonly url: string;
   readonly server: Server;
   readonly sluice: Sluice;
+  /** http://host:adminPort, when the admin API has a port of its own. */
+  readonly adminUrl?: string;
+  readonly adminPort?: number;
   /** Stops within the grace period (default 10 s): see trackConnections (../http/graceful-close.ts). */
   close(graceMs?: number): Promise<void>;
 }
@@ -69,7 +79,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  const host = opts.host ?? '127.0.0.1';
+  let admin: GatewayAdmin | undefined;
+  if (opts.admin) {
+    admin = await startGatewayAdmin(enforcer.sluice, opts.admin, host).catch(async (e: unknown) => {
+      if (!opts.sluice) await enforcer.sluice.close();
+      throw e;
+    });
+  }
+  const adminHere = admin?.handle;
+
   const handleRequest = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
+    if (adminHere && isAdminPath(req.url)) return adminHere(req, res);
     const p = enforcer.prepare(requestInfo(req), req.headers['content-type'], req.headers['content-length']);
     if (p.refused) return sendRefusal(req, res, p);
     enforcer.decide(p).then(
@@ -111,8 +132,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   answerClientErrors(server);
   const closer = trackConnections(server);
 
-  const host = opts.host ?? '127.0.0.1';
-  await listen(server, opts.port ?? 0, host);
+  try {
+    await listen(server, opts.port ?? 0, host);
+  } catch (e) {
+    await admin?.close(0);
+    if (!opts.sluice) await enforcer.sluice.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const ownsEngine = !opts.sluice;
   return {
@@ -121,8 +147,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     server,
     sluice: enforcer.sluice,
+    ...(admin?.port !== undefined ? { adminPort: admin.port, adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}` } : {}),
     async close(graceMs = DEFAULT_GRACE_MS) {
-      await closer.close(graceMs);
+      await Promise.all([closer.close(graceMs), admin?.close(graceMs)]);
       await pool.close().catch(() => pool.destroy());
       if (ownsEngine) await enforcer.sluice.close();
     },

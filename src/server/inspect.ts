@@ -1,5 +1,7 @@
-import type { Sluice } from '../engine/sluice.js';
+import { algorithms } from '../algorithms/index.js';
+import type { RulePeek, Sluice } from '../engine/sluice.js';
 import type { Subject } from '../policy/compiled.js';
+import { stateReader } from '../stores/read-states.js';
 
 export interface RuleUsage {
   rule: string;
@@ -8,7 +10,7 @@ export interface RuleUsage {
   /** Effective limit and window (after overrides and attribute scaling). */
   limit: number;
   windowMs: number;
-  /** Usage, at most the limit; `over` says when it went past it. */
+  /** Units counted against the limit now; above it when usage went past it (a byte quota crossed). */
   used: number;
   /** Usage is above the limit: a byte quota crossed by the response that finished over it (seed 003: "contact support to review usage"). */
   over: boolean;
@@ -28,8 +30,9 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
   const peeks = await sluice.peek(subject);
   if (peeks.length === 0) return [];
   const now = sluice.now();
-  const storeOverrides = new Set((await sluice.store.listOverrides()).filter((o) => o.expiresAt === undefined || o.expiresAt > now).map((o) => o.key));
-  return peeks.map(({ rule, key, usage: r, block: b, policyOverride, over }) => {
+  const [overrides, used] = await Promise.all([sluice.store.listOverrides(), usedOf(sluice, peeks, now)]);
+  const storeOverrides = new Set(overrides.filter((o) => o.expiresAt === undefined || o.expiresAt > now).map((o) => o.key));
+  return peeks.map(({ rule, key, usage: r, block: b, policyOverride, over }, i) => {
     const blocked = b?.blocked ?? false;
     return {
       rule: rule.name,
@@ -37,7 +40,7 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
       algorithm: rule.algorithm,
       limit: r.limit,
       windowMs: r.windowMs,
-      used: Math.max(0, r.limit - r.remaining),
+      used: used[i],
       over,
       remaining: blocked ? 0 : r.remaining,
       resetMs: blocked ? Math.max(r.resetMs, b!.resetMs) : r.resetMs,
@@ -48,5 +51,18 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
       phase: rule.phase,
       ...(storeOverrides.has(key) ? { override: 'store' as const } : policyOverride ? { override: 'policy' as const } : {}),
     };
+  });
+}
+
+/**
+ * Each rule's real usage: its state read from the store and counted by its algorithm's usage()
+ * under the effective limit and window the peek reported. A store that cannot read states
+ * gives limit − remaining, which stops at the limit.
+ */
+async function usedOf(sluice: Sluice, peeks: readonly RulePeek[], now: number): Promise<number[]> {
+  const read = await stateReader(sluice.store)?.(peeks.map((p) => ({ key: p.key })), now);
+  return peeks.map(({ rule, usage: r }, i) => {
+    if (read === undefined) return Math.max(0, r.limit - r.remaining);
+    return algorithms[rule.algorithm].usage(read.states[i], read.now, { ...rule.params, limit: r.limit, windowMs: r.windowMs });
   });
 }

@@ -30,7 +30,8 @@ export class PolicyReloader {
     private readonly deps: {
       sluice: Sluice;
       log: Logger;
-      metrics: ServerMetrics;
+      /** The service's reload counters; the gateway, which has no /metrics, leaves them out. */
+      metrics?: Pick<ServerMetrics, 'reload'>;
       file?: string;
       debounceMs?: number;
       /** Envoy's ratelimit config, reloaded with the policy (both or neither). */
@@ -70,7 +71,7 @@ export class PolicyReloader {
       const changes = sluice.setPolicy(policy);
       if (envoy && envoyConfig) envoy.limiter.setConfig(envoyConfig);
       this.lastDigest = d;
-      metrics.reload(true, { who, trigger, source: this.file, rules: policy.rules.length });
+      metrics?.reload(true, { who, trigger, source: this.file, rules: policy.rules.length });
       // A rule that changes how it counts says so: its states were carried over, not reset.
       const warnings = changes.map((c) => c.message);
       for (const message of warnings) log.warn({ who, trigger, source: this.file }, message);
@@ -121,13 +122,13 @@ export class PolicyReloader {
       if (e instanceof PolicyError) return this.refuse(trigger, who, e);
       throw e;
     }
-    this.deps.metrics.reload(true, { who, trigger, source: envoy.source, rules: 0 });
+    this.deps.metrics?.reload(true, { who, trigger, source: envoy.source, rules: 0 });
     this.deps.log.info({ who, trigger, envoyConfig: envoy.source, changed: true }, 'envoy config reloaded');
     return { ok: true, changed: true, source: envoy.source, rules: 0 };
   }
 
   private refuse(trigger: ReloadTrigger, who: string, e: PolicyError): ReloadResult {
-    this.deps.metrics.reload(false, { who, trigger, source: this.file ?? this.deps.envoy?.source, message: e.message });
+    this.deps.metrics?.reload(false, { who, trigger, source: this.file ?? this.deps.envoy?.source, message: e.message });
     this.deps.log.error({ who, trigger, source: this.file, issues: e.issues }, `policy reload refused; the previous policy keeps serving:\n${e.message}`);
     return { ok: false, source: this.file ?? this.deps.envoy?.source ?? '', issues: e.issues, message: e.message };
   }

@@ -1,22 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
+import { createApiApp } from './api-app.js';
 import { answerClientErrors, refuseWithoutHost, SERVER_OPTIONS } from '../http/plain-server.js';
 import type { AdminAuth } from './auth.js';
 import type { ServerContext } from './context.js';
 import { registerEnvoyJson, type EnvoyRateLimiter } from '../envoy/index.js';
 import type { PolicyReloader } from './reload.js';
-import { HttpError } from './respond.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { decisionRoute, DECISION_ROUTES, handleDecision } from './routes/decisions.js';
 import { handleEnvoyJson, isEnvoyJson } from './routes/envoy-json.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerDashboardRoutes } from '../dashboard/routes.js';
-import { BodyError } from './validate.js';
-import { AllowedMethods } from './allowed-methods.js';
-
-const MAX_PARAM_LENGTH = 1024 * 9;
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -39,21 +35,7 @@ export interface Separate {
  * Envoy's POST /json, errors). Nothing listens until the caller says so.
  */
 export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader, envoy?: EnvoyRateLimiter, separate: Separate = {}): Promise<BuiltServer> {
-  const app = Fastify({
-    loggerInstance: ctx.log,
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: ctx.bodyLimit,
-    return503OnClosing: true,
-    // Attribute values are up to 1,024 characters (checked in the route), percent-encoded
-    // up to 9 characters each: fastify's default of 100 answered 414 to documented values.
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    // fastify's own 400 (bad URL encoding) and 414 with Sluice's error body.
-    frameworkErrors: (error, _req, reply) => {
-      const e = error as FastifyError;
-      const status = e.statusCode ?? 400;
-      (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(status).send(errorBody(status === 414 ? 'uri_too_long' : 'bad_url', e.message));
-    },
-  }) as unknown as FastifyInstance; // a pino Logger in, the plain FastifyInstance type out
+  const app = createApiApp({ log: ctx.log, bodyLimit: ctx.bodyLimit, closing: () => ctx.closing, rawPostRoutes: DECISION_ROUTES });
 
   // A plain node:http server owns the socket: the decision routes are answered right here,
   // everything else goes through fastify's router (app.routing), so the serve() that listens
@@ -78,70 +60,6 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
     });
   const adminServer = separate.admin ? through('admin') : undefined;
   const envoyServer = separate.envoy ? through('envoy') : undefined;
-
-  // JSON only: a text/plain body is refused with 415 rather than read as a string.
-  app.removeContentTypeParser('text/plain');
-
-  // Every route's methods, so a known path with the wrong method answers 405 with Allow.
-  const known = new AllowedMethods(MAX_PARAM_LENGTH);
-  for (const p of DECISION_ROUTES) known.add(['POST'], p);
-  app.addHook('onRoute', (r) => known.add(Array.isArray(r.method) ? r.method : [r.method], r.url));
-
-  app.setNotFoundHandler((req, reply) => {
-    const path = (req.raw.url ?? '/').split('?')[0];
-    const allowed = known.allowed(path);
-    if (allowed.length) {
-      const allow = allowed.join(', ');
-      reply.code(405).header('allow', allow).send(errorBody('method_not_allowed', `${req.method} is not supported on ${path}; use ${allow}`, { allow: allowed }));
-      return;
-    }
-    reply.code(404).send(errorBody('not_found', `no such endpoint: ${req.method} ${path} (see /openapi.json)`));
-  });
-
-  app.setErrorHandler((error: FastifyError | Error, req, reply) => {
-    // A body refused unread (too large, wrong type) is read and discarded within bounds,
-    // so the client gets the answer instead of a reset (see http/drain.ts).
-    drainBody(req.raw);
-    if (!ctx.closing) reply.removeHeader('connection'); // fastify asks to close after a 413: that is what resets the client
-    if (error instanceof BodyError) {
-      reply.code(error.status).send(error.body());
-      return;
-    }
-    if (error instanceof HttpError) {
-      reply.code(error.status).headers(error.headers).send(errorBody(error.code, error.message, error.extra));
-      return;
-    }
-    const code = (error as FastifyError).code;
-    const status = (error as FastifyError).statusCode ?? 500;
-    switch (code) {
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        reply.code(400).send(errorBody('invalid_json', `the body is not valid JSON: ${error.message}`));
-        return;
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        reply.code(400).send(errorBody('invalid_json', 'the request body is empty; send a JSON object'));
-        return;
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        reply.code(413).send(errorBody('payload_too_large', `the request body is larger than ${ctx.bodyLimit} bytes`));
-        return;
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        reply.code(415).send(errorBody('unsupported_media_type', `send the body as application/json (${error.message})`));
-        return;
-    }
-    if (error instanceof SyntaxError && status === 400) {
-      reply.code(400).send(errorBody('invalid_json', `the body is not valid JSON: ${error.message}`));
-      return;
-    }
-    if ((error as FastifyError).validation) {
-      reply.code(400).send(errorBody('invalid_request', error.message));
-      return;
-    }
-    if (status >= 400 && status < 500) {
-      reply.code(status).send(errorBody(code ? code.toLowerCase() : 'bad_request', error.message));
-      return;
-    }
-    ctx.log.error({ err: error }, 'request failed');
-    reply.code(500).send(errorBody('internal_error', 'an unexpected error occurred; the request may be retried'));
-  });
 
   // A route served on its own port is not found anywhere else: decided on the route fastify
   // matched (after its decoding of the path), not on the raw URL.

@@ -340,6 +340,17 @@ export class SqliteStore implements Store, StateAccess {
 
   // ---- admin ----
 
+  /** Admin reads (inspect): the states these keys hold, the open group's decisions included. */
+  async readStates(refs: readonly StateRef[], now: number): Promise<{ states: (readonly number[] | null)[]; now: number }> {
+    const states = refs.map((ref) => {
+      const cached = this.group?.get(ref.key);
+      if (cached !== undefined) return cached.state;
+      const blob = this.q.get.get(ref.key) as Buffer | undefined;
+      return blob ? decode(blob) : null;
+    });
+    return { states, now };
+  }
+
   // Admin writes commit the open group first, so they apply after every decision already
   // answered and the next group sees them (its cache starts empty).
 

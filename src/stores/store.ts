@@ -122,6 +122,13 @@ export interface Store {
   rewriteStates?(ns: string, rewrite: StateRewrite): number;
   /** rewriteStates for a store that lists its states asynchronously (Redis: SCAN, then one compare-and-set per state). */
   rewriteStatesAsync?(ns: string, rewrite: StateRewrite, now: number): Promise<number>;
+  /**
+   * Capability for admin reads (inspect's real usage): the states these refs hold, and the
+   * instant to read them at on the clock that wrote them (`now`, or the store's own clock:
+   * the Redis server's). Stores that can read their states synchronously (memory) may leave it
+   * out and expose StateAccess.read; see readStates (./read-states.ts).
+   */
+  readStates?(refs: readonly StateRef[], now: number): Promise<{ states: (readonly number[] | null)[]; now: number }>;
   /** Number of keys holding live state (at `now`, when given), for metrics. */
   size(now?: number): Promise<number>;
   /** Resolves when the store is reachable. */

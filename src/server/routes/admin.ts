@@ -16,13 +16,16 @@ const readOverridePut = bodyReader(overridePutSchema, { allErrors: true });
 const readOverrideDelete = bodyReader(overrideDeleteSchema, { allErrors: true });
 const readAttributesPut = bodyReader(attributesPutSchema, { allErrors: true });
 
+/** What the admin routes use of a front door: the service's context, or the gateway's engine and log. */
+export type AdminContext = Pick<ServerContext, 'sluice' | 'log'>;
+
 /**
  * The admin API under /v1/admin: bearer tokens (admin: read and write; read: read only),
  * run-time overrides and entity attributes persisted in the store (so every instance on
  * the same store sees them), usage reset and inspection, and policy reload. Every change
  * is logged at info with who made it and what it was.
  */
-export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext, auth: AdminAuth, reloader: PolicyReloader): void {
+export function registerAdminRoutes(app: FastifyInstance, ctx: AdminContext, auth: AdminAuth, reloader: PolicyReloader): void {
   const { log } = ctx;
   const who = (req: FastifyRequest, write: boolean): Principal => auth.authorize(req.headers.authorization, write);
   // The token is checked in onRequest, before the body is read or parsed: an unauthenticated
@@ -188,7 +191,7 @@ function unprocessable(path: string, message: string): BodyError {
   return new BodyError(422, [{ path, message }]);
 }
 
-function ruleOf(ctx: ServerContext, name: string, path: string): CompiledRule {
+function ruleOf(ctx: AdminContext, name: string, path: string): CompiledRule {
   const rule = ctx.sluice.policy.ruleByName.get(name);
   if (rule) return rule;
   const hint = closest(name, ctx.sluice.policy.ruleByName.keys());

@@ -32,6 +32,11 @@ export function decisionRoute(req: IncomingMessage): Route | undefined {
   const q = url.indexOf('?');
   if (q >= 0) url = url.slice(0, q);
   if (url === '/v1/check' || url === '/v1/record' || url === '/v1/check/batch') return url;
+  // One trailing slash is the same route, as on every fastify route (ignoreTrailingSlash, ../api-app.ts).
+  if (url.endsWith('/')) {
+    url = url.slice(0, -1);
+    if (url === '/v1/check' || url === '/v1/record' || url === '/v1/check/batch') return url;
+  }
   return undefined;
 }
 

@@ -15,7 +15,7 @@ import { answerError } from './decisions.js';
 export function isEnvoyJson(req: IncomingMessage): boolean {
   if (req.method !== 'POST') return false;
   const url = req.url ?? '';
-  return url === '/json' || url.startsWith('/json?');
+  return url === '/json' || url.startsWith('/json?') || url === '/json/' || url.startsWith('/json/?');
 }
 
 export function handleEnvoyJson(ctx: ServerContext, limiter: EnvoyRateLimiter, req: IncomingMessage, res: ServerResponse): void {

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { OpResult, Store, StoredOverride, TxOp } from '../store.js';
+import type { OpResult, StateRef, Store, StoredOverride, TxOp } from '../store.js';
 import { Batcher, type Finish } from './batcher.js';
 import { decodeResults, decodeTx, encodeOps, scaleReadableInScript } from './encode.js';
 import { applyMultiSlot, type MultiSlotContext } from './multi-slot.js';
@@ -406,6 +406,12 @@ export class RedisStore implements Store {
       if (this.keys.state(k.slice(i + 1, k.length - STATE_SUFFIX.length)) === k) return true;
     }
     return false;
+  }
+
+  /** Admin reads (inspect): the states these keys hold, and the instant on the clock that wrote them (TIME, as the script reads it). */
+  async readStates(refs: readonly StateRef[], now: number): Promise<{ states: (readonly number[] | null)[]; now: number }> {
+    const [raws, time] = await Promise.all([Promise.all(refs.map((r) => this.client.getBuffer(this.keys.state(r.key)))), this.clientClock ? undefined : this.client.time()]);
+    return { states: raws.map(decodeState), now: time ? Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) : now };
   }
 
   /** Keys holding state (SCAN over every master; for metrics, not for hot paths). */
