@@ -22,7 +22,7 @@ export default {
   incrementalFile: 'reports/stryker-incremental.json',
   // The machine has 2 cores shared with others: one or two test runners, run under nice.
   concurrency: 2,
-  timeoutMS: 20_000,
+  timeoutMS: 5_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
