@@ -127,7 +127,7 @@ describe('routes', () => {
 
 describe('API keys', () => {
   const digest = createHash('sha256').update('k_hashed').digest('hex');
-  const keys = { k_plain: { account: 'acme' }, [`sha256:${digest.toUpperCase()}`]: { account: 'globex', plan: 'pro' } };
+  const keys: Record<string, Record<string, string>> = { k_plain: { account: 'acme' }, [`sha256:${digest.toUpperCase()}`]: { account: 'globex', plan: 'pro' } };
 
   it('a plain key or a sha256: digest (any case) gives its attributes', () => {
     const derive = compileSubject({ apiKeys: { keys } });
