@@ -29,7 +29,8 @@ export default defineConfig({
     ],
     // These start redis-server (or need one); the mutate run must not.
     exclude: ['test/engine/open-store.test.ts', 'test/engine/refused-cache.test.ts'],
-    testTimeout: 30_000,
+    // Generous: the oracles run thousands of cases, and the machine is shared.
+    testTimeout: 180_000,
     sequence: { sequencer: ExactTestsFirst },
   },
 });
