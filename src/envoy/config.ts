@@ -357,7 +357,7 @@ function compileLimit(
   }
 
   // As a policy rule's on_store_error; unset: the limiter's default (report the failure, envoy's failure_mode_deny decides).
-  const onStoreErrorText = c.string(f.get('on_store_error'), [...at, 'on_store_error'], 'on_store_error');
+  const onStoreErrorText = c.string(f.get('on_store_error'));
   if (onStoreErrorText !== undefined && onStoreErrorText !== 'open' && onStoreErrorText !== 'closed') {
     c.issue(f.get('on_store_error')?.value as YamlNode, [...at, 'on_store_error'], `on_store_error is open (decide locally while the store is down) or closed (refuse); got "${onStoreErrorText}"`);
   }

@@ -67,10 +67,10 @@ describe('the binding rule', () => {
 describe('a lone rule decided in place', () => {
   it('reads its limit and window from the rule, and its retry only when refused', () => {
     const src = { legacyHeaders: false };
-    const yes = Decision.lone([A], src, true, 7, 1234, 99);
+    const yes = Decision.lone([A], src, true, 7, 1234, 99, A.params);
     expect([yes.allowed, yes.rule, yes.limit, yes.remaining, yes.resetMs, yes.retryAfterMs, yes.shadowDenied]).toEqual([true, 'a', 10, 7, 1234, 0, []]);
     expect(yes.rules).toEqual([{ name: 'a', allowed: true, shadow: false, blocked: false, limit: 10, windowMs: 60_000, remaining: 7, resetMs: 1234, retryAfterMs: 0 }]);
-    const nope = Decision.lone([A], src, false, 0, 1234, 99);
+    const nope = Decision.lone([A], src, false, 0, 1234, 99, A.params);
     expect([nope.retryAfterMs, nope.status, nope.code]).toEqual([99, 429, 'a_no']);
     expect(nope.rules[0]).toMatchObject({ allowed: false, retryAfterMs: 99 });
   });
