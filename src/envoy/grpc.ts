@@ -69,9 +69,6 @@ function sendOkTrailers(this: http2.ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
 }
 
-const CALL = Symbol('sluice.grpc.call');
-type CallStream = http2.ServerHttp2Stream & { [CALL]?: Call };
-
 /** One call: its stream, its deadline, its request as it arrives, and whether it has been answered. */
 class Call {
   answered = false;
@@ -289,31 +286,23 @@ function refuse(headers: http2.IncomingHttpHeaders, methods: Map<string, Method>
   return undefined;
 }
 
-/**
- * Gathers the call's one request message (unary and server-streaming calls send exactly one),
- * then runs the method. The listeners are shared functions that find their call on the stream:
- * nothing is allocated per call but the call and its reader.
- */
+/** Gathers the call's one request message (unary and server-streaming calls send exactly one), then runs the method. */
 function readOneMessage(call: Call): void {
-  (call.stream as CallStream)[CALL] = call;
-  call.stream.on('data', onCallData);
-  call.stream.once('end', onCallEnd);
+  const onData = (chunk: Buffer): void => {
+    try {
+      call.reader.push(chunk, call.take);
+    } catch (e) {
+      call.stream.off('data', onData);
+      call.stream.resume();
+      const err = e as GrpcFrameError;
+      call.fail(err.kind === 'too-large' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, err.message);
+    }
+  };
+  call.stream.on('data', onData);
+  call.stream.once('end', () => onCallEnd(call));
 }
 
-function onCallData(this: CallStream, chunk: Buffer): void {
-  const call = this[CALL]!;
-  try {
-    call.reader.push(chunk, call.take);
-  } catch (e) {
-    this.off('data', onCallData);
-    this.resume();
-    const err = e as GrpcFrameError;
-    call.fail(err.kind === 'too-large' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, err.message);
-  }
-}
-
-function onCallEnd(this: CallStream): void {
-  const call = this[CALL]!;
+function onCallEnd(call: Call): void {
   if (call.answered) return;
   if (call.reader.partial) return call.fail(GrpcStatus.INTERNAL, 'the stream ended inside a message (a truncated length-prefixed message)');
   const count = call.count;
