@@ -118,7 +118,7 @@ class Call {
     if (!this.settle()) return;
     const s = this.stream;
     s.respond(OK_HEADERS, { waitForTrailers: true });
-    s.once('wantTrailers', sendOkTrailers);
+    s.on('wantTrailers', sendOkTrailers); // each fires once: on() spares once()'s wrapper
     s.end(message);
   }
 
@@ -299,7 +299,7 @@ function readOneMessage(call: Call): void {
     }
   };
   call.stream.on('data', onData);
-  call.stream.once('end', () => onCallEnd(call));
+  call.stream.on('end', () => onCallEnd(call));
 }
 
 function onCallEnd(call: Call): void {
