@@ -1,6 +1,7 @@
 /**
- * Envoy's rate-limit service over gRPC on node:http2 directly, with the static codec of
- * ./grpc-codec.ts and the framing of ./grpc-frame.ts. @grpc/grpc-js was the ceiling here: a bare
+ * Envoy's rate-limit service over gRPC on node:http2 directly: routing and refusals here, each
+ * call in ./grpc-call.ts, the static codec in ./grpc-codec.ts, the framing in ./grpc-frame.ts,
+ * health Watch streams in ./grpc-health.ts. @grpc/grpc-js was the ceiling here: a bare
  * grpc-js server answering OK without deciding does ≈21k calls/s on this machine, node:http2
  * answering the same bytes ≈33k/s (h2load, bench/grpc.mjs); a service this small needs none of
  * what grpc-js adds on top (interceptors, channelz, reflection-driven codecs).
@@ -15,12 +16,15 @@ import http2 from 'node:http2';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import type { EnvoyRateLimiter } from './limiter.js';
 import { decodeHealthCheckRequest, decodeRateLimitRequest, encodeHealthCheckResponse, encodeRateLimitResponse } from './grpc-codec.js';
-import { GrpcFrameError, MessageReader } from './grpc-frame.js';
-import { encodeGrpcMessage, GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from './grpc-status.js';
+import { Call, endWithStatus, readOneMessage, type Method } from './grpc-call.js';
+import { HealthWatchers, type HealthStatus } from './grpc-health.js';
+import { GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from './grpc-status.js';
 import { EnvoyCallEndedError, EnvoyRequestError, EnvoyStoreError } from './types.js';
 
 export const RATE_LIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
+
+export { callLiveness } from './grpc-call.js';
 
 /** What a gRPC client may send unless told otherwise (grpc-js's default receive limit). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -51,117 +55,7 @@ export interface EnvoyGrpcServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Whether a call is still worth deciding: not cancelled by the client, and its deadline (if any) not passed. */
-export function callLiveness(call: { cancelled: boolean; getDeadline(): Date | number }): 'live' | 'deadline' | 'cancelled' {
-  const d = call.getDeadline();
-  const at = d instanceof Date ? d.getTime() : d;
-  if (Number.isFinite(at) && at <= Date.now()) return 'deadline';
-  return call.cancelled ? 'cancelled' : 'live';
-}
-
-type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
-type Method = (call: Call, request: Buffer) => void;
-
-const OK_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
-const OK_TRAILERS = { 'grpc-status': '0' };
 const noop = (): void => {};
-function sendOkTrailers(this: http2.ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
-}
-
-const CALL = Symbol('sluice.grpc.call');
-type CallStream = http2.ServerHttp2Stream & { [CALL]?: Call };
-
-/** One call: its stream, its deadline, its request as it arrives, and whether it has been answered. */
-class Call {
-  answered = false;
-  readonly reader: MessageReader;
-  /** The request message, once whole, and how many came (a unary call takes exactly one). */
-  request: Buffer | undefined;
-  count = 0;
-  /** A server-streaming call whose headers went out; it ends with trailers of its own. */
-  streaming = false;
-  timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly stream: http2.ServerHttp2Stream,
-    readonly deadline: number,
-    readonly method: Method,
-    maxBytes: number,
-    readonly onError: ((error: unknown) => void) | undefined,
-  ) {
-    this.reader = new MessageReader(maxBytes);
-  }
-
-  readonly take = (message: Buffer): void => {
-    this.count++;
-    this.request = message;
-  };
-
-  /** The client reset the stream (or the connection went) before an answer. */
-  get cancelled(): boolean {
-    return this.stream.destroyed || this.stream.closed;
-  }
-
-  getDeadline(): number {
-    return this.deadline;
-  }
-
-  readonly liveness = (): 'live' | 'deadline' | 'cancelled' => callLiveness(this);
-
-  /** A failure of this server's own code while answering: reported, and the call ends INTERNAL (or is reset). */
-  readonly crash = (e: unknown): void => {
-    this.onError?.(e);
-    if (!this.answered) this.fail(GrpcStatus.INTERNAL, 'internal error while answering; the server log has the details');
-    else if (!this.streaming && !this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-  };
-
-  /** Answers with one message and grpc-status 0. */
-  reply(message: Buffer): void {
-    if (!this.settle()) return;
-    const s = this.stream;
-    s.respond(OK_HEADERS, { waitForTrailers: true });
-    s.once('wantTrailers', sendOkTrailers);
-    s.end(message);
-  }
-
-  /** Answers with a status and no message. */
-  fail(code: GrpcStatusCode, message: string): void {
-    if (!this.settle()) return;
-    endWithStatus(this.stream, code, message);
-  }
-
-  /** The deadline passed: a call not yet answered, or a stream still open, ends DEADLINE_EXCEEDED. */
-  expire(): void {
-    const message = 'the deadline passed before the call was answered';
-    if (!this.answered) this.fail(GrpcStatus.DEADLINE_EXCEEDED, message);
-    else if (this.streaming) endWithStatus(this.stream, GrpcStatus.DEADLINE_EXCEEDED, message);
-  }
-
-  /** Marks the call answered; false when it already was or can no longer be. */
-  private settle(): boolean {
-    if (this.answered) return false;
-    this.answered = true;
-    if (this.timer) clearTimeout(this.timer);
-    return !this.stream.destroyed && !this.stream.closed;
-  }
-}
-
-/**
- * Ends a stream with a status: trailers-only when nothing was sent yet, else trailers. A client
- * still sending (a refused message mid-stream) is then told to stop with RST_STREAM(NO_ERROR).
- */
-function endWithStatus(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: string, httpStatus = 200, extra?: Record<string, string>): void {
-  if (stream.destroyed || stream.closed) return;
-  const status = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message), ...extra };
-  if (stream.headersSent) {
-    stream.once('wantTrailers', () => stream.sendTrailers(status));
-    stream.end();
-  } else {
-    stream.respond({ ':status': httpStatus, 'content-type': 'application/grpc', ...status }, { endStream: true });
-  }
-  if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-}
 
 /** The status of a failed decision; store and unexpected failures go to `onError`, never a stack to the client. */
 function statusOf(e: unknown, onError?: (error: unknown) => void): [GrpcStatusCode, string] {
@@ -289,101 +183,7 @@ function refuse(headers: http2.IncomingHttpHeaders, methods: Map<string, Method>
   return undefined;
 }
 
-/**
- * Gathers the call's one request message (unary and server-streaming calls send exactly one),
- * then runs the method. The listeners are shared functions that find their call on the stream:
- * nothing is allocated per call but the call and its reader.
- */
-function readOneMessage(call: Call): void {
-  (call.stream as CallStream)[CALL] = call;
-  call.stream.on('data', onCallData);
-  call.stream.once('end', onCallEnd);
-}
-
-function onCallData(this: CallStream, chunk: Buffer): void {
-  const call = this[CALL]!;
-  try {
-    call.reader.push(chunk, call.take);
-  } catch (e) {
-    this.off('data', onCallData);
-    this.resume();
-    const err = e as GrpcFrameError;
-    call.fail(err.kind === 'too-large' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, err.message);
-  }
-}
-
-function onCallEnd(this: CallStream): void {
-  const call = this[CALL]!;
-  if (call.answered) return;
-  if (call.reader.partial) return call.fail(GrpcStatus.INTERNAL, 'the stream ended inside a message (a truncated length-prefixed message)');
-  const count = call.count;
-  if (count !== 1) return call.fail(GrpcStatus.INTERNAL, count === 0 ? 'the call ended without a request message' : `the call sent ${count} request messages; this method takes one`);
-  try {
-    call.method(call, call.request!);
-  } catch (e) {
-    if (e instanceof EnvoyRequestError) call.fail(GrpcStatus.INVALID_ARGUMENT, e.message);
-    else call.crash(e);
-  }
-}
-
 function secureOptions(credentials: ServerCredentials | undefined): http2.SecureServerOptions {
   if (!credentials?._isSecure()) return {};
   return { ...credentials._getConstructorOptions(), ...credentials._getSecureContextOptions() };
-}
-
-/**
- * grpc.health.v1.Health/Watch streams: each gets the current status at once, then a message
- * whenever it changes (the store is pinged every `pollMs` while any stream is open). On close
- * every stream is told NOT_SERVING and ended with grpc-status 0.
- */
-class HealthWatchers {
-  private readonly open = new Map<Call, { service: string; last?: HealthStatus }>();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly status: (service: string) => Promise<HealthStatus>,
-    private readonly pollMs: number,
-  ) {}
-
-  add(call: Call, service: string): void {
-    const stream = call.stream;
-    if (stream.destroyed || stream.closed) return;
-    call.answered = true;
-    call.streaming = true;
-    const entry: { service: string; last?: HealthStatus } = { service };
-    this.open.set(call, entry);
-    stream.once('close', () => {
-      if (call.timer) clearTimeout(call.timer);
-      this.open.delete(call);
-      if (this.open.size === 0) this.stop();
-    });
-    stream.respond(OK_HEADERS, { waitForTrailers: true });
-    this.send(call, entry).catch(call.crash);
-    this.timer ??= setInterval(() => {
-      for (const [c, e] of this.open) this.send(c, e).catch(c.crash);
-    }, this.pollMs).unref();
-  }
-
-  private async send(call: Call, entry: { service: string; last?: HealthStatus }): Promise<void> {
-    const s = await this.status(entry.service);
-    if (s === entry.last || !this.open.has(call)) return;
-    entry.last = s;
-    call.stream.write(encodeHealthCheckResponse(s));
-  }
-
-  closeAll(): void {
-    this.stop();
-    for (const [call] of this.open) {
-      const stream = call.stream;
-      if (stream.destroyed || stream.closed) continue;
-      stream.once('wantTrailers', sendOkTrailers);
-      stream.end(encodeHealthCheckResponse('NOT_SERVING'));
-    }
-    this.open.clear();
-  }
-
-  private stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
 }
