@@ -91,13 +91,17 @@ async function drive(fn, inFlight, ms) {
   const secs = (performance.now() - start) / 1000;
   lat.sort((a, b) => a - b);
   const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? NaN;
-  return { rate: n / secs, p50: pct(0.5), p99: pct(0.99) };
+  return { rate: n / secs, p50: pct(0.5), p99: pct(0.99), n };
 }
 
+/** drive() after a warm-up, with this process's CPU µs per call (stable where wall-clock rates swing on a shared machine). */
 async function measure(fn, inFlight) {
   await drive(fn, inFlight, WARM_MS);
   globalThis.gc?.();
-  return drive(fn, inFlight, CASE_MS);
+  const cpu0 = process.cpuUsage();
+  const r = await drive(fn, inFlight, CASE_MS);
+  const cpu = process.cpuUsage(cpu0);
+  return { ...r, cpuUs: (cpu.user + cpu.system) / Math.max(1, r.n) };
 }
 
 /** Runs one case with Redis's command stats reset first; returns the case plus µs of EVALSHA per decision. */
@@ -113,7 +117,7 @@ async function measureScript(admin, fn, inFlight, decisions) {
 }
 
 const fmt = (x) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
-const ms = (x) => `${x.toFixed(2)} ms`;
+const ms = (x) => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : `${x.toFixed(2)} ms`);
 
 export async function run(report = console.log) {
   let redis;
@@ -158,10 +162,11 @@ export async function run(report = console.log) {
 
     report(`Redis 7 on 127.0.0.1, one Node process, ${KEYS.toLocaleString()} keys, fixed window, ${CASE_MS / 1000}s per case and round`);
     report(`(${ROUNDS} interleaved rounds per row; medians; the ratio's spread is min–max over rounds; Sluice on ${store.callKind === 'function' ? 'FCALL (Redis Functions)' : 'EVALSHA'})`);
-    report('| in flight | Sluice redis | p50 | p99 | RateLimiterRedis | p50 | p99 | throughput ratio (min–max) | p99 ratio (RLF/Sluice) | script µs/decision (Sluice / RLF) |');
-    report('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    report('| in flight | Sluice redis | p50 | p99 | RateLimiterRedis | p50 | p99 | throughput ratio (min–max) | p99 ratio (RLF/Sluice) | script µs/decision (Sluice / RLF) | Node CPU µs/decision (Sluice / RLF) | CPU ratio (RLF/Sluice, Node + script) |');
+    report('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const { inFlight, s, r, ratio, ratioMin, ratioMax } of rows) {
-      report(`| ${inFlight} | ${fmt(s.rate)}/s | ${ms(s.p50)} | ${ms(s.p99)} | ${fmt(r.rate)}/s | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio.toFixed(2)}× (${ratioMin.toFixed(2)}–${ratioMax.toFixed(2)}) | ${(r.p99 / s.p99).toFixed(2)}× | ${s.scriptUs.toFixed(2)} / ${r.scriptUs.toFixed(2)} |`);
+      const cpuRatio = (r.cpuUs + r.scriptUs) / (s.cpuUs + s.scriptUs);
+      report(`| ${inFlight} | ${fmt(s.rate)}/s | ${ms(s.p50)} | ${ms(s.p99)} | ${fmt(r.rate)}/s | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio.toFixed(2)}× (${ratioMin.toFixed(2)}–${ratioMax.toFixed(2)}) | ${(r.p99 / s.p99).toFixed(2)}× | ${s.scriptUs.toFixed(2)} / ${r.scriptUs.toFixed(2)} | ${s.cpuUs.toFixed(1)} / ${r.cpuUs.toFixed(1)} | ${cpuRatio.toFixed(2)}× |`);
     }
     report(`Sluice batching: ${(batch.transactions / Math.max(1, batch.calls)).toFixed(1)} decisions per script call on average`);
     const floor = medianOf(floors);

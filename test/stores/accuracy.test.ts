@@ -6,45 +6,13 @@
  *    (sliding log) or any aligned window (fixed window), judged from the Redis server
  *    times of the admitted checks.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { KeySpace } from '../../src/stores/redis/keys.js';
 import { decodeState } from '../../src/stores/redis/state-codec.js';
 import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
 import { bundle } from '../helpers/bundle.js';
-
-interface Reply {
-  admitted?: number;
-  admittedAt?: number[];
-  calls?: number;
-  errors: number;
-}
-
-async function race(script: string, args: string[], processes = 4): Promise<Reply[]> {
-  const children: ChildProcess[] = [];
-  try {
-    const ready: Promise<void>[] = [];
-    const replies: Promise<Reply>[] = [];
-    for (let i = 0; i < processes; i++) {
-      const c = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      children.push(c);
-      ready.push(new Promise((res, rej) => {
-        c.once('message', (m) => (m === 'ready' ? res() : rej(new Error(String(m)))));
-        c.once('exit', (code) => rej(new Error(`child exited early (${code})`)));
-      }));
-      replies.push(new Promise((res, rej) => {
-        c.on('message', (m) => typeof m === 'object' && res(m as Reply));
-        c.once('exit', (code) => rej(new Error(`child exited without a reply (${code})`)));
-      }));
-    }
-    await Promise.all(ready);
-    for (const c of children) c.send('go'); // every process starts together
-    return await withTimeout(Promise.all(replies), 40_000);
-  } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  }
-}
+import { race } from './support/race.js';
 
 /** A state as the store keeps it (packed doubles). */
 async function readState(url: string, key: string): Promise<number[] | null> {
@@ -54,11 +22,6 @@ async function readState(url: string, key: string): Promise<number[] | null> {
   } finally {
     c.disconnect();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error('timed out')), ms)))]).finally(() => clearTimeout(t));
 }
 
 describe.skipIf(!warnIfNoRedis('multi-process accuracy on Redis'))('multi-process accuracy', () => {

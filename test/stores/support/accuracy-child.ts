@@ -32,7 +32,8 @@ class LoggingStore implements Store {
   close() { return this.inner.close(); }
 }
 
-const redis = await connectRedisStore(url, { prefix, requireConnection: true, timeoutMs: 5000 });
+// A generous connect timeout: four children connect at once to a Cluster on a loaded machine.
+const redis = await connectRedisStore(url, { prefix, requireConnection: true, timeoutMs: 5000, connectTimeoutMs: 15_000 });
 const store = new LoggingStore(redis);
 const policy = `
 version: 1

@@ -8,7 +8,7 @@ import { Sluice } from '../../../src/engine/sluice.js';
 import { connectRedisStore } from '../../../src/stores/redis/connection.js';
 
 const [url, nStr] = process.argv.slice(2);
-const store = await connectRedisStore(url, { prefix: 'xslot:', requireConnection: true, timeoutMs: 5000 });
+const store = await connectRedisStore(url, { prefix: 'xslot:', requireConnection: true, timeoutMs: 5000, connectTimeoutMs: 15_000 });
 const policy = `
 version: 1
 rules:
