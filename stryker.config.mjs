@@ -28,5 +28,7 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 80, break: null },
   tempDirName: '.stryker-tmp',
+  // Not copied into the sandbox: build output, reports, other runs' sandboxes.
+  ignorePatterns: ['dist', 'reports', 'coverage', 'test-output', 'test-results', '.stryker-tmp*', '.bench'],
   cleanTempDir: 'always',
 };
