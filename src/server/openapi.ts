@@ -16,7 +16,8 @@ export interface OpenapiOptions {
   bodies?: Readonly<Record<string, z.ZodType>>;
 }
 
-export function openapiDocument(opts: OpenapiOptions): Record<string, unknown> {
+/** Without options: the service's default body limit (serve's DEFAULT_BODY_LIMIT, 1 MiB). */
+export function openapiDocument(opts: OpenapiOptions = { bodyLimit: 1024 * 1024 }): Record<string, unknown> {
   const bodies = opts.bodies ?? REQUEST_BODIES;
   /** The request body of "POST /v1/check": required, application/json, the schema the server validates with. */
   const requestBody = (op: string) => {
