@@ -4,6 +4,7 @@
  * from each (bounded in time). See accuracy-child.ts for the replies.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { expect } from 'vitest';
 
 export interface Reply {
   admitted?: number;
@@ -44,3 +45,16 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error('timed out')), ms)))]).finally(() => clearTimeout(t));
 }
 
+
+/** A burst race on a 100/min rule: no store errors, and exactly 100 admitted (GCRA: see below). */
+export function expectExactly100(replies: Reply[], algorithm: string): void {
+  expect(replies.reduce((n, r) => n + r.errors, 0)).toBe(0);
+  const admitted = replies.reduce((n, r) => n + r.admitted!, 0);
+  const times = replies.flatMap((r) => r.admittedAt!);
+  const span = Math.max(...times) - Math.min(...times);
+  if (algorithm === 'gcra' && span >= 600) {
+    // GCRA earns one unit per 600 ms: a race slower than that (a loaded machine) may earn more.
+    expect(admitted).toBeGreaterThanOrEqual(100);
+    expect(admitted).toBeLessThanOrEqual(100 + Math.floor(span / 600));
+  } else expect(admitted).toBe(100);
+}
