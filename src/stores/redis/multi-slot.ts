@@ -5,6 +5,7 @@ import { decodeResults, encodeTx, scaleReadableInScript, type WireOp } from './e
 import type { KeySpace } from './keys.js';
 import { keySlot } from './slot.js';
 import { encodeState } from './state-codec.js';
+import { txOp } from '../tx-op.js';
 
 /** What the multi-slot path needs of the store. */
 export interface MultiSlotContext {
@@ -221,17 +222,5 @@ const ignore = (): void => undefined;
 
 /** The block check of an op whose block key lives in another slot (a plain object: TxOps may compute key and tag in getters). */
 function blockCheckOf(op: TxOp): TxOp {
-  return {
-    key: op.key,
-    tag: op.tag,
-    algorithm: op.algorithm,
-    params: op.params,
-    cost: op.cost,
-    mode: op.mode,
-    shadow: op.shadow,
-    chargeRejected: false,
-    blockMs: op.blockMs,
-    blockKey: op.blockKey,
-    blockOnly: op.blockOnly,
-  };
+  return txOp({ key: op.key, tag: op.tag, algorithm: op.algorithm, params: op.params, cost: op.cost, mode: op.mode, shadow: op.shadow, blockMs: op.blockMs, blockKey: op.blockKey, blockOnly: op.blockOnly });
 }
