@@ -170,6 +170,8 @@ describe('rolling quota (100 per 1000 ms in 10 buckets of 100 ms)', () => {
     expect(step('rolling-quota', [200, 30, 500, 50], 1299, 20, p)).toEqual(r(true, 0, 1001, 0, [200, 30, 500, 50, 1200, 20]));
     expect(step('rolling-quota', [200, 30, 500, 50], 1300, 30, p)).toEqual(r(true, 20, 1100, 0, [500, 50, 1300, 30]));
     expect(step('rolling-quota', [200, 30, 500, 50], 1250, 51, p)).toEqual(r(false, 20, 350, 350, [200, 30, 500, 50]));
+    // 50 more: the excess is 30, exactly bucket 200's weight, so its leaving (at 1300) is enough.
+    expect(step('rolling-quota', [200, 30, 500, 50], 1250, 50, p)).toEqual(r(false, 20, 350, 50, [200, 30, 500, 50]));
     expect(step('rolling-quota', [1200, 10], 1250, 5, p)).toEqual(r(true, 85, 1050, 0, [1200, 15]));
   });
   it('a cost above the quota waits a window and a bucket', () => {

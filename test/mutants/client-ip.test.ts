@@ -62,6 +62,8 @@ describe('address spelling', () => {
     expect(normalizeIp('1.2.3.4:8080')).toBe('1.2.3.4');
     expect(normalizeIp('fe80::1%25eth0')).toBe('fe80::1');
     expect(normalizeIp('%eth0')).toBeUndefined();
+    // A zone with a dot (a VLAN interface, eth0.5) is not read as an embedded IPv4 address.
+    expect(normalizeIp('fe80::1%eth0.5')).toBe('fe80::1');
     expect(normalizeIp(undefined)).toBeUndefined();
     expect(normalizeIp('::')).toBe('::');
     // A colon-bearing IPv6 with an embedded IPv4 is not mistaken for "address:port".
@@ -82,6 +84,9 @@ describe('address spelling', () => {
     expect(canonicalIpv6('1:0:0:0:0:ffff:102:304')).toBe('1::ffff:102:304');
     expect(canonicalIpv6('::ffff:255.254.253.252')).toBe('255.254.253.252');
     expect(canonicalIpv6('::fffe:1.2.3.4')).toBe('::fffe:102:304');
+    // Mapped only when all of the first five groups are zero.
+    expect(canonicalIpv6('0:0:1:0:0:ffff:102:304')).toBe('::1:0:0:ffff:102:304');
+    expect(canonicalIpv6('0:0:0:1:0:ffff:102:304')).toBe('::1:0:ffff:102:304');
   });
 });
 

@@ -1,25 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Fallback } from '../../src/engine/fallback.js';
 import type { OpResult, TxOp } from '../../src/stores/store.js';
+import { fixedWindowOp } from './support.js';
 
 /**
  * The outage stand-in: each instance gets limit ÷ live instances (whole, at least 1; exact for
  * byte quotas), starts from what the store last reported, and keeps a reported block.
  */
 const NOW = 1_000_000;
-const op = (over: Partial<TxOp> = {}): TxOp => ({
-  key: 'r|a',
-  tag: 'a',
-  algorithm: 'fixed-window',
-  params: { limit: 10, windowMs: 60_000 },
-  cost: 1,
-  mode: 'take',
-  shadow: false,
-  chargeRejected: false,
-  blockMs: 0,
-  blockOnly: false,
-  ...over,
-});
+const op = (over: Partial<TxOp> = {}): TxOp => fixedWindowOp({ limit: 10, windowMs: 60_000 }, over);
 const seen = (limit: number, remaining: number, windowMs = 60_000, extra: Partial<OpResult> = {}): OpResult => ({ allowed: true, blocked: false, limit, windowMs, remaining, resetMs: 0, retryAfterMs: 0, ...extra });
 /** How many of `tries` single takes the stand-in admits at NOW. */
 function admits(f: Fallback, o: TxOp, tries = 30): number {

@@ -54,6 +54,8 @@ describe('match predicates', () => {
   });
 
   it('a list mixing exact values and globs matches either kind', () => {
+    expect(m({ route: '*' })({ route: '/anything' })).toBe(true); // a glob of wildcards only
+    expect(m({ route: ['/a/*', '/b/*'] })({ route: '/a/x' })).toBe(true); // any one glob suffices
     const p = m({ route: ['/health', '/v1/*'] });
     expect(p({ route: '/health' })).toBe(true);
     expect(p({ route: '/v1/x' })).toBe(true);

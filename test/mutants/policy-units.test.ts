@@ -89,6 +89,7 @@ describe('limits', () => {
   it('refuses text without a separator, an empty window and a zero window', () => {
     expect(() => parseLimit('60')).toThrow(new UnitError('"60" is not a limit (write it like 60/1m, 1/3s or 5GB/5d)'));
     expect(() => parseLimit('/1m')).toThrow(/is not a limit/);
+    expect(() => parseLimit('/5/1m')).toThrow(/is not a limit/);
     expect(() => parseLimit('60/')).toThrow(/is not a limit/);
     expect(() => parseLimit('60/0s')).toThrow(new UnitError('the window in "60/0s" must be longer than zero'));
     expect(() => parseLimit('60/0.4ms')).toThrow(/must be longer than zero/);

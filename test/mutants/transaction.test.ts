@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OpResult, StateRef, TxOp } from '../../src/stores/store.js';
 import { effectiveParams, runGeneralTransaction, runOneOp, runTransaction, type StateAccess } from '../../src/stores/transaction.js';
+import { fixedWindowOp } from './support.js';
 
 /**
  * The transaction rules of src/stores/transaction.ts, each case worked out by hand on a fixed
@@ -32,19 +33,7 @@ class States implements StateAccess {
 }
 
 const NOW = 1500;
-const op = (over: Partial<TxOp> = {}): TxOp => ({
-  key: 'r|a',
-  tag: 'a',
-  algorithm: 'fixed-window',
-  params: { limit: 2, windowMs: 1000 },
-  cost: 1,
-  mode: 'take',
-  shadow: false,
-  chargeRejected: false,
-  blockMs: 0,
-  blockOnly: false,
-  ...over,
-});
+const op = (over: Partial<TxOp> = {}): TxOp => fixedWindowOp({ limit: 2, windowMs: 1000 }, over);
 const res = (allowed: boolean, remaining: number, retryAfterMs: number, extra: Partial<OpResult> = {}): OpResult => ({
   allowed,
   blocked: false,
