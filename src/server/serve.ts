@@ -22,6 +22,7 @@ import { WriteBatch } from './write-batch.js';
 import { resolveStore, type StoreSpec } from './store.js';
 import { DashboardRecorder } from '../dashboard/recorder.js';
 import { startExporters, type ExporterOptions } from '../dashboard/exporters/index.js';
+import { envoyFailureLogger } from './routes/envoy-json.js';
 
 /** Options of `sluice serve` (each also from the environment, read by the CLI). */
 export interface ServeOptions {
@@ -234,7 +235,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
 
     if (options.grpcPort !== undefined) {
       if (envoy) {
-        grpc = await startEnvoyGrpc({ port: options.grpcPort, host: envoyHost, limiter: envoy, onError: (e) => log.warn({ err: e }, 'envoy gRPC: store failed') });
+        grpc = await startEnvoyGrpc({ port: options.grpcPort, host: envoyHost, limiter: envoy, onError: envoyFailureLogger(log, 'gRPC') });
       } else {
         log.warn({ grpcPort: options.grpcPort }, 'a gRPC port was given without an envoy config (--envoy-config); gRPC is off');
       }

@@ -10,7 +10,7 @@ import { registerEnvoyJson, type EnvoyRateLimiter } from '../envoy/index.js';
 import type { PolicyReloader } from './reload.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { decisionRoute, DECISION_ROUTES, handleDecision } from './routes/decisions.js';
-import { handleEnvoyJson, isEnvoyJson } from './routes/envoy-json.js';
+import { envoyFailureLogger, handleEnvoyJson, isEnvoyJson } from './routes/envoy-json.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerDashboardRoutes } from '../dashboard/routes.js';
 
@@ -84,7 +84,7 @@ export async function buildServer(ctx: ServerContext, auth: AdminAuth, reloader:
   // above answers POSTs; fastify's route gives other methods their 405); the gRPC
   // RateLimitService is started by serve() on `grpcPort`.
   if (envoy) {
-    registerEnvoyJson(app, envoy, { onError: (e) => ctx.log.warn({ err: e }, 'envoy /json: store failed') });
+    registerEnvoyJson(app, envoy, { onError: envoyFailureLogger(ctx.log, '/json') });
   }
   // ---------------------------------------------------------------------------------
 

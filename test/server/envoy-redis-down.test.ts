@@ -6,6 +6,7 @@
  * decisions under the Envoy domain and descriptor, with the store failures.
  */
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvoyProtos } from '../../src/envoy/index.js';
 import { ON_STORE_ERROR_CONFIG } from '../envoy/support.js';
@@ -20,12 +21,13 @@ const body = (key: string, value: string) => ({ domain: 'edge', descriptors: [{ 
 describe.runIf(warnIfNoRedis('Envoy on a Redis that is killed'))('Envoy when Redis dies', () => {
   let redis: RedisServer;
   let svc: Service;
+  const logLines: string[] = [];
   let rls: grpc.Client & { ShouldRateLimit: Unary };
   const grpcCall = (key: string, value: string): Promise<any> => new Promise((resolve, reject) => rls.ShouldRateLimit(body(key, value), (err, res) => (err ? reject(err) : resolve(res))));
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    svc = await start({ envoyConfig: CONFIG, store: `${redis.url}?timeout=200`, grpcPort: 0 });
+    svc = await start({ envoyConfig: CONFIG, store: `${redis.url}?timeout=200`, grpcPort: 0, logger: pino({ level: 'warn' }, { write: (l: string) => void logLines.push(l) }) });
     const pkg = (await loadEnvoyProtos()) as any;
     rls = new pkg.envoy.service.ratelimit.v3.RateLimitService(`127.0.0.1:${svc.grpcPort}`, grpc.credentials.createInsecure());
   });
@@ -62,6 +64,10 @@ describe.runIf(warnIfNoRedis('Envoy on a Redis that is killed'))('Envoy when Red
     expect(plain.body.error).toMatchObject({ code: 'store_unavailable' });
     expect(plain.text).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
     await expect(grpcCall('plain_key', 'down')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+
+    // The outage is logged once per interval with a count, not once per request (nor per door).
+    expect(logLines.filter((l) => l.includes('store failed')).length).toBe(1);
+    expect(logLines.filter((l) => l.includes('decision failed'))).toEqual([]);
 
     const metrics = (await svc.get('/metrics')).text;
     expect(metrics).toContain('sluice_decisions_total{rule="envoy:edge:open_key",action="allow"} 3');

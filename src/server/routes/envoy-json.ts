@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decideJsonText, type EnvoyRateLimiter } from '../../envoy/index.js';
+import type { Logger } from 'pino';
+import { decideJsonText, EnvoyStoreError, type EnvoyRateLimiter } from '../../envoy/index.js';
 import type { ServerContext } from '../context.js';
 import { readRawBody } from '../raw-body.js';
 import { sendJson } from '../respond.js';
@@ -33,9 +34,20 @@ function send(ctx: ServerContext, res: ServerResponse, answer: { status: number;
   sendJson(res, answer.status, answer.body, undefined, ctx.closing);
 }
 
-const warned = new WeakMap<ServerContext, (e: unknown) => void>();
+/**
+ * What an Envoy door logs of a failed decision. A store failure is not logged here: the
+ * engine's FailureLog already writes one line per interval with a count (a line per request
+ * flooded the log during an outage); anything else is unexpected and logged whole.
+ */
+export function envoyFailureLogger(log: Logger, door: string): (e: unknown) => void {
+  return (e) => {
+    if (!(e instanceof EnvoyStoreError)) log.error({ err: e }, `envoy ${door}: decision failed`);
+  };
+}
+
+const loggers = new WeakMap<ServerContext, (e: unknown) => void>();
 function onStoreError(ctx: ServerContext): (e: unknown) => void {
-  let f = warned.get(ctx);
-  if (f === undefined) warned.set(ctx, (f = (e) => ctx.log.warn({ err: e }, 'envoy /json: store failed')));
+  let f = loggers.get(ctx);
+  if (f === undefined) loggers.set(ctx, (f = envoyFailureLogger(ctx.log, '/json')));
   return f;
 }
