@@ -139,7 +139,9 @@ function compileRule(
 
   const parsed = tryUnits(() => readLimit(r.limit), at('limit'), bad);
   const block = typeof r.block === 'string' ? { for: r.block, key: undefined } : r.block;
-  const blockMs = block === undefined ? 0 : tryUnits(() => parseDuration(block.for), at('block', ...(typeof r.block === 'object' ? ['for'] : [])), bad) ?? 0;
+  // undefined when the duration did not parse (already reported): not reported again as zero below.
+  const blockParsed = block === undefined ? 0 : tryUnits(() => parseDuration(block.for), at('block', ...(typeof r.block === 'object' ? ['for'] : [])), bad);
+  const blockMs = blockParsed ?? 0;
   const keyAttrs = r.key === undefined ? [] : Array.isArray(r.key) ? r.key : [r.key];
   const blockKeyAttrs = block?.key === undefined ? keyAttrs : Array.isArray(block.key) ? block.key : [block.key];
   for (const a of blockKeyAttrs) if (!keyAttrs.includes(a)) bad(at('block', 'key'), `the block's key must be part of the rule's key [${keyAttrs.join(', ')}] ("${a}" is not)`);
@@ -159,7 +161,7 @@ function compileRule(
   if (r.buckets !== undefined && algorithm !== 'rolling-quota') bad(at('buckets'), `buckets applies to the rolling-quota algorithm only (this rule uses ${algorithm})`);
   if (algorithm === 'concurrency' && phase === 'outcome') bad(at('algorithm'), 'a concurrency rule counts requests in flight; it cannot count outcomes or bytes');
   if (blockMs < 0) bad(at('block'), 'block must be a positive duration');
-  if (r.block !== undefined && blockMs === 0) bad(at('block'), 'block must be longer than zero');
+  if (r.block !== undefined && blockParsed === 0) bad(at('block'), 'block must be longer than zero');
   if (parsed && !Number.isInteger(parsed.limit) && cost.kind !== 'bytes') bad(at('limit'), 'a request limit must be a whole number');
   if (r.charge_rejected && phase === 'outcome') bad(at('charge_rejected'), 'charge_rejected applies to rules that count requests');
 
