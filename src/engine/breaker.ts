@@ -22,7 +22,8 @@ export class CircuitBreaker {
   private readonly threshold: number;
   private readonly cooldownMs: number;
   private consecutive = 0;
-  /** While open: when the next probe may go (0: closed). */
+  private isOpen = false;
+  /** While open: when the next probe may go. */
   private probeAt = 0;
   private probing = false;
   /** Times the breaker opened, for metrics. */
@@ -37,12 +38,12 @@ export class CircuitBreaker {
   }
 
   get open(): boolean {
-    return this.probeAt !== 0;
+    return this.isOpen;
   }
 
   /** Where a decision goes now: the store, the store as the one probe, or straight to the fallback. */
   gate(): Gate {
-    if (this.probeAt === 0) return STORE;
+    if (!this.isOpen) return STORE;
     if (this.probing || this.clock() < this.probeAt) return SKIP;
     this.probing = true;
     return PROBE;
@@ -50,9 +51,9 @@ export class CircuitBreaker {
 
   success(gate: Gate): void {
     this.consecutive = 0;
-    if (gate === PROBE || this.probeAt !== 0) {
+    if (gate === PROBE || this.isOpen) {
       // A probe came back, or a request sent before the breaker opened did: the store answers.
-      this.probeAt = 0;
+      this.isOpen = false;
       this.probing = false;
     }
   }
@@ -63,7 +64,8 @@ export class CircuitBreaker {
       this.probeAt = this.clock() + this.cooldownMs;
       return;
     }
-    if (++this.consecutive >= this.threshold && this.probeAt === 0) {
+    if (++this.consecutive >= this.threshold && !this.isOpen) {
+      this.isOpen = true;
       this.probeAt = this.clock() + this.cooldownMs;
       this.trips++;
     }

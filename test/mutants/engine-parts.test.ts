@@ -60,8 +60,18 @@ describe('circuit breaker', () => {
     expect(b.gate()).toBe(PROBE);
   });
 
+  it('opens on an injected clock at 0 with no cooldown (open is its own state, not a probe time of 0)', () => {
+    const b = new CircuitBreaker(() => 0, { failures: 1, cooldownMs: 0 });
+    b.failure(STORE);
+    expect([b.open, b.trips, b.gate()]).toEqual([true, 1, PROBE]);
+    b.failure(PROBE);
+    expect([b.open, b.gate()]).toEqual([true, PROBE]);
+    b.success(PROBE);
+    expect([b.open, b.gate()]).toEqual([false, STORE]);
+  });
+
   it('options are floored: at least one failure, a cooldown of at least 0', () => {
-    let now = 1000; // (probeAt 0 means "closed", so the clock starts past 0 as every real clock does)
+    let now = 1000;
     const b = new CircuitBreaker(() => now, { failures: 0, cooldownMs: -5 });
     b.failure(STORE);
     expect(b.open).toBe(true);
