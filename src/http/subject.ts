@@ -254,6 +254,8 @@ function compileJwt(cfg: NonNullable<SubjectConfig['jwt']>, clock: () => number)
       throw new ConfigError(`subject.jwt.public_key: not a PEM public key (${(e as Error).message})`);
     }
   }
+  // As the policy schema asks of a secret written in the file; one from secret_env or a library caller gets the same check.
+  if (cfg.secret !== undefined && cfg.secret.length < 16) throw new ConfigError(`subject.jwt: an HS256 secret needs at least 16 characters (this one has ${cfg.secret.length}); e.g. $(openssl rand -hex 32)`);
   const secret = cfg.secret !== undefined ? Buffer.from(cfg.secret) : undefined;
   if (!secret && !publicKey && !cfg.trustUnverified) {
     throw new ConfigError('subject.jwt: configure secret (HS256) or publicKey (RS256); set trustUnverified only when an earlier hop verifies tokens');

@@ -262,5 +262,9 @@ describe('JWTs', () => {
       new ConfigError('subject.jwt: configure secret (HS256) or publicKey (RS256); set trustUnverified only when an earlier hop verifies tokens'),
     );
     expect(() => compileSubject({ jwt: { claims: {}, publicKey: 'not a pem' } })).toThrow(/^subject\.jwt\.public_key: not a PEM public key \(/);
+    // An empty or short HS256 secret (from secret_env, or a library caller) is refused as the policy schema refuses one in the file.
+    expect(() => compileSubject({ jwt: { claims: {}, secret: '' } })).toThrow(/^subject\.jwt: an HS256 secret needs at least 16 characters \(this one has 0\)/);
+    expect(() => compileSubject({ jwt: { claims: {}, secret: 'k'.repeat(15) } })).toThrow(/at least 16 characters \(this one has 15\)/);
+    expect(() => compileSubject({ jwt: { claims: {}, secret: 'k'.repeat(16) } })).not.toThrow();
   });
 });
