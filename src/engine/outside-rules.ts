@@ -1,7 +1,5 @@
 import { policyItem } from '../headers/ratelimit-headers.js';
 import type { CompiledPolicy, CompiledRule } from '../policy/compiled.js';
-import type { TxOp } from '../stores/store.js';
-import type { Decision } from './decision.js';
 
 /**
  * Rules that come from somewhere other than the policy file — Envoy's descriptors
@@ -23,13 +21,6 @@ export interface OutsideRuleSpec {
   /** While the store is down: decide locally with this instance's share ('open') or refuse ('closed'). */
   onStoreError: 'open' | 'closed';
   blockMs: number;
-}
-
-/** What a front door with rules of its own decides through: the engine (./sluice.ts). */
-export interface OutsideRuleEngine {
-  /** The rules' ops, one per rule in the same order, applied atomically. */
-  decideOutside(rules: readonly CompiledRule[], ops: TxOp[]): Promise<Decision>;
-  now(): number;
 }
 
 /** Compiles one outside rule. Throws when its name is not namespaced (no ":"), so it could collide with a policy rule. */

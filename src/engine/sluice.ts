@@ -6,6 +6,7 @@ import { RuleIndex } from '../policy/rule-index.js';
 import { ADMITTED, IN_PLACE_OPS, UNABLE, type InPlaceRule, type InPlaceStore } from '../stores/in-place-store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
+import { scaledParams } from '../stores/transaction.js';
 import { CircuitBreaker, SKIP, type BreakerOptions, type Gate } from './breaker.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
 import { checkedCost, rejectBadCost } from './cost.js';
@@ -420,11 +421,15 @@ export class Sluice {
     if (custom !== undefined && (custom.expiresAt === undefined || custom.expiresAt > now)) return custom.params;
     const scale = rule.scale;
     if (scale === undefined) return rule.params;
+    const s = this.scaleOf(scale, subject);
+    return scaledParams(rule.params, store.attribute(s.entity, s.attribute) ?? s.fallback);
+  }
+
+  /** Whose attribute scales a rule for this subject, and the factor when the store holds none: the policy file's, the subject's, else the default. */
+  private scaleOf(scale: NonNullable<CompiledRule['scale']>, subject: Subject): NonNullable<TxOp['scale']> {
     const entity = `${scale.of}:${subject[scale.of]}`;
     const fromSubject = Number(subject[scale.attribute]);
-    const factor = store.attribute(entity, scale.attribute) ?? this.policyValue.attributes.get(entity)?.[scale.attribute] ?? (fromSubject > 0 ? fromSubject : scale.default);
-    const p = rule.params;
-    return { ...p, limit: p.limit * factor, burst: p.burst === undefined ? undefined : p.burst * factor };
+    return { entity, attribute: scale.attribute, fallback: this.policyValue.attributes.get(entity)?.[scale.attribute] ?? (fromSubject > 0 ? fromSubject : scale.default) };
   }
 
   /** A record that matched this rule alone, decided in place (undefined: the general path). */
@@ -481,13 +486,7 @@ export class Sluice {
       const o = this.policyOverrides.get(op.key);
       if (o && (o.expiresAt === undefined || o.expiresAt > this.clock())) op.override = o;
     }
-    if (rule.scale) {
-      const value = subject[rule.scale.of];
-      const entity = `${rule.scale.of}:${value}`;
-      const fromFile = this.policyValue.attributes.get(entity)?.[rule.scale.attribute];
-      const fromSubject = Number(subject[rule.scale.attribute]);
-      op.scale = { entity, attribute: rule.scale.attribute, fallback: fromFile ?? (fromSubject > 0 ? fromSubject : rule.scale.default) };
-    }
+    if (rule.scale) op.scale = this.scaleOf(rule.scale, subject);
     return op;
   }
 

@@ -179,7 +179,8 @@ export class EnvoyRateLimiter {
     // 3. plan: which descriptors become the engine's ops (one rule per op)
     const ops: TxOp[] = [];
     const rules: CompiledRule[] = [];
-    const onStoreError: EnvoyStoreErrorMode[] = [];
+    /** Whether a limit asked about has no on_store_error to fall back on (a store failure is then answered). */
+    let answerFailure = false;
     const opByKey = new Map<string, number>();
     const plans: Plan[] = req.descriptors.map((d, i) => {
       const of = limits[i];
@@ -198,7 +199,7 @@ export class EnvoyRateLimiter {
       }
       opByKey.set(op.key, ops.length);
       rules.push(of.rule);
-      onStoreError.push(of.onStoreError);
+      if (of.onStoreError === 'error') answerFailure = true;
       return { kind: 'limit', of, op: ops.push(op) - 1 };
     });
 
@@ -214,7 +215,7 @@ export class EnvoyRateLimiter {
     const decision = ops.length ? await this.engine.decideOutside(rules, ops) : undefined;
     const results = decision ? decision.results : NO_RESULTS;
     const failure = decision?.storeFailure;
-    if (failure) this.storeFailed(failure, onStoreError);
+    if (failure) this.storeFailed(failure, answerFailure);
     const now = this.clock();
     const admitted = !zeroDenies && results.every((r, i) => r.allowed || ops[i].shadow);
 
@@ -267,9 +268,9 @@ export class EnvoyRateLimiter {
   }
 
   /** The store failed: counted, and answered as a failure when a limit it was asked about has no on_store_error to fall back on. */
-  private storeFailed(failure: StoreFailure, modes: readonly EnvoyStoreErrorMode[]): void {
+  private storeFailed(failure: StoreFailure, answerFailure: boolean): void {
     if (!failure.shortCircuited) this.counters.storeErrors++;
-    if (!modes.includes('error')) return;
+    if (!answerFailure) return;
     const e = failure.error;
     const why = failure.shortCircuited ? 'circuit open after repeated failures' : ((e as Error)?.message ?? String(e));
     throw new EnvoyStoreError(`rate-limit store unavailable (${this.store.name}): ${why}`, e);

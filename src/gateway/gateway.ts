@@ -141,13 +141,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   const port = (server.address() as AddressInfo).port;
   const ownsEngine = !opts.sluice;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}`;
   return {
     port,
     host,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${origin}:${port}`,
     server,
     sluice: enforcer.sluice,
-    ...(admin?.port !== undefined ? { adminPort: admin.port, adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}` } : {}),
+    ...(admin?.port !== undefined ? { adminPort: admin.port, adminUrl: `${origin}:${admin.port}` } : {}),
     async close(graceMs = DEFAULT_GRACE_MS) {
       await Promise.all([closer.close(graceMs), admin?.close(graceMs)]);
       await pool.close().catch(() => pool.destroy());

@@ -7,6 +7,7 @@ import { AdminAuth } from './auth.js';
 import { PolicyReloader } from './reload.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { resolveTokens, type TokenSources } from './tokens.js';
+import { DEFAULT_BODY_LIMIT } from './schemas.js';
 
 /**
  * The admin API on its own, for a front door other than `sluice serve` (the gateway): the
@@ -37,7 +38,7 @@ export async function createAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
   const auth = new AdminAuth(tokens);
   if (!auth.enabled) opts.log.warn('the admin API has no token (--admin-token / --read-token): every admin request answers 401');
   let closing = false;
-  const app = createApiApp({ log: opts.log, bodyLimit: opts.bodyLimit ?? 1024 * 1024, closing: () => closing });
+  const app = createApiApp({ log: opts.log, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, closing: () => closing });
   const reloader = new PolicyReloader({ sluice: opts.sluice, log: opts.log, file: opts.policyFile });
   registerAdminRoutes(app, opts, auth, reloader);
   await app.ready();

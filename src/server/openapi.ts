@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { formatBytes } from '../http/caps.js';
 import { jsonSchemaOf, MESSAGES } from '../http/json-schema.js';
-import { REQUEST_BODIES, subjectSchema } from './schemas.js';
+import { DEFAULT_BODY_LIMIT, LIMITS, REQUEST_BODIES, subjectSchema } from './schemas.js';
 
 /**
  * The service's HTTP API as OpenAPI 3.1, served at GET /openapi.json. Every request body's
@@ -16,8 +16,8 @@ export interface OpenapiOptions {
   bodies?: Readonly<Record<string, z.ZodType>>;
 }
 
-/** Without options: the service's default body limit (serve's DEFAULT_BODY_LIMIT, 1 MiB). */
-export function openapiDocument(opts: OpenapiOptions = { bodyLimit: 1024 * 1024 }): Record<string, unknown> {
+/** Without options: the service's default body limit (DEFAULT_BODY_LIMIT, 1 MiB). */
+export function openapiDocument(opts: OpenapiOptions = { bodyLimit: DEFAULT_BODY_LIMIT }): Record<string, unknown> {
   const bodies = opts.bodies ?? REQUEST_BODIES;
   /** The request body of "POST /v1/check": required, application/json, the schema the server validates with. */
   const requestBody = (op: string) => {
@@ -71,7 +71,7 @@ export function openapiDocument(opts: OpenapiOptions = { bodyLimit: 1024 * 1024 
       '/v1/check/batch': {
         post: {
           tags: ['decisions'],
-          summary: 'Decide up to 1,000 independent checks in one call (each charged as its own check, in order)',
+          summary: `Decide up to ${LIMITS.batch.toLocaleString('en-US')} independent checks in one call (each charged as its own check, in order)`,
           requestBody: requestBody('POST /v1/check/batch'),
           responses: {
             '200': {

@@ -10,6 +10,9 @@ import { MESSAGES } from '../http/json-schema.js';
  * the routes and answered with 422.
  */
 
+/** The largest request body the service reads unless its bodyLimit option says otherwise, bytes. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
 export const LIMITS = {
   /** Attributes in one subject. */
   subjectAttributes: 64,

@@ -23,6 +23,7 @@ import { resolveStore, type StoreSpec } from './store.js';
 import { DashboardRecorder } from '../dashboard/recorder.js';
 import { startExporters, type ExporterOptions } from '../dashboard/exporters/index.js';
 import { envoyFailureLogger } from './routes/envoy-json.js';
+import { DEFAULT_BODY_LIMIT } from './schemas.js';
 
 /** Options of `sluice serve` (each also from the environment, read by the CLI). */
 export interface ServeOptions {
@@ -120,7 +121,7 @@ export interface ServeHandle {
   close(): Promise<void>;
 }
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export { DEFAULT_BODY_LIMIT };
 
 /** Starts the Sluice service: decision API, admin API, metrics, health, and Envoy's protocol when available. */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {

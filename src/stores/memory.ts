@@ -16,8 +16,6 @@ export interface MemoryStoreOptions {
   maxKeys?: number;
 }
 
-export { ADMITTED, REFUSED, UNABLE, type InPlaceVerdict } from './in-place-store.js';
-
 const NONE = -1;
 /**
  * Keys the expiry scan looks at per key allocated. An expired key is dropped within two
@@ -323,8 +321,7 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
       this.lastRef = undefined;
     } else {
       this.touch(slot);
-      if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
-      else if (this.lens[slot] === RING) this.rings.release(slot);
+      this.dropState(slot);
     }
     (this.cols[0] ?? this.column(0))[slot] = until;
     this.lens[slot] = 1;
@@ -388,8 +385,7 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
       if (op.algorithm !== undefined) this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, op.algorithm, op.params!);
     } else {
       this.touch(slot);
-      if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
-      else if (this.lens[slot] === RING) this.rings.release(slot);
+      this.dropState(slot);
     }
     // Short states of any algorithm fit the columns and read back identical.
     if (state.length <= 3) {
@@ -592,6 +588,12 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
     return slot;
   }
 
+  /** Frees what a slot's state holds outside its columns: a variable-size array or a log ring. */
+  private dropState(slot: number): void {
+    if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
+    else if (this.lens[slot] === RING) this.rings.release(slot);
+  }
+
   private remove(slot: number): void {
     const owner = this.owners[slot];
     if (owner === undefined) return;
@@ -599,8 +601,7 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
     this.ids[slot] = undefined;
     this.owners[slot] = undefined;
     this.lastRef = undefined;
-    if (this.lens[slot] === VARIABLE) this.variable.delete(slot);
-    else if (this.lens[slot] === RING) this.rings.release(slot);
+    this.dropState(slot);
     this.lens[slot] = 0;
     this.unlink(slot);
     this.free.push(slot);

@@ -146,6 +146,10 @@ export function effectiveParams(op: TxOp, now: number, s: Pick<StateAccess, 'ove
   const o = s.override(op, now) ?? op.override;
   if (o) return { ...op.params, limit: o.limit, windowMs: o.windowMs, burst: undefined };
   if (!op.scale) return op.params;
-  const factor = s.attribute(op.scale.entity, op.scale.attribute) ?? op.scale.fallback;
-  return { ...op.params, limit: op.params.limit * factor, burst: op.params.burst === undefined ? undefined : op.params.burst * factor };
+  return scaledParams(op.params, s.attribute(op.scale.entity, op.scale.attribute) ?? op.scale.fallback);
+}
+
+/** A rule's parameters with its limit (and burst) multiplied by an entity's factor. */
+export function scaledParams(p: Params, factor: number): Params {
+  return { ...p, limit: p.limit * factor, burst: p.burst === undefined ? undefined : p.burst * factor };
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
-import { ADMITTED, MemoryStore, REFUSED } from '../../src/stores/memory.js';
+import { MemoryStore } from '../../src/stores/memory.js';
+import { ADMITTED, REFUSED } from '../../src/stores/in-place-store.js';
 import type { OpResult, TxOp } from '../../src/stores/store.js';
 import { manualClock } from '../helpers/clock.js';
 
