@@ -5,7 +5,7 @@ import { XLSX_TYPE, XlsxRowCounter, type RowCounter } from './caps/xlsx-row-coun
 import { JsonItemCounter } from './caps/json-item-counter.js';
 import { MultipartMeter } from './caps/multipart-meter.js';
 import type { CapPlan, ItemWatch } from './caps/plan.js';
-import { bodyTooLarge, tooManyRows, type CapViolation } from './caps/violations.js';
+import { bodyTooLarge, encodedBody, tooManyRows, type CapViolation } from './caps/violations.js';
 
 /**
  * Payload caps, checked while the request body streams in: nothing is buffered.
@@ -70,6 +70,18 @@ export function checkContentLength(plan: CapPlan, contentLength: string | number
   if (!plan.body || contentLength === undefined || contentLength === null || contentLength === '') return undefined;
   const n = Number(contentLength);
   return Number.isFinite(n) && n > plan.body.max ? bodyTooLarge(plan.body.cap, plan.body.max) : undefined;
+}
+
+/**
+ * A body sent with a Content-Encoding (gzip, deflate, br) would be counted as compressed bytes,
+ * while the app's parser (express.json() among them) inflates it: 10,001 numbers in a gzip body
+ * passed a 10,000 cap. A capped request must come unencoded; it is refused with 415 otherwise.
+ */
+export function checkContentEncoding(plan: CapPlan, contentEncoding: string | undefined): CapViolation | undefined {
+  if (contentEncoding === undefined) return undefined;
+  const coding = contentEncoding.trim().toLowerCase();
+  if (coding === '' || coding === 'identity' || !(plan.body || plan.file || plan.rows || plan.items.length)) return undefined;
+  return encodedBody(plan.caps[0], coding);
 }
 
 /** Is there anything to check while the body streams? */

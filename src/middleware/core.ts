@@ -2,9 +2,9 @@ import { FailureLog } from '../engine/failure-log.js';
 import type { Decision } from '../engine/decision.js';
 import { Sluice, type Clock } from '../engine/sluice.js';
 import { toSubjectConfig } from '../http/subject-config.js';
-import { capPlan, checkContentLength, CapMeter, needsMeter, type CapPlan, type CapViolation } from '../http/caps.js';
+import { capPlan, checkContentEncoding, checkContentLength, CapMeter, needsMeter, type CapPlan, type CapViolation } from '../http/caps.js';
 import { denialBody, dropBody, errorBody } from '../http/errors.js';
-import { compileSubject, SubjectError, type RequestInfo, type SubjectConfig, type SubjectDeriver } from '../http/subject.js';
+import { compileSubject, headerOf, SubjectError, type RequestInfo, type SubjectConfig, type SubjectDeriver } from '../http/subject.js';
 import type { CompiledPolicy, CompiledRule, Subject } from '../policy/compiled.js';
 import type { PolicySource } from '../policy/load.js';
 import type { Store } from '../stores/store.js';
@@ -124,7 +124,7 @@ export class Enforcer {
     let meter: CapMeter | undefined;
     const plan: CapPlan | undefined = capPlan(this.policyRef, subject);
     if (plan) {
-      const early = checkContentLength(plan, contentLength);
+      const early = checkContentLength(plan, contentLength) ?? checkContentEncoding(plan, headerOf(req.headers, 'content-encoding'));
       if (early) return capRefusal(early);
       if (needsMeter(plan, contentType)) meter = new CapMeter(plan, contentType);
     }

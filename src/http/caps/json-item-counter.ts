@@ -49,7 +49,7 @@ export class JsonItemCounter {
           this.inString = false;
           if (this.capturingKey) {
             const top = stack[stack.length - 1];
-            top.key = this.keyBytes ? Buffer.from(this.keyBytes).toString('utf8') : undefined;
+            top.key = this.keyBytes ? keyText(this.keyBytes) : undefined;
             this.capturingKey = false;
             this.keyBytes = undefined;
           }
@@ -146,5 +146,16 @@ export class JsonItemCounter {
     const n = (this.counts.get(w) ?? 0) + 1;
     this.counts.set(w, n);
     return n > w.max ? tooManyItems(w) : undefined;
+  }
+}
+
+/** A key as JSON.parse reads it: `"num\\u0062ers"` is the key numbers to the app, so it is to the cap. */
+function keyText(bytes: number[]): string {
+  const raw = Buffer.from(bytes).toString('utf8');
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw; // not valid JSON: the app's parser refuses the body anyway
   }
 }

@@ -5,7 +5,7 @@ import { SaxesParser } from 'saxes';
  * Counts the rows of an .xlsx workbook as its bytes stream in, without unpacking it:
  * fflate's streaming unzip walks the zip's local entries in order, only the worksheets
  * (xl/worksheets/*.xml) are inflated, chunk by chunk, into a streaming XML parser (saxes)
- * that counts `<row>` elements holding at least one value. Every other entry is skipped
+ * that counts `<row>` elements holding at least one value (a cached value, an inline string or a formula). Every other entry is skipped
  * undecompressed. Memory is the inflate window and the parser's current tag, whatever the
  * size of the sheet.
  *
@@ -16,7 +16,8 @@ import { SaxesParser } from 'saxes';
  * fflate and saxes both work synchronously on pushed chunks, which is what lets the cap
  * answer as the chunk that crosses it arrives (the CSV counter's contract).
  */
-const WORKSHEET = /^xl\/worksheets\/[^/]+\.xml$/;
+/** Part names compare case-insensitively (ECMA-376 part 2, 9.1.1.1): `xl/worksheets/Sheet1.XML` is a sheet too. */
+const WORKSHEET = /^\/?xl\/worksheets\/[^/]+\.xml$/i;
 /** Past this much inflated sheet XML the workbook is not read further (a zip bomb costs at most this much CPU). */
 const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 
@@ -82,7 +83,7 @@ export class XlsxRowCounter implements RowCounter {
       if (name === 'row') {
         inRow = true;
         rowHasValue = false;
-      } else if (inRow && (name === 'v' || name === 'is')) rowHasValue = true;
+      } else if (inRow && (name === 'v' || name === 'is' || name === 'f')) rowHasValue = true; // a formula is a value to the app, cached or not
     });
     xml.on('closetag', (tag) => {
       if (local(tag.name) !== 'row') return;
