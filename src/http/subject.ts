@@ -78,6 +78,8 @@ export interface RequestInfo {
   remoteAddress: string | undefined;
   /** The X-Forwarded-For header lines as received, when the front door sees them apart (node: req.headersDistinct). */
   forwardedFor?: readonly string[];
+  /** The header lines as received (node: req.rawHeaders), to tell a repeated header from one line holding a comma. */
+  rawHeaders?: readonly string[];
 }
 
 export type NodeHeaders = Record<string, string | string[] | undefined>;
@@ -116,7 +118,13 @@ export function compileSubject(config: SubjectConfig = {}, routes: readonly Comp
     for (let i = 0; i < fixed.length; i++) subject[fixed[i][0]] = fixed[i][1];
     for (let i = 0; i < headerPairs.length; i++) {
       const v = headerOf(req.headers, headerPairs[i][0]);
-      if (v !== undefined && v !== '') subject[headerPairs[i][1]] = v;
+      if (v === undefined || v === '') continue;
+      // Node joins repeated lines with ", ": "acme, acme" would be a bucket of its own while an
+      // upstream reading the first line serves acme. An identity header must come once.
+      if (req.rawHeaders && v.includes(',') && headerLines(req.rawHeaders, headerPairs[i][0]) > 1) {
+        throw new SubjectError(400, 'repeated_header', `header ${headerPairs[i][0]} was sent more than once; it names the ${headerPairs[i][1]} limits are kept for, so send it once`);
+      }
+      subject[headerPairs[i][1]] = v;
     }
     if (apiKeys) apiKeys(req.headers, subject);
     if (jwt) jwt(req.headers, subject);
@@ -130,6 +138,12 @@ export function compileSubject(config: SubjectConfig = {}, routes: readonly Comp
     if (ip) subject[ipAttr] = ip;
     return subject;
   };
+}
+
+function headerLines(raw: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === name.length && raw[i].toLowerCase() === name) n++;
+  return n;
 }
 
 export function headerOf(headers: RequestInfo['headers'], name: string): string | undefined {

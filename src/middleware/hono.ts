@@ -49,6 +49,7 @@ export function sluice(opts: SluiceHonoOptions): MiddlewareHandler {
         remoteAddress: addressOf(c),
         // Fetch Headers join repeated lines; @hono/node-server's request still has them apart.
         forwardedFor: incoming?.rawHeaders ? forwardedForLines(incoming) : undefined,
+        rawHeaders: incoming?.rawHeaders,
       },
       raw.headers.get('content-type') ?? undefined,
       raw.headers.get('content-length'),

@@ -6,7 +6,7 @@ import { type Enforcer, type Prepared, type Refusal, refusalHeaders } from './co
 /** Helpers shared by the adapters whose requests are Node's IncomingMessage (Express, Fastify). */
 
 export function requestInfo(req: IncomingMessage, url?: string): RequestInfo {
-  return { method: req.method ?? 'GET', url: url ?? req.url ?? '/', headers: req.headers, remoteAddress: req.socket?.remoteAddress, forwardedFor: forwardedForLines(req) };
+  return { method: req.method ?? 'GET', url: url ?? req.url ?? '/', headers: req.headers, remoteAddress: req.socket?.remoteAddress, forwardedFor: forwardedForLines(req), rawHeaders: req.rawHeaders };
 }
 
 /** The X-Forwarded-For header lines as received (node joins them in req.headers), when there is more than one. */

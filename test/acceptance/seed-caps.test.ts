@@ -68,7 +68,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((r) => server.close(r)));
 
-const post = (path: string, body: string | Buffer, headers: Record<string, string>) => send(base + path, { method: 'POST', body, headers: { 'x-account-id': 'acme', ...headers } });
+const post = (path: string, body: string | Buffer, headers: Record<string, string>) => send(base + path, { method: 'POST', body: body as BodyInit, headers: { 'x-account-id': 'acme', ...headers } });
 const csv = (rows: number, eol = '\n') => ['name,phone', ...Array.from({ length: rows }, (_, i) => `c${i},+1555${i}`)].join(eol) + eol;
 
 describe('caps counted in the page\'s units', () => {
