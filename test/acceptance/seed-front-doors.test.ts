@@ -59,6 +59,7 @@ beforeAll(async () => {
       app.post('/pa/login', (req, res) => res.status(req.headers['x-password'] === 'right' ? 200 : 401).json({ ok: false }));
       app.post('/pa/signup', (_req, res) => res.status(201).json({ ok: true }));
       app.get('/sa/queues/size', (_req, res) => res.json({ size: 3 }));
+      app.post('/pa/connector/events', (_req, res) => res.json({ processed: true }));
       doors.push({ name, url: await listen(createServer(app)) });
     } else if (name === 'fastify') {
       const app = Fastify();
@@ -133,6 +134,32 @@ describe.each(['express', 'fastify', 'hono'])('seed 002 and 000 through the %s m
     const r = await send(`${url()}/sa/queues/size`);
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('missing_key_attribute');
+  });
+});
+
+describe('drops and even pacing (express)', () => {
+  const url = () => doors.find((d) => d.name === 'express')!.url;
+
+  it('connector inbound events: 10 a minute processed, the 11th dropped: 202 {"dropped": true}, never reaching the app', async () => {
+    for (let i = 0; i < 10; i++) {
+      const r = await send(`${url()}/pa/connector/events`, { method: 'POST', headers: { 'x-account-id': 'conn' } });
+      expect(r.body, `event ${i + 1}`).toEqual({ processed: true });
+    }
+    const r = await send(`${url()}/pa/connector/events`, { method: 'POST', headers: { 'x-account-id': 'conn' } });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ dropped: true, rule: 'connector-inbound' });
+  });
+
+  it('seed 000\'s best practice: a client spreading 120 calls evenly over 60/min sees no 429, and no minute holds more than 60', async () => {
+    const client = createClient({ clock: sleeper, limit: { limit: 60, windowMs: 60_000 }, keyFor: () => 'even' });
+    const at: number[] = [];
+    for (let i = 0; i < 120; i++) {
+      const r = await client.fetch(`${url()}/sa/queues/size`, { headers: { 'x-account-id': 'even' } });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+      at.push(clock.t);
+    }
+    for (let i = 60; i < at.length; i++) expect(at[i] - at[i - 60]).toBeGreaterThanOrEqual(60_000);
   });
 });
 

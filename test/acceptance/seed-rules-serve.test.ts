@@ -144,6 +144,42 @@ describe('reloads mid-window never lift a limit', () => {
   });
 });
 
+describe('racing callers', () => {
+  it('20 concurrent recording pulls of one tenant: exactly one admitted; 100 concurrent calls of one account: exactly 60', async () => {
+    const pulls = await Promise.all(Array.from({ length: 20 }, () => check({ product: 'ccaas', api: 'Get Recording Audio', tenant: 'racing' })));
+    expect(pulls.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(pulls.filter((r) => r.status === 429)).toHaveLength(19);
+    const calls = await Promise.all(Array.from({ length: 100 }, () => check({ product: 'smartassist', api: 'Raw Data API', account: 'racing' })));
+    expect(calls.filter((r) => r.status === 200)).toHaveLength(60);
+  });
+
+  it('one batch of 61 checks of one account: the first 60 admitted in order, the 61st refused with the page\'s text', async () => {
+    const checks = Array.from({ length: 61 }, () => ({ subject: { product: 'smartassist', api: 'Queue Size', account: 'batched' } }));
+    const r = await send(`${svc.url}/v1/check/batch`, { method: 'POST', json: { checks } });
+    expect(r.status).toBe(200);
+    expect(r.body.allowed).toBe(false);
+    expect(r.body.results.map((x: { allowed: boolean }) => x.allowed)).toEqual([...Array(60).fill(true), false]);
+    expect(r.body.results[60].error.message).toBe(SMARTASSIST_TEXT);
+  });
+});
+
+describe('a restart on the service\'s default store (SQLite) never lifts a limit', () => {
+  it('SIGTERM and start again on the same file: the full account, the locked login and the 509 are still refused', async () => {
+    const account = { product: 'contact-center-ai', account: 'restarted', api: 'Get All Campaigns' };
+    const login = { product: 'picky-assist', api: 'Login', user: 'restarted' };
+    for (let i = 0; i < 60; i++) await check(account);
+    for (let i = 0; i < 4; i++) {
+      await check(login);
+      await send(`${svc.url}/v1/record`, { method: 'POST', json: { subject: login, outcome: { status: 401 } } });
+    }
+    expect(await svc.stop()).toBe(0);
+    svc = await spawnServe(['--config', policy, '--store', `sqlite:${join(dir, 's.db')}`], { SLUICE_ADMIN_TOKEN: TOKEN });
+    expect((await check(account)).status).toBe(429);
+    expect((await check(login)).status).toBe(429);
+    expect((await check({ product: 'ccaas', api: 'Get Recording Audio', tenant: 'small-restart' })).status).toBe(200);
+  }, 60_000);
+});
+
 async function waitFor(cond: () => boolean, ms = 10_000) {
   const end = Date.now() + ms;
   while (!cond()) {
