@@ -7,7 +7,8 @@ import { loadPolicy } from './policy/load.js';
 import { policyEnvironment } from './policy/environment.js';
 import { isEnvoyConfigFile } from './cli/envoy-detect.js';
 import { parseDuration } from './policy/units.js';
-import type { Subject } from './policy/compiled.js';
+import type { CompiledPolicy, Subject } from './policy/compiled.js';
+import type { Logger } from 'pino';
 import { dashboardServeOptions, otlpEndpointFromEnv, type DashboardFlags } from './dashboard/cli-flags.js';
 import { parseHostPort } from './dashboard/exporters/targets.js';
 
@@ -118,7 +119,7 @@ program
 program
   .command('gateway')
   .description('Run a reverse proxy that enforces the policy in front of an existing API.')
-  .requiredOption('--config <file>', 'policy file, with an optional `subject:` section [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
+  .requiredOption('--config <file>', 'policy file, with an optional `subject:` section; reloaded on SIGHUP [SLUICE_CONFIG]', process.env.SLUICE_CONFIG)
   .requiredOption('--upstream <url>', 'the API behind the gateway, e.g. http://127.0.0.1:3000 [SLUICE_UPSTREAM]', process.env.SLUICE_UPSTREAM)
   .addOption(new Option('--port <n>', 'listening port').env('SLUICE_PORT').argParser(port).default(8080))
   .option('--host <addr>', 'listening address; 0.0.0.0 or :: exposes the gateway [SLUICE_HOST]', process.env.SLUICE_HOST ?? '127.0.0.1')
@@ -141,12 +142,14 @@ program
     } catch (e) {
       fail(`${(e as Error).message}`);
     }
-    const [{ startGateway }, { openStore }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js')]);
+    const [{ startGateway, checkGatewayPolicy }, { openStore }, { pino }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js'), import('pino')]);
     const store = await openStore(opts.store, { maxKeys: opts.maxKeys });
-    const admin = await gatewayAdmin(opts);
+    const log = pino({ base: { service: 'sluice-gateway' } }, pino.destination(2));
+    const admin = await gatewayAdmin(opts, log, checkGatewayPolicy);
     const gw = await startGateway({ policy: opts.config, upstream: opts.upstream, port: opts.port, host: opts.host, store, upstreamTimeoutMs, maxKeys: opts.maxKeys, admin }).catch((e: unknown) =>
       e instanceof Error && e.name === 'TokenConfigError' ? fail(e.message) : exitOnPolicyError(e),
     );
+    await reloadOnHangup(gw.sluice, opts.config, log, checkGatewayPolicy); // before the startup line, so a SIGHUP after it never ends the process
     const adminAt = admin ? { admin: gw.adminUrl ? `${gw.adminUrl}/v1/admin` : `${gw.url}/v1/admin` } : {};
     console.error(JSON.stringify({ msg: 'sluice gateway listening', url: gw.url, upstream: opts.upstream, store: store.name, policy: opts.config, ...adminAt }));
     // Connections drain for most of the grace period; the rest is for the store; the process is gone by its end.
@@ -318,13 +321,29 @@ interface GatewayAdminFlags {
  * The gateway serves the service's admin API (src/server/admin-api.ts) when given a token (or a
  * token file) or an admin port; admin changes are logged as JSON lines on stderr, with who made them.
  */
-async function gatewayAdmin(f: GatewayAdminFlags & { config: string }) {
+async function gatewayAdmin(f: GatewayAdminFlags & { config: string }, log: Logger, acceptPolicy: (p: CompiledPolicy) => void) {
   const { adminToken, readToken, adminTokenFile, readTokenFile, adminPort } = f;
   if (!adminToken && !readToken && !adminTokenFile && !readTokenFile && adminPort === undefined) return undefined;
-  const [{ createAdminApi }, { pino }] = await Promise.all([import('./server/admin-api.js'), import('pino')]);
-  const log = pino({ base: { service: 'sluice-gateway' } }, pino.destination(2));
+  const { createAdminApi } = await import('./server/admin-api.js');
   const tokens = { adminToken, readToken, adminTokenFile, readTokenFile };
-  return { port: adminPort, api: (sluice: Sluice) => createAdminApi({ ...tokens, sluice, log, policyFile: f.config }) };
+  return { port: adminPort, api: (sluice: Sluice) => createAdminApi({ ...tokens, sluice, log, policyFile: f.config, acceptPolicy }) };
+}
+
+/**
+ * SIGHUP reloads the gateway's policy file as it does `sluice serve`'s (src/server/reload.ts):
+ * the whole file or nothing, a broken one refused in one log line while the old policy keeps
+ * serving, and rules that keep their name keep their counts (a reload never lifts a limit mid-window).
+ */
+async function reloadOnHangup(sluice: Sluice, file: string, log: Logger, accept: (p: CompiledPolicy) => void) {
+  const { PolicyReloader } = await import('./server/reload.js');
+  const reloader = new PolicyReloader({ sluice, log, file, accept });
+  process.on('SIGHUP', () => {
+    try {
+      reloader.reload('signal', 'SIGHUP');
+    } catch (e) {
+      log.error({ who: 'SIGHUP', trigger: 'signal', source: file }, `policy reload failed; the previous policy keeps serving: ${(e as Error).message}`);
+    }
+  });
 }
 
 // ---- --max-keys (serve, gateway) ----

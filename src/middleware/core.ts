@@ -100,7 +100,7 @@ export class Enforcer {
   private refresh(): void {
     const policy = this.sluice.policy;
     this.policyRef = policy;
-    const config = this.subjectOverride ?? (policy.subject ? toSubjectConfig(policy.subject) : {});
+    const config = this.subjectOverride ?? subjectConfigOf(policy);
     this.derive = compileSubject(config, policy.routes, () => this.sluice.now());
     this.authAttrs = new Set([...Object.values(config.jwt?.claims ?? {}), ...Object.values(config.apiKeys?.keys ?? {}).flatMap((a) => Object.keys(a))]);
     this.recordRules = policy.rules.filter((r) => r.phase === 'outcome' || r.algorithm === 'concurrency');
@@ -193,6 +193,11 @@ export class Enforcer {
 /** The answer when Sluice itself failed on a request: 500 with the JSON error body, never a stack. */
 export function internalError(): Refusal {
   return refusal(500, {}, errorBody('internal_error', 'The rate limiter failed to decide this request.'));
+}
+
+/** How a policy's `subject:` section derives subjects (throws ConfigError for one that cannot work: an unset secret_env, a short secret). */
+export function subjectConfigOf(policy: Pick<CompiledPolicy, 'subject'>): SubjectConfig {
+  return policy.subject ? toSubjectConfig(policy.subject) : {};
 }
 
 /** The answer while the engine could not be opened (a broken policy or setting, logged once at startup). */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Sluice } from '../engine/sluice.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
 import { createApiApp } from './api-app.js';
 import { AdminAuth } from './auth.js';
 import { PolicyReloader } from './reload.js';
@@ -19,6 +20,8 @@ export interface AdminApiOptions extends TokenSources {
   log: Logger;
   /** The policy file that POST /v1/admin/reload reads again (absent: reload answers 409). */
   policyFile?: string;
+  /** The front door's own check of a reloaded policy (see PolicyReloader's `accept`). */
+  acceptPolicy?: (policy: CompiledPolicy) => void;
   /** Largest request body, bytes (default 1 MiB, as the service's). */
   bodyLimit?: number;
 }
@@ -39,7 +42,7 @@ export async function createAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
   if (!auth.enabled) opts.log.warn('the admin API has no token (--admin-token / --read-token): every admin request answers 401');
   let closing = false;
   const app = createApiApp({ log: opts.log, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, closing: () => closing });
-  const reloader = new PolicyReloader({ sluice: opts.sluice, log: opts.log, file: opts.policyFile });
+  const reloader = new PolicyReloader({ sluice: opts.sluice, log: opts.log, file: opts.policyFile, accept: opts.acceptPolicy });
   registerAdminRoutes(app, opts, auth, reloader);
   await app.ready();
   return {

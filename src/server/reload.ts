@@ -4,6 +4,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Sluice } from '../engine/sluice.js';
 import { loadEnvoyConfig, type EnvoyRateLimiter } from '../envoy/index.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError, type PolicyIssue } from '../policy/errors.js';
 import { loadPolicyText } from '../policy/load.js';
 import type { ServerMetrics } from './metrics.js';
@@ -36,6 +37,8 @@ export class PolicyReloader {
       debounceMs?: number;
       /** Envoy's ratelimit config, reloaded with the policy (both or neither). */
       envoy?: { source: string; limiter: EnvoyRateLimiter };
+      /** A front door's own check of a new policy before it swaps in (the gateway compiles its `subject:`); throws PolicyError to refuse it. */
+      accept?: (policy: CompiledPolicy) => void;
     },
   ) {
     this.file = deps.file === undefined ? undefined : resolve(deps.file);
@@ -66,6 +69,7 @@ export class PolicyReloader {
     if (!force && d === this.lastDigest) return { ok: true, changed: false, source: this.file, rules: sluice.policy.rules.length };
     try {
       const policy = loadPolicyText(text, this.file);
+      this.deps.accept?.(policy);
       const envoy = this.deps.envoy;
       const envoyConfig = envoy ? loadEnvoyConfig(envoy.source) : undefined;
       const changes = sluice.setPolicy(policy);
