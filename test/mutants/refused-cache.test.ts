@@ -122,7 +122,10 @@ describe('refused cache: what is remembered and replayed', () => {
       const inner = new CountingStore();
       const cache = new RefusedCache(inner);
       // Use the key up (and r|b) with plain takes at t = 1000, which are not remembered (admitted).
-      for (let i = 0; i < 2; i++) cache.apply([op()], 1000), cache.apply([op({ key: 'r|b', tag: 'b' })], 1000);
+      for (let i = 0; i < 2; i++) {
+        cache.apply([op()], 1000);
+        cache.apply([op({ key: 'r|b', tag: 'b' })], 1000);
+      }
       cache.apply(tx, 1100);
       cache.apply(tx, 1100);
       expect([what, cache.entryCount, inner.calls]).toEqual([what, 0, 6]);
