@@ -24,6 +24,8 @@ export default defineConfig({
       'test/oracles/**/*.test.ts',
       'test/engine/**/*.test.ts',
       'test/policy/**/*.test.ts',
+      // The seed pages' scenarios drive the whole engine on an injected clock, in process.
+      'test/examples/**/*.test.ts',
       'test/mutants/**/*.test.ts',
       'test/hostile/client-ip.test.ts',
     ],

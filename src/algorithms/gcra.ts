@@ -13,6 +13,9 @@ export const gcra: Algorithm = {
   name: 'gcra',
   fixedSize: 1,
   step(state, now, cost, p, mode): StepResult {
+    // A limit of 0 (an override or a scaled limit of nothing) admits nothing: the interval would
+    // be infinite and the tolerance 0 × ∞ = NaN. Refused for a window, as the other algorithms do.
+    if (!(p.limit > 0)) return { allowed: mode === 'refund', remaining: 0, resetMs: 0, retryAfterMs: mode === 'refund' ? 0 : p.windowMs, state: state ? [state[0]] : null };
     const interval = p.windowMs / p.limit;
     const burst = p.burst ?? p.limit;
     const tolerance = burst * interval;

@@ -83,11 +83,20 @@ export const IO_CELLS = 8;
 export const EXPIRED = 0;
 export const USED = 1;
 
+/** A refusal for a window, nothing remaining, the state untouched. */
+function refuseAll(io: Float64Array, windowMs: number): false {
+  io[REMAINING] = 0;
+  io[RESET_MS] = 0;
+  io[RETRY_AFTER_MS] = windowMs;
+  return false;
+}
+
 /** GCRA (./gcra.ts): state [tat]. */
 const gcra: InPlaceTake = {
   kind: 'cells',
   width: 1,
   take(io, fresh, now, cost, p) {
+    if (!(p.limit > 0)) return refuseAll(io, p.windowMs); // see gcra.ts: a limit of 0 admits nothing
     const interval = p.windowMs / p.limit;
     const tolerance = (p.burst ?? p.limit) * interval;
     const tat = fresh ? now : Math.max(Math.min(io[0], now + tatCeiling(p.windowMs, tolerance)), now);
