@@ -172,6 +172,8 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
    * meanwhile (its state had expired, so it reads as fresh) is charged as a fresh one.
    */
   settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array): void {
+    // A log charged although its take refused (a rule that charges refusals): its newest entry is now's, as after any charge.
+    if (charge && this.txRule[k]!.take.kind === 'log') io[EXPIRES_AT] = now + this.txParams[k].windowMs;
     this.settle(k, this.txRule[k]!, this.txId[k], this.txCost[k], this.txBlockId[k], charge, trip, now, io, true);
   }
 
