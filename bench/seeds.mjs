@@ -293,3 +293,4 @@ export async function run() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await run();
+export { accountSeed, pickySeed, recordingsSeed, aloneSeed };

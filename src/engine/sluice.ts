@@ -359,6 +359,8 @@ export class Sluice {
   private decideInPlace(rules: readonly CompiledRule[], subject: Subject, cost: number | undefined): Decision | undefined {
     if (rules.length === 1) {
       const rule = rules[0];
+      // A shadow rule never binds and a rule that charges refusals writes on a refusal: the transaction's way decides them.
+      if (rule.shadow || rule.chargeRejected) return this.decideAllInPlace(rules, subject, cost);
       // Outcome rules are charged by record(); a check asks whether one more would fit, or only whether the key is blocked.
       if (rule.phase === 'outcome') return this.inPlaceOp(rule, subject, 1, PEEK);
       return this.inPlaceOp(rule, subject, cost ?? costOf(rule, subject), TAKE);
@@ -367,11 +369,13 @@ export class Sluice {
   }
 
   /**
-   * A check that matched several rules (up to four), decided in the store as one
-   * transaction, as runGeneralTransaction decides it: every rule is decided first, then,
-   * if all admit, every rule that counts requests is charged, or none is; a refusal trips
-   * its rule's block. Undefined when a rule, a cost, a key's state or the store's room
-   * needs the general path (nothing is written before that is known).
+   * A check that matched several rules (up to four), or one in shadow mode or charging
+   * refusals, decided in the store as one transaction, as runGeneralTransaction decides
+   * it: every rule is decided first, then, if every rule outside shadow mode admits, every
+   * rule that counts requests and admitted is charged, or none is (except those that charge
+   * refusals: charged anyway); a refusal outside shadow mode trips its rule's block.
+   * Undefined when a rule, a cost, a key's state or the store's room needs the general path
+   * (nothing is written before that is known).
    */
   private decideAllInPlace(rules: readonly CompiledRule[], subject: Subject, cost: number | undefined): Decision | undefined {
     const store = this.own.inPlace;
@@ -395,15 +399,18 @@ export class Sluice {
       // A check of an outcome rule with a block asks only whether the key is blocked.
       const allowed = verdict === ADMITTED || (mode === PEEK && inPlace.block !== undefined && io[BLOCKED] === 0);
       io[ALLOWED] = allowed ? 1 : 0;
-      if (!allowed) admitted = false;
+      if (!allowed && !rule.shadow) admitted = false;
     }
+    // A refused transaction charges a refusal as a forced step: the log's in-place take has one, the fixed-size ones do not.
+    if (!admitted) for (let k = 0; k < rules.length; k++) if (chargesRefusal(rules[k], ios[k]) && this.inPlace[rules[k].index]!.take.kind !== 'log') return undefined;
     const results: OpResult[] = new Array(rules.length);
     for (let k = 0; k < rules.length; k++) {
       const rule = rules[k];
       const io = ios[k];
       const allowed = io[ALLOWED] === 1;
-      const trips = !allowed && this.inPlace[rule.index]!.block !== undefined && io[BLOCKED] === 0;
-      store.settleInPlace(k, admitted && rule.phase === 'request', trips, now, io);
+      const trips = !allowed && !rule.shadow && this.inPlace[rule.index]!.block !== undefined && io[BLOCKED] === 0;
+      const charge = rule.phase === 'request' && (admitted ? allowed : rule.chargeRejected && io[BLOCKED] === 0);
+      store.settleInPlace(k, charge, trips, now, io);
       const p = store.txParams[k];
       results[k] = { allowed, blocked: io[BLOCKED] === 1, limit: p.limit, windowMs: p.windowMs, remaining: io[REMAINING], resetMs: io[RESET_MS], retryAfterMs: allowed ? 0 : io[RETRY_AFTER_MS] };
     }
@@ -448,7 +455,8 @@ export class Sluice {
    */
   private inPlaceOp(rule: CompiledRule, subject: Subject, units: number, mode: InPlaceMode): Decision | undefined {
     const inPlace = this.inPlace[rule.index];
-    if (inPlace === undefined || !(units > 0)) return undefined;
+    // A lone decision binds its rule: a shadow rule's never does (decideAllInPlace decides a check of one; its records take the general path).
+    if (inPlace === undefined || !(units > 0) || rule.shadow) return undefined;
     const store = this.own.inPlace;
     if (store === undefined) return undefined;
     const io = this.io;
@@ -564,7 +572,7 @@ export class Sluice {
     // In place: a rule decided with its limit (its own, a key's override, or scaled), its cost and its block.
     this.inPlace = policy.rules.map((rule) => {
       const take = inPlaceTakes[rule.algorithm];
-      if (take === undefined || rule.shadow || rule.chargeRejected) return undefined;
+      if (take === undefined) return undefined;
       return { ns: rule.name, take, params: rule.params, block: rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined };
     });
     this.noResults = { legacyHeaders: policy.legacyHeaders, results: [] };
@@ -579,6 +587,11 @@ function withSkipped(d: Decision, gap: KeyGap): Decision {
 }
 /** The cell after the io cells where a check over several rules notes whether each admits. */
 const ALLOWED = IO_CELLS;
+
+/** Whether a refused transaction charges this rule's op, decided in place as `io` holds it, although the op refused (a rule that charges refusals; a block served charges nothing). */
+function chargesRefusal(rule: CompiledRule, io: Float64Array): boolean {
+  return rule.chargeRejected && rule.phase === 'request' && io[ALLOWED] === 0 && io[BLOCKED] === 0;
+}
 
 function costOf(rule: CompiledRule, subject: Subject): number {
   if (rule.cost.kind === 'fixed') return rule.cost.units;

@@ -28,6 +28,8 @@ const ruleArb = fc.record({
   // Outcome rules count failures, recorded after the work (login lockout), and checks only peek.
   count: fc.constantFrom(undefined, undefined, undefined, 'failure' as const),
   shadow: fc.constantFrom(false, false, false, true),
+  // Refused checks are charged too (a rule that counts attempts, not admissions).
+  chargeRejected: fc.constantFrom(false, false, false, true),
   key: fc.constantFrom(['k'], ['k'], ['k', 'j'], []),
   // A custom limit in the policy file for the key {k: b, j: 1}, above or below the rule's.
   custom: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
@@ -74,6 +76,7 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
       ...(r.count ? { count: r.count } : {}),
       ...(r.scale && (r.key as readonly string[]).includes('k') ? { scale: { attribute: 'seats', of: 'k', default: 1 } } : {}),
       ...(r.shadow ? { shadow: true } : {}),
+      ...(r.chargeRejected && !r.count ? { charge_rejected: true } : {}),
     })),
     attributes: { k: { a: { seats: 2 } } },
     overrides: rules.flatMap((r, i) =>
@@ -155,9 +158,8 @@ describe('checks decided in place', () => {
   }, LONG_RUN);
 
   it('over three and four rules at once: all admit and all are charged, or none is', async () => {
-    const plain = ruleArb.map((r) => ({ ...r, shadow: false }));
     await fc.assert(
-      fc.asyncProperty(fc.array(plain, { minLength: 3, maxLength: 4 }), fc.array(stepArb, { minLength: 10, maxLength: 80, size: 'max' }), fc.integer({ min: 4, max: 12 }), async (rules, steps, maxKeys) => {
+      fc.asyncProperty(fc.array(ruleArb, { minLength: 3, maxLength: 4 }), fc.array(stepArb, { minLength: 10, maxLength: 80, size: 'max' }), fc.integer({ min: 4, max: 12 }), async (rules, steps, maxKeys) => {
         await differential(rules, steps, maxKeys);
       }),
       { numRuns: 150 },
@@ -172,6 +174,11 @@ describe('checks decided in place', () => {
   it('on lone sliding logs with blocks (login lockout, bot-loop breaker): the same, with records of failures', async () => {
     const lockouts = ruleArb.map((r) => ({ ...r, algorithm: 'sliding-log' as const, shadow: false, block: r.block ?? '7s', count: r.count ?? (r.limit % 2 ? ('failure' as const) : undefined) }));
     await longRuns(lockouts, 'failed', 200);
+  }, LONG_RUN);
+
+  it('on lone rules in shadow mode or charging refusals: the same, over longer runs', async () => {
+    const observing = ruleArb.map((r) => ({ ...r, count: undefined, block: r.shadow ? undefined : r.block, shadow: r.limit % 2 === 0, chargeRejected: r.limit % 2 === 1 || r.chargeRejected }));
+    await longRuns(observing, 'none', 200);
   }, LONG_RUN);
 
   it('are taken for a lone rule, with its block or a key\'s custom limit, and not when apply is replaced', async () => {
@@ -209,5 +216,33 @@ describe('checks decided in place', () => {
     await store.deleteOverride('plain|b');
     store.apply = MemoryStore.prototype.apply.bind(store);
     expect(inPlace({ k: 'a', route: 'plain' })).toEqual([]);
+  });
+
+  it('are taken for shadow rules and rules that charge refusals (a refused log is charged in place; a refused fixed-size take that must be charged goes to apply)', () => {
+    const policy = {
+      rules: [
+        { name: 'watch', key: 'k', limit: '1/1m', algorithm: 'sliding-log' as const, shadow: true, match: { route: 'watch' } },
+        { name: 'attempts', key: 'k', limit: '1/1m', algorithm: 'sliding-log' as const, charge_rejected: true, match: { route: 'attempts' } },
+        { name: 'gcra-attempts', key: 'k', limit: '1/1m', algorithm: 'gcra' as const, charge_rejected: true, match: { route: 'gcra-attempts' } },
+      ],
+    };
+    const store = new MemoryStore();
+    // A check decided in place settles there; one that goes to apply has written nothing when it leaves.
+    const settled = vi.spyOn(store, 'settleInPlace');
+    const sluice = Sluice.openSync({ policy, store });
+    const check = (route: string) => {
+      settled.mockClear();
+      const d = sluice.checkSync({ k: 'a', route });
+      return { allowed: d.allowed, shadowDenied: d.shadowDenied, inPlace: settled.mock.calls.length === 1 };
+    };
+    expect(check('watch')).toEqual({ allowed: true, shadowDenied: [], inPlace: true });
+    // The shadow rule would have refused: admitted all the same, and not charged.
+    expect(check('watch')).toEqual({ allowed: true, shadowDenied: ['watch'], inPlace: true });
+    expect(check('attempts')).toEqual({ allowed: true, shadowDenied: [], inPlace: true });
+    expect(check('attempts')).toEqual({ allowed: false, shadowDenied: [], inPlace: true });
+    // The refusal was charged: two entries are held, so the key waits for both to leave.
+    expect(sluice.checkSync({ k: 'a', route: 'attempts' }).retryAfterMs).toBe(60_000);
+    expect(check('gcra-attempts')).toEqual({ allowed: true, shadowDenied: [], inPlace: true });
+    expect(check('gcra-attempts')).toEqual({ allowed: false, shadowDenied: [], inPlace: false });
   });
 });
