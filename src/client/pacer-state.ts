@@ -5,6 +5,8 @@ const MAX_LOG = 1024;
 /** Slack past the window before a unit counts as free: the requests' trips differ by a few ms. */
 const MIN_SLACK_MS = 10;
 const SLACK_SHARE = 0.02;
+/** Slack past the instant a two-window counter frees a unit (its estimate is exact; the clocks may differ by a ms). */
+const COUNTER_SLACK_MS = 2;
 
 /** A published limit to pace against: `limit` requests per `windowMs`, evenly spaced. */
 export interface PaceLimit {
@@ -32,6 +34,10 @@ export interface PacerStateOptions {
  *     policy (RateLimit-Policy q and w) is known, until the oldest of this key's last q sends
  *     leaves the window, whichever comes first: a rolling window reports its full reset (t),
  *     but frees a unit as soon as the oldest request in it ages out, and t is whole seconds;
+ *     A sliding-window counter (two fixed windows on the epoch, the previous one weighted by
+ *     its overlap, as Cloudflare and Sluice count) reports t up to two windows: seeing t > w,
+ *     the key paces by that counter over its own sends instead (counterFreeAt), since the oldest
+ *     send leaving the window does not free a unit there;
  *  3. explicit blocks (429 Retry-After) and quota exhaustion (509).
  */
 export class PacerState {
@@ -61,6 +67,11 @@ export class PacerState {
   private probing = false;
   /** Until the first response, with no configured limit: one request at a time finds the budget out. */
   private contacted = false;
+  /** The server counts in two weighted fixed windows (it reported a reset past one window): see counterFreeAt. */
+  private twoWindows = false;
+  /** When the last answer with a budget came, and the remaining it left (less the requests then in flight). */
+  private observedAt = -Infinity;
+  private observedRemaining = 0;
   /**
    * The last requests the server counted (at most MAX_LOG), in send order: this client's own
    * rolling log. An answered one is stamped with when its answer came (the server counted it
@@ -89,7 +100,7 @@ export class PacerState {
     if (this.intervalMs > 0) at = Math.max(at, this.tat - this.toleranceMs);
     if (this.remaining !== undefined && this.resetAt !== undefined) {
       if (this.remaining <= 0) {
-        at = Math.max(at, Math.min(this.resetAt, this.oldestLeavesAt()));
+        at = Math.max(at, Math.min(this.resetAt, this.twoWindows ? this.counterFreeAt(now) : this.oldestLeavesAt()));
       } else if (this.isLow() && Number.isFinite(this.lastSendAt)) {
         // Treat the reset as the (remaining+1)th slot so the last request is not wasted at the reset.
         const gap = Math.max(0, this.resetAt - this.lastSendAt) / (this.remaining + 1);
@@ -120,6 +131,54 @@ export class PacerState {
     if (q === undefined || w === undefined || !(q >= 1) || q > this.sends.length) return Infinity;
     const stamps = this.sends.map((e) => e.at ?? Infinity).sort((a, b) => b - a);
     return stamps[Math.floor(q) - 1] + w + this.marginMs + Math.max(MIN_SLACK_MS, w * SLACK_SHARE);
+  }
+
+  /**
+   * When a sliding-window counter of q per w, counting this key's own sends, has room for one
+   * more: the earliest t >= now where prev × (1 − (t − start)/w) + curr + 1 <= q, windows on the
+   * epoch. A send is counted in the window its answer came in (the server counted it no later:
+   * a count moved from the previous window to the current one only raises the estimate), one
+   * in flight at now. Infinity when the policy is not known, or when the budget went elsewhere:
+   * at the last answer, the server left less than this key's own sends did (wait for the reset).
+   */
+  private counterFreeAt(now: number): number {
+    const q = this.limit;
+    const w = this.windowMs;
+    if (q === undefined || w === undefined || !(q >= 1)) return Infinity;
+    // Slack for the server counting a send a little before its answer came (a heavier previous window).
+    if (this.counterRoom(this.observedAt, q, w) >= this.observedRemaining + 1.1) return Infinity;
+    let t = now;
+    for (let i = 0; i < 3; i++) {
+      const start = Math.floor(t / w) * w;
+      const [prev, curr] = this.countsAround(start, w, now);
+      if (curr + 1 <= q) {
+        if (prev === 0) return t;
+        const free = start + (1 - (q - curr - 1) / prev) * w;
+        if (free < start + w) return Math.max(t, free + this.marginMs + COUNTER_SLACK_MS);
+      }
+      t = start + w;
+    }
+    return Infinity;
+  }
+
+  /** The room a two-window counter of this key's own sends leaves at `at`: q − the weighted estimate. */
+  private counterRoom(at: number, q: number, w: number): number {
+    if (!Number.isFinite(at)) return 0;
+    const start = Math.floor(at / w) * w;
+    const [prev, curr] = this.countsAround(start, w, at);
+    return q - (prev * (1 - (at - start) / w) + curr);
+  }
+
+  /** This key's sends counted in the window before `start` and in the one from `start` (one in flight counts at `now`). */
+  private countsAround(start: number, w: number, now: number): [number, number] {
+    let prev = 0;
+    let curr = 0;
+    for (const e of this.sends) {
+      const at = e.at ?? now;
+      if (at >= start && at < start + w) curr++;
+      else if (at >= start - w && at < start) prev++;
+    }
+    return [prev, curr];
   }
 
   /** This key's sends within the last window before `now`. */
@@ -157,6 +216,10 @@ export class PacerState {
       // Requests still in flight may not be counted by the server yet: assume they were not.
       this.remaining = Math.max(0, info.remaining - this.inFlight);
       this.resetAt = now + resetMs + this.marginMs;
+      this.observedAt = now;
+      this.observedRemaining = this.remaining;
+      // Only a counter that remembers the previous window clears later than a window from now.
+      if (this.windowMs !== undefined && resetMs > this.windowMs) this.twoWindows = true;
     }
   }
 
