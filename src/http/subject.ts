@@ -159,7 +159,8 @@ type RouteTable = (method: string, path: string, into: Record<string, string | n
 /**
  * Route patterns: literal segments, `:name` (one segment, captured as an attribute) and a
  * trailing `*` (the rest). The first matching route wins, in policy order. Exact paths are
- * looked up in a map; patterns with parameters are tried in order after that.
+ * looked up in a map; patterns with parameters are tried in order after that. Literal segments
+ * match in any case (parameters keep the case sent), and a GET route matches HEAD.
  * Not find-my-way: it picks the most specific route (static, then parameter, then wildcard),
  * where a policy's routes are documented to win in the order they are written.
  */
@@ -182,27 +183,32 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
           })
           .join('/') +
         '/?$',
+      'i',
     );
     return { order, route: r, re, params, isStatic };
   });
   const exact = new Map<string, (typeof compiled)[number][]>();
   for (const c of compiled) {
     if (!c.isStatic) continue;
-    const p = c.route.path.length > 1 && c.route.path.endsWith('/') ? c.route.path.slice(0, -1) : c.route.path;
+    const p = (c.route.path.length > 1 && c.route.path.endsWith('/') ? c.route.path.slice(0, -1) : c.route.path).toLowerCase();
     const list = exact.get(p) ?? [];
     list.push(c);
     exact.set(p, list);
   }
   const patterns = compiled.filter((c) => !c.isStatic);
+  // A GET route is a HEAD route too, and paths match whatever their case: Express (by default),
+  // Fastify's HEAD routes and many upstreams serve those spellings with the same handler, so a
+  // limit bound to the route must bind them too (before: POST /PA/LOGIN got past the lockout).
+  const allows = (methods: ReadonlySet<string> | undefined, method: string) => !methods || methods.has(method) || (method === 'HEAD' && methods.has('GET'));
   return (method, path, into) => {
-    const key = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    const key = (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
     let best: (typeof compiled)[number] | undefined;
     let m: RegExpExecArray | null = null;
     const statics = exact.get(key);
-    if (statics) for (const c of statics) if (!c.route.methods || c.route.methods.has(method)) { best = c; break; }
+    if (statics) for (const c of statics) if (allows(c.route.methods, method)) { best = c; break; }
     for (const c of patterns) {
       if (best && best.order < c.order) break;
-      if (c.route.methods && !c.route.methods.has(method)) continue;
+      if (!allows(c.route.methods, method)) continue;
       const hit = c.re.exec(path);
       if (hit) {
         best = c;
