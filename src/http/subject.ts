@@ -110,8 +110,7 @@ export function compileSubject(config: SubjectConfig = {}, routes: readonly Comp
 
   return (req) => {
     const subject: Record<string, string | number | boolean> = {};
-    const q = req.url.indexOf('?');
-    const path = q < 0 ? req.url : req.url.slice(0, q);
+    const path = routingPath(req.url);
     subject.method = req.method;
     subject.path = path;
     if (routeTable) routeTable(req.method, path, subject);
@@ -222,6 +221,32 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
     if (m) for (let i = 0; i < best.params.length; i++) into[best.params[i]] = safeDecode(m[i + 1]);
     if (best.route.set) for (const k in best.route.set) into[k] = best.route.set[k];
   };
+}
+
+/**
+ * The path as routers read it: up to `?` or `#` (a request line may carry a fragment, which
+ * every Node server drops), and percent-escapes decoded but for `/` and `%` themselves (kept
+ * as %2F and %25), as Fastify and Hono decode `/pa/%6Cogin` to /pa/login before routing.
+ * Parameters are then decoded once, as before.
+ */
+export function routingPath(url: string): string {
+  let end = url.length;
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) {
+      end = i;
+      break;
+    }
+  }
+  const path = end === url.length ? url : url.slice(0, end);
+  if (path.indexOf('%') < 0) return path;
+  return path
+    .split('/')
+    .map((seg) => {
+      const d = safeDecode(seg);
+      return d === seg ? seg : d.replace(/%/g, '%25').replace(/\//g, '%2F');
+    })
+    .join('/');
 }
 
 function safeDecode(s: string): string {
