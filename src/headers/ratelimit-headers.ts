@@ -40,9 +40,10 @@ export function rateLimitHeaders(d: HeaderSource, rules: readonly RuleView[], re
     const c = rules[i];
     if (c.shadow) continue;
     const r = results[i];
+    if (!Number.isFinite(r.limit)) continue; // scaled past any number: no quota to advertise
     // The precomputed item holds unless an override or a scale changed the limit.
     const item = r.limit === c.params.limit && r.windowMs === c.params.windowMs ? c.policyItem : policyItem(c.name, r.limit, r.windowMs, c.quotaUnit);
-    const now = `"${c.name}";r=${Math.max(0, Math.floor(r.remaining))};t=${seconds(r.resetMs)}`;
+    const now = `"${c.name}";r=${sfInteger(r.remaining)};t=${seconds(r.resetMs)}`;
     policy = policy ? `${policy}, ${item}` : item;
     state = state ? `${state}, ${now}` : now;
   }
@@ -60,7 +61,12 @@ export function rateLimitHeaders(d: HeaderSource, rules: readonly RuleView[], re
 }
 
 export function policyItem(name: string, limit: number, windowMs: number, quotaUnit?: string): string {
-  return `"${name}";q=${limit};w=${Math.max(1, Math.round(windowMs / 1000))}${quotaUnit ? `;qu="${quotaUnit}"` : ''}`;
+  return `"${name}";q=${sfInteger(limit)};w=${Math.max(1, Math.round(windowMs / 1000))}${quotaUnit ? `;qu="${quotaUnit}"` : ''}`;
+}
+
+/** Draft-10's q and r are sf-integers: whole, at most 15 digits (a scaled limit may be 2469135.78, or 6e15). */
+function sfInteger(n: number): number {
+  return Math.min(999_999_999_999_999, Math.max(0, Math.floor(n)));
 }
 
 function seconds(ms: number): number {

@@ -110,8 +110,7 @@ export function compileSubject(config: SubjectConfig = {}, routes: readonly Comp
 
   return (req) => {
     const subject: Record<string, string | number | boolean> = {};
-    const q = req.url.indexOf('?');
-    const path = q < 0 ? req.url : req.url.slice(0, q);
+    const path = routingPath(req.url);
     subject.method = req.method;
     subject.path = path;
     if (routeTable) routeTable(req.method, path, subject);
@@ -159,7 +158,8 @@ type RouteTable = (method: string, path: string, into: Record<string, string | n
 /**
  * Route patterns: literal segments, `:name` (one segment, captured as an attribute) and a
  * trailing `*` (the rest). The first matching route wins, in policy order. Exact paths are
- * looked up in a map; patterns with parameters are tried in order after that.
+ * looked up in a map; patterns with parameters are tried in order after that. Literal segments
+ * match in any case (parameters keep the case sent), and a GET route matches HEAD.
  * Not find-my-way: it picks the most specific route (static, then parameter, then wildcard),
  * where a policy's routes are documented to win in the order they are written.
  */
@@ -182,27 +182,32 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
           })
           .join('/') +
         '/?$',
+      'i',
     );
     return { order, route: r, re, params, isStatic };
   });
   const exact = new Map<string, (typeof compiled)[number][]>();
   for (const c of compiled) {
     if (!c.isStatic) continue;
-    const p = c.route.path.length > 1 && c.route.path.endsWith('/') ? c.route.path.slice(0, -1) : c.route.path;
+    const p = (c.route.path.length > 1 && c.route.path.endsWith('/') ? c.route.path.slice(0, -1) : c.route.path).toLowerCase();
     const list = exact.get(p) ?? [];
     list.push(c);
     exact.set(p, list);
   }
   const patterns = compiled.filter((c) => !c.isStatic);
+  // A GET route is a HEAD route too, and paths match whatever their case: Express (by default),
+  // Fastify's HEAD routes and many upstreams serve those spellings with the same handler, so a
+  // limit bound to the route must bind them too (before: POST /PA/LOGIN got past the lockout).
+  const allows = (methods: ReadonlySet<string> | undefined, method: string) => !methods || methods.has(method) || (method === 'HEAD' && methods.has('GET'));
   return (method, path, into) => {
-    const key = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    const key = (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
     let best: (typeof compiled)[number] | undefined;
     let m: RegExpExecArray | null = null;
     const statics = exact.get(key);
-    if (statics) for (const c of statics) if (!c.route.methods || c.route.methods.has(method)) { best = c; break; }
+    if (statics) for (const c of statics) if (allows(c.route.methods, method)) { best = c; break; }
     for (const c of patterns) {
       if (best && best.order < c.order) break;
-      if (c.route.methods && !c.route.methods.has(method)) continue;
+      if (!allows(c.route.methods, method)) continue;
       const hit = c.re.exec(path);
       if (hit) {
         best = c;
@@ -216,6 +221,32 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
     if (m) for (let i = 0; i < best.params.length; i++) into[best.params[i]] = safeDecode(m[i + 1]);
     if (best.route.set) for (const k in best.route.set) into[k] = best.route.set[k];
   };
+}
+
+/**
+ * The path as routers read it: up to `?` or `#` (a request line may carry a fragment, which
+ * every Node server drops), and percent-escapes decoded but for `/` and `%` themselves (kept
+ * as %2F and %25), as Fastify and Hono decode `/pa/%6Cogin` to /pa/login before routing.
+ * Parameters are then decoded once, as before.
+ */
+export function routingPath(url: string): string {
+  let end = url.length;
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) {
+      end = i;
+      break;
+    }
+  }
+  const path = end === url.length ? url : url.slice(0, end);
+  if (path.indexOf('%') < 0) return path;
+  return path
+    .split('/')
+    .map((seg) => {
+      const d = safeDecode(seg);
+      return d === seg ? seg : d.replace(/%/g, '%25').replace(/\//g, '%2F');
+    })
+    .join('/');
 }
 
 function safeDecode(s: string): string {

@@ -60,11 +60,17 @@ export interface ParsedLimit {
   bytes: boolean;
 }
 
-/** "60/1m", "1/3s", "3 per 3m", "5GB/5d", "90/minute" → { limit, windowMs }. */
+/** What vendors' pages count in ("90 requests per minute", "3 request per minute", "5 replies"): words, not units. */
+const COUNT_NOUN = /\s+(?:requests?|reqs?|calls?|hits?|events?|messages?|replies|reply|logins?|signups?|attempts?)$/i;
+/** "10,000" as pages write it. */
+const THOUSANDS = /^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+
+/** "60/1m", "1/3s", "3 per 3m", "5GB/5d", "90/minute", "90 requests per minute", "1 reply in 1 hour" → { limit, windowMs }. */
 export function parseLimit(text: string): ParsedLimit {
-  const m = /^\s*([^/]+?)\s*(?:\/|\s+per\s+)\s*(.+?)\s*$/.exec(text);
+  const m = /^\s*([^/]+?)\s*(?:\/|\s+per\s+|\s+in\s+)\s*(.+?)\s*$/.exec(text);
   if (!m) throw new UnitError(`"${text}" is not a limit (write it like 60/1m, 1/3s or 5GB/5d)`);
-  const amount = m[1];
+  let amount = m[1].replace(COUNT_NOUN, '');
+  if (THOUSANDS.test(amount)) amount = amount.replace(/,/g, '');
   const bytes = /[a-z]/i.test(amount);
   const limit = parseSize(amount);
   const windowMs = parseDuration(m[2]);

@@ -4,7 +4,7 @@
  * with the page's status and text, and the window's (or lockout's) end exactly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Sluice } from '../../src/index.js';
+import { loadPolicy, Sluice } from '../../src/index.js';
 import { CCAI_TEXT, manualClock, SEED_POLICY, SMARTASSIST_TEXT } from './support.js';
 
 const opened: Sluice[] = [];
@@ -97,6 +97,24 @@ describe('seeds 000 and 001: 60 per minute per account over every listed API, ro
     expect(d.limit).toBe(120);
     expect(d.headers['RateLimit-Policy']).toBe('"smartassist-account-per-minute";q=120;w=60');
   });
+});
+
+describe("limits written in the pages' own words", () => {
+  for (const [text, limit, windowMs] of [
+    ['90 requests per minute', 90, 60_000],
+    ['3 request per minute', 3, 60_000],
+    ['10 requests per minute', 10, 60_000],
+    ['1 reply in 1 hour', 1, 3_600_000],
+    ['2 per 8 hours', 2, 8 * 3_600_000],
+    ['60 per minute', 60, 60_000],
+    ['10,000 per day', 10_000, 86_400_000],
+    ['1 request per 3 seconds', 1, 3000],
+  ] as const) {
+    it(`"${text}" is ${limit} per ${windowMs} ms`, () => {
+      const p = loadPolicy({ version: 1, rules: [{ name: 'r', key: ['a'], limit: text }] });
+      expect([p.rules[0].params.limit, p.rules[0].params.windowMs]).toEqual([limit, windowMs]);
+    });
+  }
 });
 
 describe('seed 002 (Picky Assist)', () => {
