@@ -219,8 +219,10 @@
 
   function usageText(u) {
     if (!u) return el('span', { class: 'muted' }, 'n/a');
-    const text = `${fmt(u.used)} / ${u.limit} used, ${fmt(u.remaining)} left`;
-    return u.blocked ? el('span', { class: 'bad' }, `${text}; blocked for ${Math.ceil(u.retryAfterMs / 1000)} s`) : text;
+    // used is the real count: past the limit for a key that went past it (a byte quota crossed, a charge_rejected rule hammered).
+    const text = u.over ? `${fmt(u.used)} / ${u.limit} used, ${fmt(u.used - u.limit)} over the limit` : `${fmt(u.used)} / ${u.limit} used, ${fmt(u.remaining)} left`;
+    if (u.blocked) return el('span', { class: 'bad' }, `${text}; blocked for ${Math.ceil(u.retryAfterMs / 1000)} s`);
+    return u.over ? el('span', { class: 'bad' }, text) : text;
   }
 
   // ---------------------------------------------------------------- health, policy, reloads

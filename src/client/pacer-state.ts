@@ -129,8 +129,10 @@ export class PacerState {
     const q = this.limit;
     const w = this.windowMs;
     if (q === undefined || w === undefined || !(q >= 1) || q > this.sends.length) return Infinity;
-    const stamps = this.sends.map((e) => e.at ?? Infinity).sort((a, b) => b - a);
-    return stamps[Math.floor(q) - 1] + w + this.marginMs + Math.max(MIN_SLACK_MS, w * SLACK_SHARE);
+    // The q-th latest stamp, read in place (no copy and sort of up to 1,024 per poll): the log is the
+    // counted sends' stamps, non-decreasing (see complete), then the sends in flight (Infinity).
+    const at = this.sends[this.sends.length - Math.floor(q)].at ?? Infinity;
+    return at + w + this.marginMs + Math.max(MIN_SLACK_MS, w * SLACK_SHARE);
   }
 
   /**
@@ -197,7 +199,8 @@ export class PacerState {
     this.inFlight = Math.max(0, this.inFlight - 1);
     const i = this.sends.findIndex((e) => e.at === undefined);
     if (i >= 0) {
-      if (counted) this.sends[i].at = now;
+      // Never before the previous stamp (a wall clock may step back): the stamps stay sorted.
+      if (counted) this.sends[i].at = i > 0 ? Math.max(now, this.sends[i - 1].at!) : now;
       else this.sends.splice(i, 1);
     }
     this.contacted = true;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Sluice } from '../engine/sluice.js';
+import { usageNow } from '../engine/usage-now.js';
 import { errorBody } from '../http/errors.js';
 import { readAsset } from './assets.js';
 import { Fleet } from './fleet.js';
@@ -154,7 +155,11 @@ async function health(s: Sluice) {
   return { store: s.store.name, keysTracked: keys, ...s.counters, circuit, circuitTrips: s.breaker.trips, ...(storeError ? { storeError } : {}) };
 }
 
-/** Each refused key's current usage under its rule, peeked (charging nothing) from the subject kept for it. */
+/**
+ * Each refused key's current usage under its rule, peeked (charging nothing) from the subject kept
+ * for it. `used` is the real count (as admin inspect's), past the limit when usage went past it:
+ * limit − remaining stopped at the limit, so a key hammered far past it looked merely full.
+ */
 async function withUsage(sluice: Sluice, keys: RefusedKey[]) {
   return Promise.all(
     keys.map(async (k) => {
@@ -165,7 +170,8 @@ async function withUsage(sluice: Sluice, keys: RefusedKey[]) {
           if (peek) {
             const u = peek.usage;
             const blocked = peek.block?.blocked ?? false;
-            usage = { used: Math.max(0, u.limit - u.remaining), limit: u.limit, windowMs: u.windowMs, remaining: blocked ? 0 : u.remaining, blocked, retryAfterMs: blocked ? peek.block!.retryAfterMs : u.retryAfterMs };
+            const [used] = await usageNow(sluice, [peek], sluice.now());
+            usage = { used, limit: u.limit, over: used > u.limit, windowMs: u.windowMs, remaining: blocked ? 0 : u.remaining, blocked, retryAfterMs: blocked ? peek.block!.retryAfterMs : u.retryAfterMs };
           }
         } catch {
           // A failing store shows in health; the list still answers.

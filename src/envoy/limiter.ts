@@ -5,7 +5,8 @@ import { Sluice } from '../engine/sluice.js';
 import type { CompiledRule } from '../policy/compiled.js';
 import type { OpResult, Store, TxOp } from '../stores/store.js';
 import { describeLimit, UNIT_MS, UNIT_NUMBERS, type EnvoyConfig, type EnvoyLimit, type EnvoyUnit } from './config.js';
-import { descriptorOp, EnvoyRules, overrideLimit, type EnvoyRule, type EnvoyStoreErrorMode } from './compile.js';
+import { descriptorOp, EnvoyRules, type EnvoyRule, type EnvoyStoreErrorMode } from './compile.js';
+import { OverrideRules } from './override-rules.js';
 import { findLimit } from './match.js';
 import {
   EnvoyCallEndedError,
@@ -109,6 +110,8 @@ export class EnvoyRateLimiter {
   private readonly opts: Required<Omit<EnvoyRateLimiterOptions, 'onDecision'>>;
   private readonly onDecision?: (d: Decision, ms: number) => void;
   private readonly rules: EnvoyRules;
+  /** Request-level overrides' rules, compiled once each and bounded (./override-rules.ts). */
+  readonly overrideRules: OverrideRules;
   /** For metrics. */
   readonly counters = { requests: 0, overLimit: 0, shadowOverLimit: 0, storeErrors: 0 };
 
@@ -132,6 +135,7 @@ export class EnvoyRateLimiter {
     };
     this.onDecision = opts.onDecision;
     this.rules = new EnvoyRules({ globalShadowMode: this.opts.globalShadowMode, onStoreError: this.opts.onStoreError });
+    this.overrideRules = new OverrideRules(this.rules);
   }
 
   /** After consecutive store failures, answers at once instead of waiting on a hung store (the engine's, ../engine/breaker.ts). */
@@ -167,7 +171,7 @@ export class EnvoyRateLimiter {
     // 1. the limit of each descriptor (a request-level override wins over the file)
     const limits: (EnvoyRule | undefined)[] = req.descriptors.map((d) => {
       if (!domain) return undefined; // unknown domain: no limits, as envoy
-      if (d.override && overrides) return this.rules.ofOverride(req.domain, overrideLimit(d.entries, d.override.requestsPerUnit, d.override.unit));
+      if (d.override && overrides) return this.overrideRules.of(req.domain, d.entries, d.override.requestsPerUnit, d.override.unit);
       const limit = findLimit(domain, d.entries);
       return limit && this.rules.of(req.domain, limit);
     });

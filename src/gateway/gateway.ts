@@ -90,7 +90,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const adminHere = admin?.handle;
 
   const handleRequest = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
-    if (adminHere && isAdminPath(req.url)) return adminHere(req, res);
+    if (adminHere && isAdminPath(req.url)) {
+      // The admin API reads every body it is sent, as node answers for the service's (no checkContinue listener there).
+      if (expectsContinue) res.writeContinue();
+      return adminHere(req, res);
+    }
     const p = enforcer.prepare(requestInfo(req), req.headers['content-type'], req.headers['content-length']);
     if (p.refused) return sendRefusal(req, res, p);
     enforcer.decide(p).then(

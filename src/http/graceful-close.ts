@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 
 /** The default grace period of `serve` and `gateway` (--grace-period, SLUICE_GRACE_PERIOD). */
@@ -65,7 +65,14 @@ export function trackConnections(server: Server): GracefulCloser {
   };
   // Before the application's own listener, so its response carries the header.
   server.prependListener('request', onRequest);
-  server.prependListener('checkContinue', onRequest);
+  // Any checkContinue listener turns off node's own answer to `Expect: 100-continue` (100, then
+  // 'request'). A server whose application listens for it (the gateway) gets its own answer;
+  // for the others this does what node does, so their clients are not left waiting for the 100.
+  server.prependListener('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (server.listenerCount('checkContinue') > 1) return onRequest(req, res);
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
 
   return {
     get closing() {

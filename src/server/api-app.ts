@@ -4,6 +4,7 @@ import { drainBody } from '../http/drain.js';
 import { errorBody } from '../http/errors.js';
 import { HttpError } from './respond.js';
 import { BodyError } from './validate.js';
+import { useJsonBodyParser } from './json-body.js';
 import { AllowedMethods } from './allowed-methods.js';
 
 const MAX_PARAM_LENGTH = 1024 * 9;
@@ -47,6 +48,7 @@ export function createApiApp(opts: ApiAppOptions): FastifyInstance {
 
   // JSON only: a text/plain body is refused with 415 rather than read as a string.
   app.removeContentTypeParser('text/plain');
+  useJsonBodyParser(app);
 
   // Every route's methods, so a known path with the wrong method answers 405 with Allow.
   const known = new AllowedMethods(MAX_PARAM_LENGTH);

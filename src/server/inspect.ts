@@ -1,7 +1,6 @@
-import { algorithms } from '../algorithms/index.js';
-import type { RulePeek, Sluice } from '../engine/sluice.js';
+import type { Sluice } from '../engine/sluice.js';
+import { usageNow } from '../engine/usage-now.js';
 import type { Subject } from '../policy/compiled.js';
-import { stateReader } from '../stores/read-states.js';
 
 export interface RuleUsage {
   rule: string;
@@ -30,7 +29,7 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
   const peeks = await sluice.peek(subject);
   if (peeks.length === 0) return [];
   const now = sluice.now();
-  const [overrides, used] = await Promise.all([sluice.store.listOverrides(), usedOf(sluice, peeks, now)]);
+  const [overrides, used] = await Promise.all([sluice.store.listOverrides(), usageNow(sluice, peeks, now)]);
   const storeOverrides = new Set(overrides.filter((o) => o.expiresAt === undefined || o.expiresAt > now).map((o) => o.key));
   return peeks.map(({ rule, key, usage: r, block: b, policyOverride, over }, i) => {
     const blocked = b?.blocked ?? false;
@@ -51,18 +50,5 @@ export async function inspect(sluice: Sluice, subject: Subject): Promise<RuleUsa
       phase: rule.phase,
       ...(storeOverrides.has(key) ? { override: 'store' as const } : policyOverride ? { override: 'policy' as const } : {}),
     };
-  });
-}
-
-/**
- * Each rule's real usage: its state read from the store and counted by its algorithm's usage()
- * under the effective limit and window the peek reported. A store that cannot read states
- * gives limit − remaining, which stops at the limit.
- */
-async function usedOf(sluice: Sluice, peeks: readonly RulePeek[], now: number): Promise<number[]> {
-  const read = await stateReader(sluice.store)?.(peeks.map((p) => ({ key: p.key })), now);
-  return peeks.map(({ rule, usage: r }, i) => {
-    if (read === undefined) return Math.max(0, r.limit - r.remaining);
-    return algorithms[rule.algorithm].usage(read.states[i], read.now, { ...rule.params, limit: r.limit, windowMs: r.windowMs });
   });
 }

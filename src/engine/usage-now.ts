@@ -1,0 +1,19 @@
+import { algorithms } from '../algorithms/index.js';
+import { stateReader } from '../stores/read-states.js';
+import type { RulePeek, Sluice } from './sluice.js';
+
+/**
+ * Each peeked rule's real usage now: its state read from the store and counted by its
+ * algorithm's usage() under the effective limit and window the peek reported. Unlike
+ * limit − remaining it goes past the limit when usage did (a byte quota crossed by the
+ * download that finished over it; a charge_rejected rule hammered far past its limit).
+ * A store that cannot read states gives limit − remaining, which stops at the limit.
+ * What admin inspect and the dashboard's refused keys report as `used`.
+ */
+export async function usageNow(sluice: Sluice, peeks: readonly RulePeek[], now: number): Promise<number[]> {
+  const read = await stateReader(sluice.store)?.(peeks.map((p) => ({ key: p.key })), now);
+  return peeks.map(({ rule, usage: r }, i) => {
+    if (read === undefined) return Math.max(0, r.limit - r.remaining);
+    return algorithms[rule.algorithm].usage(read.states[i], read.now, { ...rule.params, limit: r.limit, windowMs: r.windowMs });
+  });
+}
