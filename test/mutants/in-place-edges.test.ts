@@ -135,3 +135,36 @@ describe('the two paths', () => {
     expect(s.applied).toBe(2);
   });
 });
+
+describe('overrides and blocks decided in place (and the general path alike)', () => {
+  it('a run-time override applies until its expiry, exclusive: limit 4 until 10500, then the rule’s 2', async () => {
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      let now = 10_000;
+      const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'user', limit: '2/1s', algorithm: 'fixed-window' }] }, store, clock: () => now });
+      await store.setOverride({ key: 'r|u', rule: 'r', keyValues: { user: 'u' }, limit: 4, windowMs: 1000, expiresAt: 10_500 });
+      expect([0, 1, 2, 3, 4].map(() => sluice.checkSync({ user: 'u' }).remaining)).toEqual([3, 2, 1, 0, 0]);
+      now = 10_499;
+      expect([sluice.checkSync({ user: 'u' }).limit, sluice.checkSync({ user: 'v' }).limit]).toEqual([4, 2]);
+      now = 10_500;
+      const d = sluice.checkSync({ user: 'u' });
+      expect([d.allowed, d.limit, d.remaining]).toEqual([false, 2, 0]);
+    }
+  });
+
+  it('a refusal trips the block (5 s): refused as blocked to its last ms, whatever the log; free at its end', () => {
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      let now = 10_000;
+      const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'user', limit: '2/1s', algorithm: 'sliding-log', block: '5s' }] }, store, clock: () => now });
+      sluice.checkSync({ user: 'u' });
+      sluice.checkSync({ user: 'u' });
+      const tripped = sluice.checkSync({ user: 'u' });
+      expect([tripped.allowed, tripped.rules[0].blocked, tripped.retryAfterMs, tripped.resetMs, tripped.remaining]).toEqual([false, true, 5000, 5000, 0]);
+      now = 14_999; // the log emptied at 11000; the block holds
+      const held = sluice.checkSync({ user: 'u' });
+      expect([held.allowed, held.rules[0].blocked, held.retryAfterMs]).toEqual([false, true, 1]);
+      now = 15_000;
+      const free = sluice.checkSync({ user: 'u' });
+      expect([free.allowed, free.rules[0].blocked, free.remaining]).toEqual([true, false, 1]);
+    }
+  });
+});
