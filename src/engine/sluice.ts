@@ -1,7 +1,7 @@
 import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
 import type { Params } from '../algorithms/index.js';
-import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, type InPlaceMode } from '../algorithms/in-place.js';
+import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, stepTakes, TAKE, type InPlaceMode } from '../algorithms/in-place.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { ADMITTED, IN_PLACE_OPS, UNABLE, type InPlaceRule, type InPlaceStore } from '../stores/in-place-store.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -402,7 +402,7 @@ export class Sluice {
       if (!allowed && !rule.shadow) admitted = false;
     }
     // A refused transaction charges a refusal as a forced step: the log's in-place take has one, the fixed-size ones do not.
-    if (!admitted) for (let k = 0; k < rules.length; k++) if (chargesRefusal(rules[k], ios[k]) && this.inPlace[rules[k].index]!.take.kind !== 'log') return undefined;
+    if (!admitted) for (let k = 0; k < rules.length; k++) if (chargesRefusal(rules[k], ios[k]) && !store.forcesInPlace(k)) return undefined;
     const results: OpResult[] = new Array(rules.length);
     for (let k = 0; k < rules.length; k++) {
       const rule = rules[k];
@@ -572,8 +572,9 @@ export class Sluice {
     // In place: a rule decided with its limit (its own, a key's override, or scaled), its cost and its block.
     this.inPlace = policy.rules.map((rule) => {
       const take = inPlaceTakes[rule.algorithm];
-      if (take === undefined) return undefined;
-      return { ns: rule.name, take, params: rule.params, block: rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined };
+      const step = stepTakes[rule.algorithm];
+      if (take === undefined || step === undefined) return undefined;
+      return { ns: rule.name, take, step, params: rule.params, block: rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined };
     });
     this.noResults = { legacyHeaders: policy.legacyHeaders, results: [] };
   }
