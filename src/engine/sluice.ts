@@ -256,6 +256,11 @@ export class Sluice {
       if (rule.phase !== 'outcome' || !rule.counts(outcome)) continue;
       const cost = rule.cost.kind === 'bytes' ? outcome.bytes ?? 0 : costOf(rule, subject);
       if (!(cost > 0)) continue;
+      // The common case: one rule counts the outcome (seed 003's bytes, beside its request-counting rule): decided in place.
+      if (matched.length > 1 && rules.length === 0 && !hasCounted(matched, rule, outcome)) {
+        const d = this.inPlaceOp(rule, subject, cost, FORCE);
+        if (d !== undefined) return Promise.resolve(d);
+      }
       rules.push(rule);
       ops.push(this.op(rule, subject, cost, 'force'));
     }
@@ -592,6 +597,15 @@ const ALLOWED = IO_CELLS;
 /** Whether a refused transaction charges this rule's op, decided in place as `io` holds it, although the op refused (a rule that charges refusals; a block served charges nothing). */
 function chargesRefusal(rule: CompiledRule, io: Float64Array): boolean {
   return rule.chargeRejected && rule.phase === 'request' && io[ALLOWED] === 0 && io[BLOCKED] === 0;
+}
+
+/** Whether a rule after `rule` in `matched` has a part in a record of this outcome (counts it, or releases a lease). */
+function hasCounted(matched: readonly CompiledRule[], rule: CompiledRule, outcome: Outcome): boolean {
+  for (let i = matched.indexOf(rule) + 1; i < matched.length; i++) {
+    const r = matched[i];
+    if (r.algorithm === 'concurrency' || (r.phase === 'outcome' && r.counts(outcome))) return true;
+  }
+  return false;
 }
 
 function costOf(rule: CompiledRule, subject: Subject): number {
