@@ -1,5 +1,6 @@
 import { tatCeiling } from './gcra.js';
-import type { AlgorithmName, Params } from './types.js';
+import { algorithms } from './index.js';
+import type { Algorithm, AlgorithmName, Params, StepMode } from './types.js';
 
 /**
  * The 'take' mode of the fixed-size algorithms, computed in a reused Float64Array
@@ -65,11 +66,28 @@ export interface InPlaceLogTake {
   take(log: LogEntries, key: number, fresh: boolean, now: number, cost: number, p: Params, io: Float64Array, mode: InPlaceMode): boolean;
 }
 
+/**
+ * Any algorithm's own step function (./types.ts) run on the state a store holds for the key,
+ * as the general path reads and writes it: what a store decides in place when no kernel
+ * above fits (a rolling quota; an outcome recorded on a fixed-size algorithm). It allocates
+ * what the step allocates (a result and a state) but builds no op and no transaction, and
+ * it is exact by construction (the same function decides).
+ */
+export interface InPlaceStepTake {
+  readonly kind: 'step';
+  readonly algorithm: Algorithm;
+}
+
+/** Any in-place take. */
+export type AnyInPlaceTake = InPlaceTake | InPlaceLogTake | InPlaceStepTake;
+
 /** The step modes an in-place take can run in (numbers, so the hot path compares integers). */
 export const TAKE = 0;
 export const FORCE = 1;
 export const PEEK = 2;
 export type InPlaceMode = typeof TAKE | typeof FORCE | typeof PEEK;
+/** The step function's name of each mode. */
+export const STEP_MODES: readonly StepMode[] = ['take', 'force', 'peek'];
 
 export const REMAINING = 3;
 export const RESET_MS = 4;
@@ -233,10 +251,16 @@ const slidingLog: InPlaceLogTake = {
   },
 };
 
+/** The step takes of the algorithms a store may decide in place (concurrency's leases are released on the general path). */
+export const stepTakes: Partial<Readonly<Record<AlgorithmName, InPlaceStepTake>>> = Object.fromEntries(
+  (['gcra', 'fixed-window', 'sliding-window', 'sliding-log', 'rolling-quota'] as const).map((name) => [name, { kind: 'step', algorithm: algorithms[name] }]),
+);
+
 /** The algorithms that have an in-place take. */
-export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, InPlaceTake | InPlaceLogTake>>> = {
+export const inPlaceTakes: Partial<Readonly<Record<AlgorithmName, AnyInPlaceTake>>> = {
   gcra,
   'fixed-window': fixedWindow,
   'sliding-window': slidingWindow,
   'sliding-log': slidingLog,
+  'rolling-quota': stepTakes['rolling-quota'],
 };

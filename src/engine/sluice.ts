@@ -1,7 +1,7 @@
 import { loadPolicy, type PolicySource } from '../policy/load.js';
 import type { CompiledPolicy, CompiledRule, Outcome, Subject } from '../policy/compiled.js';
 import type { Params } from '../algorithms/index.js';
-import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, type InPlaceMode } from '../algorithms/in-place.js';
+import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, stepTakes, TAKE, type InPlaceMode } from '../algorithms/in-place.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { ADMITTED, IN_PLACE_OPS, UNABLE, type InPlaceRule, type InPlaceStore } from '../stores/in-place-store.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -256,6 +256,11 @@ export class Sluice {
       if (rule.phase !== 'outcome' || !rule.counts(outcome)) continue;
       const cost = rule.cost.kind === 'bytes' ? outcome.bytes ?? 0 : costOf(rule, subject);
       if (!(cost > 0)) continue;
+      // The common case: one rule counts the outcome (seed 003's bytes, beside its request-counting rule): decided in place.
+      if (matched.length > 1 && rules.length === 0 && !hasCounted(matched, rule, outcome)) {
+        const d = this.inPlaceOp(rule, subject, cost, FORCE);
+        if (d !== undefined) return Promise.resolve(d);
+      }
       rules.push(rule);
       ops.push(this.op(rule, subject, cost, 'force'));
     }
@@ -402,7 +407,7 @@ export class Sluice {
       if (!allowed && !rule.shadow) admitted = false;
     }
     // A refused transaction charges a refusal as a forced step: the log's in-place take has one, the fixed-size ones do not.
-    if (!admitted) for (let k = 0; k < rules.length; k++) if (chargesRefusal(rules[k], ios[k]) && this.inPlace[rules[k].index]!.take.kind !== 'log') return undefined;
+    if (!admitted) for (let k = 0; k < rules.length; k++) if (chargesRefusal(rules[k], ios[k]) && !store.forcesInPlace(k)) return undefined;
     const results: OpResult[] = new Array(rules.length);
     for (let k = 0; k < rules.length; k++) {
       const rule = rules[k];
@@ -572,8 +577,9 @@ export class Sluice {
     // In place: a rule decided with its limit (its own, a key's override, or scaled), its cost and its block.
     this.inPlace = policy.rules.map((rule) => {
       const take = inPlaceTakes[rule.algorithm];
-      if (take === undefined) return undefined;
-      return { ns: rule.name, take, params: rule.params, block: rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined };
+      const step = stepTakes[rule.algorithm];
+      if (take === undefined || step === undefined) return undefined;
+      return { ns: rule.name, take, step, params: rule.params, block: rule.blockMs > 0 ? { ns: `${rule.name}!b`, ms: rule.blockMs } : undefined };
     });
     this.noResults = { legacyHeaders: policy.legacyHeaders, results: [] };
   }
@@ -591,6 +597,15 @@ const ALLOWED = IO_CELLS;
 /** Whether a refused transaction charges this rule's op, decided in place as `io` holds it, although the op refused (a rule that charges refusals; a block served charges nothing). */
 function chargesRefusal(rule: CompiledRule, io: Float64Array): boolean {
   return rule.chargeRejected && rule.phase === 'request' && io[ALLOWED] === 0 && io[BLOCKED] === 0;
+}
+
+/** Whether a rule after `rule` in `matched` has a part in a record of this outcome (counts it, or releases a lease). */
+function hasCounted(matched: readonly CompiledRule[], rule: CompiledRule, outcome: Outcome): boolean {
+  for (let i = matched.indexOf(rule) + 1; i < matched.length; i++) {
+    const r = matched[i];
+    if (r.algorithm === 'concurrency' || (r.phase === 'outcome' && r.counts(outcome))) return true;
+  }
+  return false;
 }
 
 function costOf(rule: CompiledRule, subject: Subject): number {

@@ -1,5 +1,5 @@
 import { algorithms, type AlgorithmName, type Params } from '../algorithms/index.js';
-import { inPlaceTakes, type InPlaceLogTake, type InPlaceTake } from '../algorithms/in-place.js';
+import { inPlaceTakes, type AnyInPlaceTake } from '../algorithms/in-place.js';
 
 /**
  * Eviction never lowers a count. Past maxKeys the memory store must forget a key, and
@@ -47,7 +47,7 @@ export const EVICTION_CANDIDATES = 4;
 /** Large enough that peeking under it leaves every used unit visible: used = BIG − remaining. */
 const BIG = 1e12;
 
-const takeNames = new Map<InPlaceTake | InPlaceLogTake, AlgorithmName>(Object.entries(inPlaceTakes).map(([name, take]) => [take!, name as AlgorithmName]));
+const takeNames = new Map<AnyInPlaceTake, AlgorithmName>(Object.entries(inPlaceTakes).map(([name, take]) => [take!, name as AlgorithmName]));
 
 export class EvictionTrace {
   private readonly width: number;
@@ -68,7 +68,7 @@ export class EvictionTrace {
   }
 
   /** Notes the algorithm of a namespace, from a transaction op (or an in-place take). */
-  learn(info: NamespaceInfo, algorithm: AlgorithmName | InPlaceTake | InPlaceLogTake, params: Params): void {
+  learn(info: NamespaceInfo, algorithm: AlgorithmName | AnyInPlaceTake, params: Params): void {
     if (info.algorithm !== undefined && info.params === params) return;
     const name = typeof algorithm === 'string' ? algorithm : takeNames.get(algorithm);
     if (name === undefined || name === 'block') return;

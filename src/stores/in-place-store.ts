@@ -1,5 +1,5 @@
 import type { Params } from '../algorithms/types.js';
-import type { InPlaceLogTake, InPlaceMode, InPlaceTake } from '../algorithms/in-place.js';
+import type { AnyInPlaceTake, InPlaceMode, InPlaceStepTake } from '../algorithms/in-place.js';
 
 /** What an in-place take says: refused, admitted (and charged), or unable to decide in place. */
 export const REFUSED = 0;
@@ -22,7 +22,9 @@ export interface InPlaceBlock {
 export interface InPlaceRule {
   /** The namespace of its states: the rule's name (see localId in ../engine/keys.ts). */
   readonly ns: string;
-  readonly take: InPlaceTake | InPlaceLogTake;
+  readonly take: AnyInPlaceTake;
+  /** Its algorithm's step function, for what `take` has no kernel for (a fixed-size take's force or peek). */
+  readonly step: InPlaceStepTake;
   /** The rule's own parameters (an op's params): what a store learns eviction ranks and traces from. */
   readonly params: Params;
   readonly block?: InPlaceBlock;
@@ -52,6 +54,8 @@ export interface InPlaceStore {
   roomInPlace(n: number): boolean;
   /** The first half of op k (< IN_PLACE_OPS) of a transaction: decides it, writes nothing. */
   evaluateInPlace(k: number, rule: InPlaceRule, id: string, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode, blockId: string): InPlaceVerdict;
+  /** Whether op k, evaluated and refused, can be charged anyway by settleInPlace (a rule that charges refusals). */
+  forcesInPlace(k: number): boolean;
   /** The second half of op k: charges it (`charge`) and trips its block (`trip`). */
   settleInPlace(k: number, charge: boolean, trip: boolean, now: number, io: Float64Array): void;
   /** The parameters the last takeInPlace decided with: the rule's, or a run-time override's. */

@@ -1,5 +1,5 @@
 import type { Params } from '../algorithms/index.js';
-import { BLOCKED, EXPIRED, EXPIRES_AT, FORCE, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, TAKE, USED, type InPlaceLogTake, type InPlaceMode } from '../algorithms/in-place.js';
+import { BLOCKED, EXPIRED, EXPIRES_AT, FORCE, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, STEP_MODES, TAKE, USED, type InPlaceLogTake, type InPlaceMode } from '../algorithms/in-place.js';
 import { EVICTION_CANDIDATES, EvictionTrace, type NamespaceInfo } from './eviction-trace.js';
 import { ADMITTED, IN_PLACE_OPS, REFUSED, UNABLE, type InPlaceRule, type InPlaceStore, type InPlaceVerdict } from './in-place-store.js';
 import { unescapeValue } from './key-codec.js';
@@ -106,6 +106,9 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
   private readonly txCost = new Float64Array(IN_PLACE_OPS);
   private readonly txSlot = new Int32Array(IN_PLACE_OPS);
   private readonly txBlockId: string[] = [];
+  /** Per op decided by its algorithm's step function (evaluateStep): 1, and the state it would write. */
+  private readonly txStepped = new Uint8Array(IN_PLACE_OPS);
+  private readonly txState: (number[] | null)[] = [];
   private readonly attributes = new Map<string, Record<string, number>>();
   /** What evicted keys leave behind, and what each namespace is (for choosing whom to evict). */
   private readonly trace: EvictionTrace;
@@ -150,6 +153,11 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
     const charge = mode === FORCE || (mode === TAKE && verdict === ADMITTED);
     if (charge || trips) this.settle(0, rule, id, cost, blockId, charge, trips, now, io, false);
     return verdict;
+  }
+
+  /** Whether op k, decided in place and refused, can be charged anyway (a rule that charges refusals): a log can, by appending. */
+  forcesInPlace(k: number): boolean {
+    return this.txRule[k]!.take.kind === 'log' && this.txStepped[k] === 0;
   }
 
   /** Whether a transaction of n ops can be decided in place: none of its writes may evict a key it read. */
@@ -197,15 +205,20 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
     }
     const slot = keys?.get(id);
     // A run-time override wins over the rule's limit (and a policy file's override, in p). Only a key not held yet, or flagged, can have one.
+    let overridden = false;
     if (this.overrides.size !== 0 && (slot === undefined || this.overridden[slot] === 1)) {
       const custom = this.lastNs === undefined ? this.overrideIndex.get(ns)?.get(id) : this.lastOverrides?.get(id);
       if (custom !== undefined) {
         if (custom.expiresAt !== undefined && custom.expiresAt <= now) this.unindex(this.overrides.get(custom.key)!);
-        else p = custom.params;
+        else {
+          p = custom.params;
+          overridden = true;
+        }
       }
     }
     this.inPlaceParams = p;
     this.now = now; // what sweep() and evict() go by
+    this.txStepped[k] = 0;
     io[BLOCKED] = 0;
     const block = rule.block;
     if (block !== undefined && mode !== FORCE) {
@@ -225,7 +238,8 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
       if (slot === undefined && this.trace.sketches !== 0 && keys !== undefined && this.trace.startState(this.nsInfo.get(keys), id, now, 'sliding-log', rule.params) !== null) return UNABLE;
       return this.evaluateLog(slot, alg, cost, p, now, io, mode);
     }
-    if (mode !== TAKE) return UNABLE; // the fixed-size takes are 'take' only
+    // The fixed-size kernels take only; a force or a peek (and a rolling quota) is its step function's.
+    if (alg.kind === 'step' || mode !== TAKE) return this.evaluateStep(k, slot, keys, rule, id, cost, overridden ? { ...rule.params, ...p, burst: undefined } : p, now, io, mode);
     const width = alg.width;
     let fresh = slot === undefined;
     if (slot !== undefined) {
@@ -247,6 +261,12 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
 
   /** settleInPlace, given what evaluate was; `several`: other ops of the transaction may have written since. */
   private settle(k: number, rule: InPlaceRule, id: string, cost: number, blockId: string, charge: boolean, trip: boolean, now: number, io: Float64Array, several: boolean): void {
+    if (charge && this.txStepped[k] === 1 && !this.txState[k]?.length) {
+      // A step that leaves nothing to keep: write() drops the key.
+      const slot = this.txSlot[k];
+      if (slot >= 0 && this.ids[slot] === id && this.owners[slot] === this.index.get(rule.ns)) this.remove(slot);
+      charge = false;
+    }
     if (charge) {
       const ns = rule.ns;
       const alg = rule.take;
@@ -259,14 +279,15 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
         this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, alg, rule.params);
         this.lastRef = undefined; // it may have cached this key as absent
       } else this.touch(slot);
-      if (alg.kind === 'log') {
+      if (this.txStepped[k] === 1) this.writeStepped(slot, this.txState[k]!);
+      else if (alg.kind === 'log') {
         if (fresh) {
           this.rings.ensure(this.capacity);
           this.rings.create(slot, now);
           this.lens[slot] = RING;
         }
         this.rings.admit(slot, fresh ? 0 : io[EXPIRED], fresh ? 0 : io[USED], now, cost);
-      } else {
+      } else if (alg.kind === 'cells') {
         // allocate may have grown the columns: read them only now.
         for (let i = 0; i < alg.width; i++) (this.cols[i] ?? this.column(i))[slot] = io[i];
         this.lens[slot] = alg.width;
@@ -279,6 +300,55 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
       this.tripBlock(block.ns, blockId, now + block.ms);
       io[RESET_MS] = io[RETRY_AFTER_MS] = block.ms;
       io[BLOCKED] = 1;
+    }
+  }
+
+  /**
+   * An op decided by its algorithm's step function on the key's state as read() reads it
+   * (held, or traced after an eviction), in the op's mode; the state it would write is kept
+   * for settle (txState). A state stamped ahead of now goes to the general path, which writes
+   * the clamp back even when nothing is charged. `p` has the rule's other parameters (a
+   * quota's buckets) under a run-time override, as effectiveParams makes them.
+   */
+  private evaluateStep(k: number, slot: number | undefined, keys: Map<string, number> | undefined, rule: InPlaceRule, id: string, cost: number, p: Params, now: number, io: Float64Array, mode: InPlaceMode): InPlaceVerdict {
+    const alg = rule.step.algorithm;
+    let state: readonly number[] | null = null;
+    if (slot !== undefined) {
+      const len = this.lens[slot];
+      if (len === RING) return UNABLE;
+      state = len === VARIABLE ? this.variable.get(slot) ?? null : this.cells(slot, len);
+    } else if (this.trace.sketches !== 0 && keys !== undefined) state = this.trace.startState(this.nsInfo.get(keys), id, now, alg.name, rule.params);
+    const own = rule.params;
+    this.inPlaceParams = p;
+    if (state !== null && alg.ahead(state, now, p)) return UNABLE;
+    const r = alg.step(state, now, cost, p, STEP_MODES[mode]);
+    io[REMAINING] = r.remaining;
+    io[RESET_MS] = r.resetMs;
+    io[RETRY_AFTER_MS] = r.retryAfterMs;
+    // What the general path's write gives the state: its expiry under the rule's parameters with the limit and window decided with.
+    const wp = p.limit === own.limit && p.windowMs === own.windowMs ? own : { ...own, limit: p.limit, windowMs: p.windowMs };
+    io[EXPIRES_AT] = r.state ? alg.expiresAt(r.state, wp) : 0;
+    this.txStepped[k] = 1;
+    this.txState[k] = r.state;
+    return r.allowed ? ADMITTED : REFUSED;
+  }
+
+  /** A slot's fixed-size state as an array of its own (a step may keep it). */
+  private cells(slot: number, len: number): number[] {
+    const out: number[] = new Array(len);
+    for (let i = 0; i < len; i++) out[i] = this.cols[i]![slot];
+    return out;
+  }
+
+  /** Writes the state a step function returned into a slot, as write() stores it. */
+  private writeStepped(slot: number, state: number[]): void {
+    this.dropState(slot);
+    if (state.length <= 3) {
+      for (let i = 0; i < state.length; i++) (this.cols[i] ?? this.column(i))[slot] = state[i];
+      this.lens[slot] = state.length;
+    } else {
+      this.variable.set(slot, state);
+      this.lens[slot] = VARIABLE;
     }
   }
 

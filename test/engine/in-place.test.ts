@@ -19,7 +19,7 @@ class GeneralPathStore extends MemoryStore {
 const VALUES = ['a', 'b', 'c|d', '50%', 'x%7Cy', 'e'];
 
 const ruleArb = fc.record({
-  algorithm: fc.constantFrom('gcra', 'fixed-window', 'sliding-window', 'sliding-log'),
+  algorithm: fc.constantFrom('gcra', 'fixed-window', 'sliding-window', 'sliding-log', 'rolling-quota'),
   limit: fc.integer({ min: 1, max: 4 }),
   seconds: fc.integer({ min: 1, max: 20 }),
   burst: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
@@ -72,6 +72,8 @@ async function differential(rules: RuleCase[], steps: StepCase[], maxKeys: numbe
       limit: `${r.limit}/${r.seconds}s`,
       algorithm: r.algorithm as 'gcra',
       ...(r.burst !== undefined && r.algorithm === 'gcra' ? { burst: r.burst } : {}),
+      // A quota's buckets, which a run-time override must keep (the default is 60).
+      ...(r.algorithm === 'rolling-quota' ? { buckets: 1 + (r.seconds % 4) } : {}),
       ...(r.block && !r.shadow ? { block: r.block === 'on k' && (r.key as readonly string[]).includes('k') ? { for: '7s', key: ['k'] } : '7s' } : {}),
       ...(r.count ? { count: r.count } : {}),
       ...(r.scale && (r.key as readonly string[]).includes('k') ? { scale: { attribute: 'seats', of: 'k', default: 1 } } : {}),
