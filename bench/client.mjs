@@ -10,7 +10,7 @@
 import { createServer } from 'node:http';
 import { createClient } from '../dist/client/index.js';
 import { startGateway } from '../dist/gateway/index.js';
-import { algorithms } from '../dist/algorithms/index.js';
+import { algorithms, fastestAdmissions } from '../dist/algorithms/index.js';
 
 const LIMIT = 5;
 const WINDOW_MS = 2000;
@@ -49,21 +49,7 @@ async function measure(workers, algorithm) {
 
 /** Ms from `t0` until the algorithm could have admitted CALLS calls, each at the first instant it allows. */
 function oracle(name, t0) {
-  const alg = algorithms[name];
-  const params = { limit: LIMIT, windowMs: WINDOW_MS };
-  let state = null;
-  let t = t0;
-  for (let i = 0; i < CALLS; i++) {
-    for (;;) {
-      const r = alg.step(state, t, 1, params, 'take');
-      if (r.allowed) {
-        state = r.state;
-        break;
-      }
-      t += Math.max(1, r.retryAfterMs);
-    }
-  }
-  return t - t0;
+  return fastestAdmissions(algorithms[name], { limit: LIMIT, windowMs: WINDOW_MS }, t0, CALLS) - t0;
 }
 
 export async function run(report = console.log) {

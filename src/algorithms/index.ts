@@ -8,6 +8,7 @@ import { slidingWindow } from './sliding-window.js';
 import type { Algorithm, AlgorithmName } from './types.js';
 
 export { ALGORITHM_NAMES } from './types.js';
+export { fastestAdmissions } from './fastest-admissions.js';
 
 /** Every algorithm by name: the one registry the policy, the stores and the Lua scripts derive from. */
 export const algorithms: Readonly<Record<AlgorithmName, Algorithm>> = {

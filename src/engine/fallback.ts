@@ -12,13 +12,16 @@ import { txOp } from '../stores/tx-op.js';
  *    least 1 (so N instances admit at most the limit, plus at most N−1 on tiny limits);
  *  - a key starts from the last count the store reported for it (its share of it, rounded
  *    up), and a key the store reported blocked stays blocked until the block ends. What is
- *    remembered is bounded (`maxSeen` keys, oldest forgotten first) and older than a window
+ *    remembered is bounded (`maxSeen` keys, the least recently seen forgotten first once past
+ *    half the bound) and older than a window
  *    is not used.
  */
 export class Fallback {
   readonly local: MemoryStore;
   private readonly seen = new Map<string, Seen>();
   private readonly maxSeen: number;
+  /** From this many keys on, a key noted again moves to the young end (see note). */
+  private readonly reorderFrom: number;
 
   constructor(
     maxKeys: number,
@@ -26,6 +29,7 @@ export class Fallback {
   ) {
     this.local = new MemoryStore({ maxKeys });
     this.maxSeen = Math.max(1, Math.min(maxKeys, 100_000));
+    this.reorderFrom = Math.floor(this.maxSeen / 2);
   }
 
   /** Notes what the store answered for these ops, to start from it during an outage. */
@@ -59,8 +63,20 @@ export class Fallback {
 
   private note(key: string, used: number, limit: number, windowMs: number, until: number): void {
     const old = this.seen.get(key);
-    if (old !== undefined) this.seen.delete(key); // re-insert: the Map's order is the age
-    else if (this.seen.size >= this.maxSeen) this.seen.delete(this.seen.keys().next().value!);
+    if (old !== undefined) {
+      // Every decision of a shared store comes here: while the memory is far from its bound
+      // (nothing is forgotten yet) the entry is updated in place, without a delete, a re-insert
+      // and an object per decision. Near the bound it is re-inserted: the Map's order is the age.
+      if (this.seen.size < this.reorderFrom) {
+        old.used = used;
+        old.limit = limit;
+        old.windowMs = windowMs;
+        old.until = until;
+        old.seeded = false;
+        return;
+      }
+      this.seen.delete(key);
+    } else if (this.seen.size >= this.maxSeen) this.seen.delete(this.seen.keys().next().value!);
     this.seen.set(key, { used, limit, windowMs, until, seeded: false });
   }
 

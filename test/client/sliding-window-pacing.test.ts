@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createClient, type ClientEvent } from '../../src/client/index.js';
-import { algorithms, type AlgorithmName } from '../../src/algorithms/index.js';
+import { algorithms, fastestAdmissions, type AlgorithmName } from '../../src/algorithms/index.js';
 import { policyItem, rateLimitHeaders } from '../../src/headers/ratelimit-headers.js';
 import { FakeClock } from './support/fake-clock.js';
 import { fakeFetch, respond } from './support/fake-fetch.js';
@@ -34,24 +34,8 @@ function server(clock: FakeClock, algorithm: AlgorithmName) {
   return { handler, admitted, refused: () => refused };
 }
 
-/** The fastest a lone caller could be admitted CALLS times from `t0`: each call at the first instant the algorithm allows it. */
-function oracleEnd(algorithm: AlgorithmName, t0: number): number {
-  const alg = algorithms[algorithm];
-  const params = { limit: LIMIT, windowMs: WINDOW_MS };
-  let state: readonly number[] | null = null;
-  let t = t0;
-  for (let i = 0; i < CALLS; i++) {
-    for (;;) {
-      const r = alg.step(state, t, 1, params, 'take');
-      if (r.allowed) {
-        state = r.state;
-        break;
-      }
-      t += Math.max(1, r.retryAfterMs);
-    }
-  }
-  return t;
-}
+/** The fastest a lone caller could be admitted CALLS times from `t0`. */
+const oracleEnd = (algorithm: AlgorithmName, t0: number): number => fastestAdmissions(algorithms[algorithm], { limit: LIMIT, windowMs: WINDOW_MS }, t0, CALLS);
 
 describe('pacing against a sliding-window counter (two weighted windows)', () => {
   // Window phases: a start on a window boundary, a quarter in, and just before the next one.
@@ -100,5 +84,20 @@ describe('pacing against a sliding-window counter (two weighted windows)', () =>
     expect(calls.length).toBe(2);
     expect(srv.refused()).toBe(0);
     expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(2000);
+  });
+});
+
+describe('fastestAdmissions (the oracle above)', () => {
+  const t0 = 1_700_000_000_000; // on a window boundary
+  const params = { limit: LIMIT, windowMs: WINDOW_MS };
+  it('a fixed window: the limit at once, the next at the next window', () => {
+    expect(fastestAdmissions(algorithms['fixed-window'], params, t0, 5) - t0).toBe(0);
+    expect(fastestAdmissions(algorithms['fixed-window'], params, t0, 6) - t0).toBe(2000);
+  });
+  it('a sliding-window counter: 5 at once, then 4 a window (the previous window weighs on each)', () => {
+    // Window 2: 2400, 2800, 3200, 3600; window 3: 4000, 4500, 5000, 5500; …; the 20th at 9000.
+    expect(fastestAdmissions(algorithms['sliding-window'], params, t0, 6) - t0).toBe(2400);
+    expect(fastestAdmissions(algorithms['sliding-window'], params, t0, 10) - t0).toBe(4000);
+    expect(fastestAdmissions(algorithms['sliding-window'], params, t0, 20) - t0).toBe(9000);
   });
 });

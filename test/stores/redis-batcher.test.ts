@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Batcher, type Send } from '../../src/stores/redis/batcher.js';
+import { RESULT_BYTES } from '../../src/stores/redis/encode.js';
 
 /** Answers each call like the script: server time first, then one reply per transaction (its own arg back). */
 function scriptLike(): { send: Send; calls: string[][]; answer: () => void } {
@@ -55,6 +56,40 @@ describe('redis batcher', () => {
     expect(s.calls).toEqual([['t0'], ['t1', 't2', 't3']]);
     s.answer();
     expect(await Promise.all(all)).toEqual(['t0', 't1', 't2', 't3']);
+    b.close(new Error('done'));
+  });
+
+  it('finds each transaction in a call that answers one results string, RESULT_BYTES per op in turn', async () => {
+    const calls: string[][] = [];
+    let answer: () => void = () => {};
+    // Transaction i of n ops answers n × RESULT_BYTES bytes of the value i, all in one string.
+    const send: Send = (_slot, _keys, args) => {
+      calls.push(args);
+      const blob = Buffer.concat(args.map((a) => Buffer.alloc(Number(a.split(':')[1]) * RESULT_BYTES, Number(a.split(':')[0]))));
+      return new Promise((res) => (answer = () => res([1_700_000_000_000, blob])));
+    };
+    const b = new Batcher(send, { maxInFlight: 1, maxBatch: 128, timeoutMs: 1000 });
+    const seen = (text: unknown, serverNow: number | undefined, n: number, offset: number) => {
+      const buf = text as Buffer;
+      const mine = buf.subarray(offset, offset + n * RESULT_BYTES);
+      return { n, serverNow, all: mine.every((x) => x === mine[0]), value: mine[0], bytes: mine.length };
+    };
+    const first = b.submit(0, ['k'], '9:1', 1, seen);
+    const rest = [b.submit(0, ['a'], '1:2', 2, seen), b.submit(0, ['b'], '2:1', 1, seen), b.submit(0, ['c'], '3:3', 3, seen), b.submit(0, ['d'], '4:1', 1, seen)];
+    answer();
+    expect(await first).toEqual({ n: 1, serverNow: 1_700_000_000_000, all: true, value: 9, bytes: RESULT_BYTES });
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      answer();
+    }
+    // With nothing in flight a queue goes out halved (see flush): the first call carries two transactions.
+    expect(calls.slice(1)).toEqual([['1:2', '2:1'], ['3:3'], ['4:1']]);
+    expect(await Promise.all(rest)).toEqual([
+      { n: 2, serverNow: 1_700_000_000_000, all: true, value: 1, bytes: 2 * RESULT_BYTES },
+      { n: 1, serverNow: 1_700_000_000_000, all: true, value: 2, bytes: RESULT_BYTES },
+      { n: 3, serverNow: 1_700_000_000_000, all: true, value: 3, bytes: 3 * RESULT_BYTES },
+      { n: 1, serverNow: 1_700_000_000_000, all: true, value: 4, bytes: RESULT_BYTES },
+    ]);
     b.close(new Error('done'));
   });
 });

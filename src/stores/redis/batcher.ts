@@ -1,3 +1,5 @@
+import { RESULT_BYTES } from './encode.js';
+
 /**
  * Coalesces transactions from concurrent callers into few script calls.
  *
@@ -15,8 +17,10 @@ export type Send = (slot: number, keys: string[], args: string[]) => Promise<unk
 /**
  * Turns one transaction's reply into what submit() resolves with. It runs in the reply loop,
  * so a transaction costs one promise, not a second one chained to decode. `n` is submit's.
+ * `text` is the transaction's own reply element (offset 0), or the call's one results string,
+ * where this transaction's start at `offset` (see lua/transaction.ts).
  */
-export type Finish<T> = (text: unknown, serverNow: number | undefined, n: number) => T;
+export type Finish<T> = (text: unknown, serverNow: number | undefined, n: number, offset: number) => T;
 
 interface Entry {
   keys: string[];
@@ -114,16 +118,22 @@ export class Batcher {
         this.inFlight--;
         const head = reply[0];
         const serverNow = typeof head === 'number' ? head : undefined;
+        // One element per transaction (debug mode), or one results string for the whole call,
+        // each transaction's RESULT_BYTES per op in turn.
+        const whole = reply.length === 2 && batch.length > 1;
+        let offset = 0;
         for (let i = 0; i < batch.length; i++) {
           const e = batch[i];
-          const text = reply[i + 1];
+          const text = whole ? reply[1] : reply[i + 1];
+          const at = offset;
+          if (whole) offset += e.n * RESULT_BYTES;
           if (text === undefined || text === null) {
             this.fail(e, new Error('sluice redis store: short reply from the transaction script'));
             continue;
           }
           let v: unknown;
           try {
-            v = e.finish(text, serverNow, e.n);
+            v = e.finish(text, serverNow, e.n, at);
           } catch (err) {
             this.fail(e, err);
             continue;

@@ -105,6 +105,8 @@ export function scaleReadableInScript(op: TxOp): boolean {
 
 /** Values per op in a transaction's reply: allowed, blocked, limit, windowMs, remaining, resetMs, retryAfterMs. */
 const RESULT_DOUBLES = 7;
+/** Bytes per op in a call's results (see lua/transaction.ts: a transaction of n ops takes n × this). */
+export const RESULT_BYTES = RESULT_DOUBLES * 8;
 
 /**
  * Decodes one transaction's reply: per op 7 little-endian doubles, then, in debug mode, per op
@@ -124,11 +126,11 @@ export function decodeTx(reply: unknown, nops: number): { results: OpResult[]; s
   return { results, states };
 }
 
-/** The results part of a transaction's reply (decodeTx without the debug states). */
-export function decodeResults(reply: unknown, nops: number): OpResult[] {
-  if (!Buffer.isBuffer(reply) || reply.length < nops * RESULT_DOUBLES * 8) throw new Error(`sluice redis store: expected ${nops} results from the transaction script`);
+/** The results part of a transaction's reply (decodeTx without the debug states), found at `offset` of the call's results. */
+export function decodeResults(reply: unknown, nops: number, offset = 0): OpResult[] {
+  if (!Buffer.isBuffer(reply) || reply.length < offset + nops * RESULT_BYTES) throw new Error(`sluice redis store: expected ${nops} results from the transaction script`);
   const results: OpResult[] = new Array(nops);
-  for (let i = 0, o = 0; i < nops; i++, o += RESULT_DOUBLES * 8) {
+  for (let i = 0, o = offset; i < nops; i++, o += RESULT_BYTES) {
     results[i] = {
       allowed: reply.readDoubleLE(o) === 1,
       blocked: reply.readDoubleLE(o + 8) === 1,

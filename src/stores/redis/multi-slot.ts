@@ -115,7 +115,7 @@ export async function applyMultiSlot(ctx: MultiSlotContext, ops: readonly TxOp[]
         return { ...w, mode: 'peek' as const };
       });
       const enc = encodeTx(wire, at, ks, refused);
-      const r = await ctx.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, serverNow, m) => ({ results: decodeResults(text, m), serverNow }));
+      const r = await ctx.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, serverNow, m, offset) => ({ results: decodeResults(text, m, offset), serverNow }));
       let ok = !refused;
       r.results.forEach((res, j) => {
         const { i, check } = g.from[j];

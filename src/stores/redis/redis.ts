@@ -209,7 +209,7 @@ export class RedisStore implements Store {
     const enc = encodeOps(ops, at, this.keys);
     const slot = this.cluster ? this.singleSlot(ops) : 0;
     if (slot < 0) throw new Error('applyTimed: ops span several slots');
-    return this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, serverNow, n) => ({ results: decodeResults(text, n), now: at ?? serverNow ?? Date.now() }));
+    return this.batcher.submit(slot, enc.keys, enc.arg, enc.nops, (text, serverNow, n, offset) => ({ results: decodeResults(text, n, offset), now: at ?? serverNow ?? Date.now() }));
   }
 
   /** Tests: like apply, with the state each op's key holds afterwards (requires `debug: true`). */
@@ -464,4 +464,4 @@ function functionMissing(e: unknown): boolean {
   return isReplyError(e) && /function not found/i.test((e as Error).message);
 }
 
-const resultsOf: Finish<OpResult[]> = (text, _serverNow, n) => decodeResults(text, n);
+const resultsOf: Finish<OpResult[]> = (text, _serverNow, n, offset) => decodeResults(text, n, offset);

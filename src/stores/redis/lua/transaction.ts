@@ -59,10 +59,12 @@ local function fmt(x) return string.format('%.17g', x) end
  *    scaleKind: '-' none, 'a' read attribute attrName of hash attrKeyIdx (scaleValue is the
  *    fallback), 'v' scaleValue is the factor, read by the caller)
  *
- * Reply: { serverNow (an integer, or '-'), tx1, tx2, … }; txN is one binary string: per op 7 little-endian
- * doubles (allowed, blocked, limit, windowMs, remaining, resetMs, retryAfterMs), then in debug
- * mode, per op, a double n and the n doubles of its stored state. One bulk string per
- * transaction costs the client one decode where 7 integers per op cost seven.
+ * Reply: { serverNow (an integer, or '-'), results }: results is one binary string, every
+ * transaction's in turn, each per op 7 little-endian doubles (allowed, blocked, limit, windowMs,
+ * remaining, resetMs, retryAfterMs), so a transaction of n ops takes n × 56 bytes. In debug mode
+ * the reply is { serverNow, tx1, tx2, … }, one string per transaction: its results, then per op a
+ * double n and the n doubles of its stored state. One bulk string per call costs the client one
+ * decode where one per transaction cost a Buffer each (and 7 integers per op cost seven).
  */
 /** The transaction's helpers (library-level state is declared here and reset by txMainLua at each call). */
 const txHelpersLua = `
@@ -434,8 +436,13 @@ for t = 2, #ARGV do
   end
 end
 -- An integer reply: whole milliseconds, and no %.17g printing.
-if serverNow ~= nil then reply[1] = serverNow end
-return reply
+local head = '-'
+if serverNow ~= nil then head = serverNow end
+if debug then reply[1] = head; return reply end
+-- One bulk string for the whole batch (each transaction's results are nops × 56 bytes, so the
+-- caller finds its own): one reply element to write and to decode instead of one per transaction.
+reply[1] = ''
+return { head, table.concat(reply) }
 `;
 
 export const transactionLua = `${txHelpersLua}${txMainLua}`;
