@@ -25,11 +25,14 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: boolean;
   /** How often expired rows are swept, in ms (0: never; rows are then only overwritten). Default 30 s. */
   sweepIntervalMs?: number;
-  /** Expired rows deleted per write transaction (amortized expiry). Default 2. */
+  /** Expired rows deleted per write transaction (amortized expiry, deleted every SWEEP_EVERY group commits). Default 2. */
   sweepPerWrite?: number;
 }
 
 type Db = Database.Database;
+
+/** Group commits that wrote between two amortized sweeps of expired rows (SqliteStore.sweepSome). */
+export const SWEEP_EVERY = 8;
 type Stmt = Database.Statement;
 
 /** A state the open group has read or written: null is absent (or deleted). */
@@ -94,6 +97,9 @@ export class SqliteStore implements Store, StateAccess {
   /** Transactions in the open group, and how many of them wrote. */
   private groupSize = 0;
   private groupWrites = 0;
+  /** Write transactions, and commits that wrote, since the last amortized sweep (sweepSome). */
+  private unswept = 0;
+  private commitsUnswept = 0;
   /** The open group's commit, for callers that wait for it (made when first asked). */
   private durable?: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
   /** Background checkpoints: wanted (true) until started, then the worker. */
@@ -212,7 +218,7 @@ export class SqliteStore implements Store, StateAccess {
         if (c.state === null || c.state.length === 0) this.q.del.run(key);
         else this.q.put.run(key, encode(c.state), c.expiresAt);
       }
-      if (this.groupWrites > 0 && this.sweepPerWrite > 0) this.q.sweep.run(this.lastNow, Math.min(this.sweepPerWrite * this.groupWrites, 1000));
+      if (this.groupWrites > 0 && this.sweepPerWrite > 0) this.sweepSome();
       this.commitStmt.run();
       if (this.checkpointer === true && this.groupWrites > 0) this.startCheckpoints();
     } catch (e) {
@@ -221,6 +227,19 @@ export class SqliteStore implements Store, StateAccess {
       throw e;
     }
     durable?.resolve();
+  }
+
+  /**
+   * The amortized expiry: sweepPerWrite expired rows per write transaction, deleted once every
+   * SWEEP_EVERY group commits that wrote, for all of their transactions. The delete is a
+   * statement of its own even when nothing has expired (about a third of a group commit's
+   * time, measured with 20 decisions per group), so it runs on one commit in eight.
+   */
+  private sweepSome(): void {
+    this.unswept += this.groupWrites;
+    if (++this.commitsUnswept < SWEEP_EVERY) return;
+    this.q.sweep.run(this.lastNow, Math.min(this.sweepPerWrite * this.unswept, 1000));
+    this.unswept = this.commitsUnswept = 0;
   }
 
   /** Resolves once the decisions applied so far are committed; undefined when they already are. */
