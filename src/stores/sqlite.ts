@@ -23,6 +23,10 @@ export interface SqliteStoreOptions {
    * commit that writes, instead of inside the commit that fills the WAL. Default true.
    */
   backgroundCheckpoints?: boolean;
+  /** With background checkpoints: WAL frames (pages) past which the worker restarts the WAL from its start (sqlite-checkpointer.ts). Default 4096 (16 MB of 4 KB pages). */
+  walRestartFrames?: number;
+  /** With background checkpoints: how often the worker checkpoints, in ms. Default 500. */
+  checkpointEveryMs?: number;
   /** How often expired rows are swept, in ms (0: never; rows are then only overwritten). Default 30 s. */
   sweepIntervalMs?: number;
   /** Expired rows deleted per write transaction (amortized expiry, deleted every SWEEP_EVERY group commits). Default 2. */
@@ -104,6 +108,7 @@ export class SqliteStore implements Store, StateAccess {
   private durable?: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
   /** Background checkpoints: wanted (true) until started, then the worker. */
   private checkpointer?: SqliteCheckpointer | boolean;
+  private readonly checkpointOpts: { everyMs?: number; restartFrames?: number };
   /** The writes of the transaction being decided, applied to the group only once it is decided. */
   private staged: [string, number[] | null, number][] = [];
   private timer?: NodeJS.Timeout;
@@ -170,6 +175,7 @@ export class SqliteStore implements Store, StateAccess {
     this.sweepPerWrite = opts.sweepPerWrite ?? 2;
     this.maxGroup = Math.max(1, opts.maxGroup ?? 4096);
     this.checkpointer = path !== ':memory:' && path !== '' && (opts.backgroundCheckpoints ?? true);
+    this.checkpointOpts = { everyMs: opts.checkpointEveryMs, restartFrames: opts.walRestartFrames };
     // IMMEDIATE: take the write lock up front, so concurrent processes serialize instead of failing to upgrade a read lock.
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
@@ -259,7 +265,7 @@ export class SqliteStore implements Store, StateAccess {
 
   private startCheckpoints(): void {
     try {
-      this.checkpointer = new SqliteCheckpointer(this.path);
+      this.checkpointer = new SqliteCheckpointer(this.path, this.checkpointOpts.everyMs, this.checkpointOpts.restartFrames);
       this.db.pragma('wal_autocheckpoint = 0');
     } catch {
       this.checkpointer = false; // no worker threads here: SQLite's own auto-checkpoint stays on
