@@ -217,7 +217,11 @@ export class Sluice {
     const d = this.decideInPlace(rules, subject, opts?.cost);
     if (d !== undefined) return d;
     if (rules.length === 0) return Decision.of(rules, { legacyHeaders: this.policyValue.legacyHeaders, results: [] });
-    const ops = this.checkOps(rules, subject, opts?.cost);
+    return this.decideOutsideSync(rules, this.checkOps(rules, subject, opts?.cost));
+  }
+
+  /** decideOutside, synchronously: only for stores that answer synchronously (Envoy's doors on memory or SQLite). */
+  decideOutsideSync(rules: readonly CompiledRule[], ops: TxOp[]): Decision {
     const now = this.clock();
     const gate = this.breaker.gate();
     if (gate === SKIP) return this.degraded(rules, ops, now, undefined);

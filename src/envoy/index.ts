@@ -16,7 +16,7 @@ export {
 export { findLimit } from './match.js';
 export { EnvoyRateLimiter, normalizeRequest, type EnvoyClock, type EnvoyRateLimiterOptions } from './limiter.js';
 export { envoyStateKey, type EnvoyStoreErrorMode } from './compile.js';
-export { registerEnvoyJson, decideJson, decideJsonText, parseJsonRequest, responseJson, responseToJson } from './json.js';
+export { registerEnvoyJson, decideJson, decideJsonText, decideJsonTextSync, parseJsonRequest, responseJson, responseToJson } from './json.js';
 export { startEnvoyGrpc, loadEnvoyProtos } from './grpc-lazy.js';
 export type { EnvoyGrpcOptions, EnvoyGrpcServer } from './grpc.js';
 export {

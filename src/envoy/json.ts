@@ -41,22 +41,53 @@ export function decideJsonText(limiter: EnvoyRateLimiter, text: string, onError?
   return decide(limiter, text, onError, responseJson, asText);
 }
 
+/**
+ * decideJsonText without the promise, for a limiter whose engine answers synchronously
+ * (EnvoyRateLimiter.shouldRateLimitSync: memory, or SQLite flushed by the caller before it
+ * answers): the same statuses and bodies (test/envoy/json-sync).
+ */
+export function decideJsonTextSync(limiter: EnvoyRateLimiter, text: string, onError?: (error: unknown) => void): { status: number; body: string } {
+  let request: RateLimitRequest;
+  try {
+    request = parseJsonRequest(text);
+  } catch (e) {
+    return unparsable(e, asText);
+  }
+  try {
+    return answered(limiter.shouldRateLimitSync(request), responseJson);
+  } catch (e) {
+    return failed(e, onError, asText);
+  }
+}
+
 async function decide<T>(limiter: EnvoyRateLimiter, text: string, onError: ((error: unknown) => void) | undefined, render: (res: RateLimitResponse) => T, error: (body: ErrorBody) => T): Promise<{ status: number; body: T }> {
   let request: RateLimitRequest;
   try {
     request = parseJsonRequest(text);
   } catch (e) {
-    return { status: 400, body: error(errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message)) };
+    return unparsable(e, error);
   }
   try {
-    const res = await limiter.shouldRateLimit(request);
-    return { status: res.overall_code === 'OVER_LIMIT' ? 429 : 200, body: render(res) };
+    return answered(await limiter.shouldRateLimit(request), render);
   } catch (e) {
-    if (e instanceof EnvoyRequestError) return { status: 400, body: error(errorBody(e.code, e.message)) };
-    onError?.(e);
-    if (e instanceof EnvoyStoreError) return { status: 503, body: error(errorBody(e.code, e.message)) };
-    throw e;
+    return failed(e, onError, error);
   }
+}
+
+function unparsable<T>(e: unknown, error: (body: ErrorBody) => T): { status: number; body: T } {
+  return { status: 400, body: error(errorBody(e instanceof SyntaxError ? 'invalid_json' : 'invalid_request', (e as Error).message)) };
+}
+
+function answered<T>(res: RateLimitResponse, render: (res: RateLimitResponse) => T): { status: number; body: T } {
+  return { status: res.overall_code === 'OVER_LIMIT' ? 429 : 200, body: render(res) };
+}
+
+/** A decision that threw: 400 for an unusable request, 503 when the store fails; anything else is a bug, rethrown for the caller's 500. */
+function failed<T>(e: unknown, onError: ((error: unknown) => void) | undefined, error: (body: ErrorBody) => T): { status: number; body: T } {
+  if (e instanceof EnvoyRequestError) return { status: 400, body: error(errorBody(e.code, e.message)) };
+  onError?.(e);
+  if (e instanceof EnvoyStoreError) return { status: 503, body: error(errorBody(e.code, e.message)) };
+  throw e;
 }
 
 const asObject = (body: ErrorBody): object => body;
@@ -196,7 +227,11 @@ function renderResponse(res: RateLimitResponse): string {
 
 function headerList(headers: readonly HeaderValue[]): string {
   let out = '[';
-  for (let i = 0; i < headers.length; i++) out += `${i > 0 ? ',' : ''}{"key":${name(headers[i].key)},"value":${quote(headers[i].value)}}`;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    // RateLimit-Policy's value is made of the configuration's limits (a small set): looked up like a name.
+    out += `${i > 0 ? ',' : ''}{"key":${name(h.key)},"value":${h.key === 'ratelimit-policy' ? name(h.value) : quote(h.value)}}`;
+  }
   return out + ']';
 }
 

@@ -68,6 +68,18 @@ const NO_DECISION = Decision.of([], { legacyHeaders: false, results: [] });
 /** Asked right before the store is: false when the call has ended (deadline, cancel) and must not be charged. */
 export type CallLiveness = () => 'live' | 'deadline' | 'cancelled';
 
+/** What a request comes to before the engine decides it. */
+interface RequestPlan {
+  /** One per request descriptor, in order. */
+  plans: Plan[];
+  ops: TxOp[];
+  /** The rule of each op. */
+  rules: CompiledRule[];
+  answerFailure: boolean;
+  /** A requests_per_unit 0 limit refuses the request (the other counters are only peeked at). */
+  zeroDenies: boolean;
+}
+
 /** What one request descriptor comes to. */
 type Plan =
   | { kind: 'none' }
@@ -75,6 +87,8 @@ type Plan =
   | { kind: 'limit'; of: EnvoyRule; op: number }
   /** requests_per_unit: 0 — decided here, no state needed. */
   | { kind: 'zero'; of: EnvoyRule; cost: number };
+const NONE: Plan = { kind: 'none' };
+const UNLIMITED: Plan = { kind: 'unlimited' };
 
 /**
  * Envoy's rate-limit service (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit),
@@ -163,72 +177,129 @@ export class EnvoyRateLimiter {
    */
   async shouldRateLimit(request: RateLimitRequest, live?: CallLiveness): Promise<RateLimitResponse> {
     const started = this.onDecision === undefined ? 0 : performance.now();
+    const plan = this.plan(request);
+    // A call that ended while it was planned is not charged (nor are its counters touched).
+    const state = live?.() ?? 'live';
+    if (state !== 'live') throw new EnvoyCallEndedError(state);
+    const decision = plan.ops.length ? await this.engine.decideOutside(plan.rules, plan.ops) : undefined;
+    return this.answer(plan, decision, started);
+  }
+
+  /**
+   * shouldRateLimit without the promise, for an engine over a synchronous store (memory;
+   * SQLite, whose group commit the caller flushes before answering, as the service's write
+   * batch does): the same answers and errors, synchronously (test/envoy/limiter-sync).
+   */
+  shouldRateLimitSync(request: RateLimitRequest): RateLimitResponse {
+    const started = this.onDecision === undefined ? 0 : performance.now();
+    const plan = this.plan(request);
+    const decision = plan.ops.length ? this.engine.decideOutsideSync(plan.rules, plan.ops) : undefined;
+    return this.answer(plan, decision, started);
+  }
+
+  /** Steps 1-3 of a decision: the limit of each descriptor, replaces, and the engine's ops. */
+  private plan(request: RateLimitRequest): RequestPlan {
     const req = normalizeRequest(request);
     this.counters.requests++;
     const domain = this.cfg.domains.get(req.domain);
     const overrides = this.opts.requestLimits;
+    const descriptors = req.descriptors;
+    const n = descriptors.length;
 
     // 1. the limit of each descriptor (a request-level override wins over the file)
-    const limits: (EnvoyRule | undefined)[] = req.descriptors.map((d) => {
-      if (!domain) return undefined; // unknown domain: no limits, as envoy
-      if (d.override && overrides) return this.overrideRules.of(req.domain, d.entries, d.override.requestsPerUnit, d.override.unit);
-      const limit = findLimit(domain, d.entries);
-      return limit && this.rules.of(req.domain, limit);
-    });
+    const limits: (EnvoyRule | undefined)[] = new Array(n);
+    let replacing = false;
+    for (let i = 0; i < n; i++) {
+      const d = descriptors[i];
+      let rule: EnvoyRule | undefined;
+      if (!domain) rule = undefined; // unknown domain: no limits, as envoy
+      else if (d.override && overrides) rule = this.overrideRules.of(req.domain, d.entries, d.override.requestsPerUnit, d.override.unit);
+      else {
+        const limit = findLimit(domain, d.entries);
+        rule = limit && this.rules.of(req.domain, limit);
+      }
+      limits[i] = rule;
+      if (rule && rule.limit.replaces.length) replacing = true;
+    }
 
     // 2. replaces: a matched limit naming others takes them out of this request
-    const replaced = new Set<string>();
-    for (const l of limits) if (l) for (const r of l.limit.replaces) replaced.add(r);
+    let replaced: Set<string> | undefined;
+    if (replacing) {
+      replaced = new Set<string>();
+      for (const l of limits) if (l) for (const r of l.limit.replaces) replaced.add(r);
+    }
 
     // 3. plan: which descriptors become the engine's ops (one rule per op)
     const ops: TxOp[] = [];
     const rules: CompiledRule[] = [];
     /** Whether a limit asked about has no on_store_error to fall back on (a store failure is then answered). */
     let answerFailure = false;
-    const opByKey = new Map<string, number>();
-    const plans: Plan[] = req.descriptors.map((d, i) => {
+    // Most requests have one descriptor: the map that merges repeated counters is made for two or more.
+    const opByKey = n > 1 ? new Map<string, number>() : undefined;
+    const plans: Plan[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const d = descriptors[i];
       const of = limits[i];
-      if (!of || (of.limit.name !== undefined && replaced.has(of.limit.name))) return { kind: 'none' };
+      if (!of || (replaced !== undefined && of.limit.name !== undefined && replaced.has(of.limit.name))) {
+        plans[i] = NONE;
+        continue;
+      }
       const limit = of.limit;
-      if (limit.unlimited) return { kind: 'unlimited' };
+      if (limit.unlimited) {
+        plans[i] = UNLIMITED;
+        continue;
+      }
       const cost = d.hits ?? req.hits;
-      if (limit.requestsPerUnit === 0) return { kind: 'zero', of, cost };
+      if (limit.requestsPerUnit === 0) {
+        plans[i] = { kind: 'zero', of, cost };
+        continue;
+      }
       const op = descriptorOp(req.domain, d.entries, limit, cost, d.override !== undefined && overrides, this.opts.globalShadowMode);
-      const same = opByKey.get(op.key);
+      const same = opByKey?.get(op.key);
       if (same !== undefined) {
         // The same counter twice in one request: one op carrying both costs.
         ops[same].cost += cost;
         if (cost > 0) ops[same].mode = 'take';
-        return { kind: 'limit', of, op: same };
+        plans[i] = { kind: 'limit', of, op: same };
+        continue;
       }
-      opByKey.set(op.key, ops.length);
+      opByKey?.set(op.key, ops.length);
       rules.push(of.rule);
       if (of.onStoreError === 'error') answerFailure = true;
-      return { kind: 'limit', of, op: ops.push(op) - 1 };
-    });
+      plans[i] = { kind: 'limit', of, op: ops.push(op) - 1 };
+    }
 
     // requests_per_unit 0 refuses the request before the store is asked; keep it
     // all-or-nothing by only peeking at the other (non-shadow) counters.
     const zeroDenies = plans.some((p) => p.kind === 'zero' && p.cost > 0 && !p.of.limit.shadow);
     if (zeroDenies && !this.opts.globalShadowMode) for (const op of ops) if (!op.chargeRejected) op.mode = 'peek';
+    return { plans, ops, rules, answerFailure, zeroDenies };
+  }
 
-    // 4. one engine decision for the whole request
-    // A call that ended while it was planned is not charged (nor are its counters touched).
-    const state = live?.() ?? 'live';
-    if (state !== 'live') throw new EnvoyCallEndedError(state);
-    const decision = ops.length ? await this.engine.decideOutside(rules, ops) : undefined;
+  /** Steps 5-6 of a decision, once the engine decided (4): statuses one per descriptor, headers, counters. */
+  private answer(plan: RequestPlan, decision: Decision | undefined, started: number): RateLimitResponse {
+    const { plans, ops, zeroDenies } = plan;
     const results = decision ? decision.results : NO_RESULTS;
     const failure = decision?.storeFailure;
-    if (failure) this.storeFailed(failure, answerFailure);
+    if (failure) this.storeFailed(failure, plan.answerFailure);
     const now = this.clock();
-    const admitted = !zeroDenies && results.every((r, i) => r.allowed || ops[i].shadow);
+    let admitted = !zeroDenies;
+    for (let i = 0; admitted && i < results.length; i++) admitted = results[i].allowed || ops[i].shadow;
 
     // 5. statuses, one per descriptor in order
     let overall = 'OK' as 'OK' | 'OVER_LIMIT';
     const shown: ShownLimit[] = [];
-    const statuses: DescriptorStatus[] = plans.map((p) => {
-      if (p.kind === 'none') return { code: 'OK', limit_remaining: 0 };
-      if (p.kind === 'unlimited') return { code: 'OK', limit_remaining: UINT32_MAX };
+    const statuses: DescriptorStatus[] = new Array(plans.length);
+    for (let i = 0; i < plans.length; i++) {
+      const p = plans[i];
+      if (p.kind === 'none') {
+        statuses[i] = { code: 'OK', limit_remaining: 0 };
+        continue;
+      }
+      if (p.kind === 'unlimited') {
+        statuses[i] = { code: 'OK', limit_remaining: UINT32_MAX };
+        continue;
+      }
       const l = p.of.limit;
       let allowed: boolean;
       let remaining: number;
@@ -250,15 +321,16 @@ export class EnvoyRateLimiter {
         if (l.shadow) this.counters.shadowOverLimit++;
         else overall = 'OVER_LIMIT';
       }
+      const name = limitName(l);
       const status: DescriptorStatus = {
         code: allowed || l.shadow ? 'OK' : 'OVER_LIMIT',
-        current_limit: { requests_per_unit: l.requestsPerUnit, unit: l.unit, ...(limitName(l) ? { name: limitName(l) } : {}) },
+        current_limit: name ? { requests_per_unit: l.requestsPerUnit, unit: l.unit, name } : { requests_per_unit: l.requestsPerUnit, unit: l.unit },
         limit_remaining: allowed ? Math.min(UINT32_MAX, Math.max(0, Math.floor(remaining))) : 0,
         duration_until_reset: duration(resetMs),
       };
       if (!l.shadow) shown.push({ limit: l, status, resetMs, over: !allowed });
-      return status;
-    });
+      statuses[i] = status;
+    }
 
     if (overall === 'OVER_LIMIT') this.counters.overLimit++;
     if (this.onDecision) this.onDecision(this.countedDecision(decision, plans, statuses), performance.now() - started);
@@ -304,18 +376,8 @@ export class EnvoyRateLimiter {
     const out: HeaderValue[] = [];
     if (shown.length === 0) return out;
     if (this.opts.ietfHeaders) {
-      const unique = uniqueNames();
-      const policy: string[] = [];
-      const state: string[] = [];
-      for (const s of shown) {
-        const name = unique(sfName(s.limit.name ?? s.limit.path));
-        policy.push(policyItem(name, s.limit.requestsPerUnit, s.limit.windowMs));
-        state.push(`"${name}";r=${s.status.limit_remaining};t=${seconds(s.resetMs)}`);
-      }
-      out.push({ key: 'ratelimit-policy', value: policy.join(', ') }, { key: 'ratelimit', value: state.join(', ') });
-      let retry = 0;
-      for (const s of shown) if (s.over) retry = Math.max(retry, 1, seconds(s.resetMs));
-      if (retry > 0) out.push({ key: 'retry-after', value: String(retry) });
+      if (shown.length === 1) ietfHeadersOfOne(shown[0], out);
+      else ietfHeaders(shown, out);
     }
     if (this.opts.xRateLimitHeaders) {
       // As envoyproxy/ratelimit: the descriptor closest to its limit; one over the limit wins.
@@ -334,12 +396,49 @@ export class EnvoyRateLimiter {
   }
 }
 
-interface ShownLimit {
+/** RateLimit-Policy, RateLimit and (when over) Retry-After of the limits shown, each under a unique name. */
+export function ietfHeaders(shown: readonly ShownLimit[], out: HeaderValue[]): void {
+  const unique = uniqueNames();
+  const policy: string[] = [];
+  const state: string[] = [];
+  for (const s of shown) {
+    const name = unique(sfName(s.limit.name ?? s.limit.path));
+    policy.push(policyItem(name, s.limit.requestsPerUnit, s.limit.windowMs));
+    state.push(`"${name}";r=${s.status.limit_remaining};t=${seconds(s.resetMs)}`);
+  }
+  out.push({ key: 'ratelimit-policy', value: policy.join(', ') }, { key: 'ratelimit', value: state.join(', ') });
+  let retry = 0;
+  for (const s of shown) if (s.over) retry = Math.max(retry, 1, seconds(s.resetMs));
+  if (retry > 0) out.push({ key: 'retry-after', value: String(retry) });
+}
+
+/**
+ * ietfHeaders of one limit (the usual request), the same headers (test/envoy/ietf-headers):
+ * its name is unique as it is, and its policy item is made once per limit.
+ */
+export function ietfHeadersOfOne(s: ShownLimit, out: HeaderValue[]): void {
+  const item = shownItem(s.limit);
+  out.push({ key: 'ratelimit-policy', value: item.policy }, { key: 'ratelimit', value: `"${item.name}";r=${s.status.limit_remaining};t=${seconds(s.resetMs)}` });
+  if (s.over) out.push({ key: 'retry-after', value: String(Math.max(1, seconds(s.resetMs))) });
+}
+
+export interface ShownLimit {
   limit: EnvoyLimit;
   status: DescriptorStatus;
   resetMs: number;
   over: boolean;
 }
+
+/** A limit's structured-field name and its RateLimit-Policy item, made once per limit (configs are immutable; a reload brings new limits). */
+function shownItem(l: EnvoyLimit): { name: string; policy: string } {
+  let item = shownItems.get(l);
+  if (item === undefined) {
+    const name = sfName(l.name ?? l.path);
+    shownItems.set(l, (item = { name, policy: policyItem(name, l.requestsPerUnit, l.windowMs) }));
+  }
+  return item;
+}
+const shownItems = new WeakMap<EnvoyLimit, { name: string; policy: string }>();
 
 function limitName(l: EnvoyLimit): string | undefined {
   if (l.name) return l.name;

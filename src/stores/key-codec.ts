@@ -16,7 +16,7 @@
 /** What state keys escape besides `%` and `|`: braces, so a value never ends a Redis Cluster hash tag early. */
 export const KEY_EXTRA = '{}';
 
-/** Escapes `%`, `|`, lone surrogates, and any character of `extra` (single characters). */
+/** Escapes `%`, `|`, lone surrogates, and any character of `extra` (single ASCII punctuation characters: letters and digits are never escaped). */
 export function escapeValue(s: string, extra = ''): string {
   let i = 0;
   const n = s.length;
@@ -66,6 +66,8 @@ export function unescapeValue(s: string): string {
 
 function needsEscape(s: string, i: number, extra: string): boolean {
   const c = s.charCodeAt(i);
+  // Letters and digits (most of every key) are never escaped: no search of extra for them.
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return false;
   if (c === 0x25 || c === 0x7c) return true;
   if (c >= 0xd800 && c <= 0xdfff) {
     // A high surrogate followed by a low one is a well-formed pair; skip-checking the low one

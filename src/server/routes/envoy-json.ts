@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { decideJsonText, EnvoyStoreError, type EnvoyRateLimiter } from '../../envoy/index.js';
+import { decideJsonText, decideJsonTextSync, EnvoyStoreError, type EnvoyRateLimiter } from '../../envoy/index.js';
 import type { ServerContext } from '../context.js';
 import { readRawBody } from '../raw-body.js';
 import { sendJson } from '../respond.js';
@@ -24,6 +24,19 @@ export function handleEnvoyJson(ctx: ServerContext, limiter: EnvoyRateLimiter, r
 }
 
 function decide(ctx: ServerContext, res: ServerResponse, raw: string, limiter: EnvoyRateLimiter): void {
+  if (ctx.sync) {
+    // A synchronous store (memory, SQLite): no promise per request; the turn's group commit
+    // (the write batch's beforeWrites) still precedes the answer.
+    let answer: { status: number; body: string };
+    try {
+      answer = decideJsonTextSync(limiter, raw, onStoreError(ctx));
+    } catch (e) {
+      answerError(ctx, res, e);
+      return;
+    }
+    ctx.writes.add(send, ctx, res, answer);
+    return;
+  }
   decideJsonText(limiter, raw, onStoreError(ctx)).then(
     (answer) => ctx.writes.add(send, ctx, res, answer),
     (e) => answerError(ctx, res, e),
