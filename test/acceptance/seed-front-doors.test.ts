@@ -199,6 +199,14 @@ describe('seed 003 through the gateway, and the client SDK calling it', () => {
     for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i] - admittedAt[i - 1]).toBeGreaterThanOrEqual(3000);
   });
 
+  it('20 concurrent pulls of one tenant through the gateway: one reaches the upstream, 19 are 429', async () => {
+    const before = upstreamHits.length;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => send(`${gw.url}/ccaas/recordings/r/audio`, { headers: { 'x-tenant-id': 'burst' } })));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(19);
+    expect(upstreamHits.length - before).toBe(1);
+  });
+
   it('509 once the tenant\'s 5-day egress is used: QuotaExceededError, and the client fails fast without calling again', async () => {
     // "small": no licensed_agents figure, so 1 × 2 GB; 1,999 downloads of 1 MB leave one MB
     const subject = { product: 'ccaas', api: 'Get Recording Audio', tenant: 'small' };
