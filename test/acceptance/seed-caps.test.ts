@@ -153,6 +153,15 @@ describe('uploads the app reads in full must not slip past the row and item coun
     expect(r.status, JSON.stringify(r.body)).toBe(422);
   });
 
+  it('a workbook whose sheet lives outside xl/worksheets/ (where its relationships say, as Excel and openpyxl read it) is counted', async () => {
+    const moved = renameParts(await workbook(2001), 'xl/worksheets/sheet1.xml', 'xl/data/contacts.xml');
+    const r = await post('/pa/contacts/upload', moved, { 'content-type': XLSX });
+    expect(r.status, JSON.stringify(r.body)).toBe(422);
+    // the same workbook of 2000 rows passes: moving the part changes nothing else
+    const ok = renameParts(await workbook(2000), 'xl/worksheets/sheet1.xml', 'xl/data/contacts.xml');
+    expect((await post('/pa/contacts/upload', ok, { 'content-type': XLSX })).status).toBe(200);
+  });
+
   it('rows whose cells are formulas without cached values are rows', async () => {
     const wb = new ExcelJS.Workbook();
     const ws = wb.addWorksheet('Contacts');
