@@ -251,6 +251,32 @@ describe('the caller\'s side: outbound pacing at the page\'s rates', () => {
   });
 });
 
+describe('webhooks at a "Dynamic Limit": the adaptive pacer finds the receiver\'s speed', () => {
+  it('against a receiver taking 5 per second, it settles near 5/s with a bounded share of 429s', async () => {
+    const receiver = await Sluice.open({ policy: { version: 1, rules: [{ name: 'webhook', key: ['endpoint'], limit: '5/1s' }] }, store: 'memory', clock: clock.now });
+    const pacer = createPacer({ rate: '50/s', adaptive: { min: '1/s', max: '50/s' }, clock: sleeper, concurrency: 1 });
+    let ok = 0;
+    let refused = 0;
+    const jobs = Array.from({ length: 300 }, () =>
+      pacer
+        .schedule('hook', async () => {
+          const d = await receiver.check({ endpoint: 'e' });
+          if (d.allowed) ok++;
+          else refused++;
+          return new Response(null, { status: d.allowed ? 200 : 429, headers: d.allowed ? {} : { 'retry-after': '1' } });
+        })
+        .catch(() => undefined),
+    );
+    await Promise.all(jobs);
+    await pacer.stop({ drain: true });
+    await receiver.close();
+    expect(ok + refused).toBe(300);
+    expect(refused / 300).toBeLessThan(0.4);
+    expect(pacer.rate('hook')).toBeGreaterThan(2);
+    expect(pacer.rate('hook')).toBeLessThan(10);
+  });
+});
+
 /** Lets the response's 'finish' handlers record the outcome before the next request. */
 async function settle() {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
