@@ -20,7 +20,7 @@ import { sluice as expressSluice } from '../../src/middleware/express.js';
 import { sluice as fastifySluice } from '../../src/middleware/fastify.js';
 import { sluice as honoSluice } from '../../src/middleware/hono.js';
 import { createPacer } from '../../src/pacer/index.js';
-import { manualClock, send, SEED_POLICY, SMARTASSIST_TEXT } from './support.js';
+import { manualClock, recorded, send, SEED_POLICY, SMARTASSIST_TEXT } from './support.js';
 
 const clock = manualClock();
 /** A client/pacer clock on the same time line: sleeping moves the engine's time. */
@@ -46,6 +46,7 @@ async function listen(server: Server): Promise<string> {
 interface Door {
   name: string;
   url: string;
+  engine: Sluice;
 }
 const doors: Door[] = [];
 
@@ -60,7 +61,7 @@ beforeAll(async () => {
       app.post('/pa/signup', (_req, res) => res.status(201).json({ ok: true }));
       app.get('/sa/queues/size', (_req, res) => res.json({ size: 3 }));
       app.post('/pa/connector/events', (_req, res) => res.json({ processed: true }));
-      doors.push({ name, url: await listen(createServer(app)) });
+      doors.push({ name, url: await listen(createServer(app)), engine });
     } else if (name === 'fastify') {
       const app = Fastify();
       await app.register(fastifySluice, { sluice: engine });
@@ -69,7 +70,7 @@ beforeAll(async () => {
       app.get('/sa/queues/size', async () => ({ size: 3 }));
       await app.listen({ port: 0, host: '127.0.0.1' });
       closers.push(() => app.close());
-      doors.push({ name, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` });
+      doors.push({ name, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, engine });
     } else {
       const app = new Hono();
       app.use('*', honoSluice({ sluice: engine }));
@@ -79,7 +80,7 @@ beforeAll(async () => {
       const server = honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
       await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
       closers.push(() => new Promise((r) => server.close(r)));
-      doors.push({ name, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      doors.push({ name, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, engine });
     }
   }
 });
@@ -92,7 +93,7 @@ describe.each(['express', 'fastify', 'hono'])('seed 002 and 000 through the %s m
     for (let i = 1; i <= 4; i++) {
       const r = await send(`${url()}/pa/login`, { method: 'POST', headers: { 'x-user': user } });
       expect(r.status, `attempt ${i}`).toBe(401);
-      await settle();
+      await recorded(doors.find((d) => d.name === name)!.engine, { product: 'picky-assist', api: 'Login', user }, 'login-lockout', i);
       clock.advance(30_000);
     }
     const locked = await send(`${url()}/pa/login`, { method: 'POST', headers: { 'x-user': user, 'x-password': 'right' } });
@@ -215,7 +216,7 @@ describe('seed 003 through the gateway, and the client SDK calling it', () => {
     const last = await client.fetch(`${gw.url}/ccaas/recordings/last/audio`, { headers: { 'x-tenant-id': 'small' } });
     expect(last.status).toBe(200);
     await last.arrayBuffer();
-    await settle();
+    await recorded(gw.sluice, subject, 'recording-egress-5d', 2e9);
     clock.advance(3000);
     const err = await client.fetch(`${gw.url}/ccaas/recordings/next/audio`, { headers: { 'x-tenant-id': 'small' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuotaExceededError);
@@ -277,7 +278,3 @@ describe('webhooks at a "Dynamic Limit": the adaptive pacer finds the receiver\'
   });
 });
 
-/** Lets the response's 'finish' handlers record the outcome before the next request. */
-async function settle() {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
