@@ -13,7 +13,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, QuotaExceededError } from '../../src/client/index.js';
+import { createClient, QuotaExceededError, RateLimitedError } from '../../src/client/index.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { Sluice } from '../../src/index.js';
 import { sluice as expressSluice } from '../../src/middleware/express.js';
@@ -161,6 +161,27 @@ describe('drops and even pacing (express)', () => {
       at.push(clock.t);
     }
     for (let i = 60; i < at.length; i++) expect(at[i] - at[i - 60]).toBeGreaterThanOrEqual(60_000);
+  });
+});
+
+describe('the client SDK against a 15-minute login lockout (retries bounded by maxElapsedMs: 120 s)', () => {
+  it('a call made while the key is held longer than the retry budget fails fast, it does not hang for 15 minutes', async () => {
+    const url = doors.find((d) => d.name === 'express')!.url;
+    const engine = doors.find((d) => d.name === 'express')!.engine;
+    const user = 'client-locked';
+    for (let i = 1; i <= 4; i++) {
+      expect((await send(`${url}/pa/login`, { method: 'POST', headers: { 'x-user': user } })).status).toBe(401);
+      await recorded(engine, { product: 'picky-assist', api: 'Login', user }, 'login-lockout', i);
+    }
+    const slept: number[] = [];
+    const watching = { now: clock.now, sleep: (ms: number) => (slept.push(ms), sleeper.sleep(ms)) };
+    const client = createClient({ clock: watching, keyFor: () => user, retry: { maxElapsedMs: 120_000 } });
+    const first = await client.fetch(`${url}/pa/login`, { method: 'POST', headers: { 'x-user': user }, idempotencyKey: 'a1' }).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(RateLimitedError);
+    const second = await client.fetch(`${url}/pa/login`, { method: 'POST', headers: { 'x-user': user }, idempotencyKey: 'a2' }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(RateLimitedError);
+    expect((second as RateLimitedError).retryAfterMs).toBeGreaterThan(120_000);
+    expect(Math.max(0, ...slept), 'no wait past the retry budget').toBeLessThanOrEqual(120_000);
   });
 });
 
