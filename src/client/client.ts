@@ -145,6 +145,13 @@ export function createClient(options: ClientOptions = {}): SluiceClient {
 
     for (;;) {
       if (scheduler.state(key).isExhausted(clock.now())) throw quotaError(key, attempt);
+      // A key the server holds for longer than the retry budget (a 15-minute lockout, 120 s of
+      // budget) fails fast, as a retry would give up: waiting would outlast maxElapsedMs silently.
+      const heldMs = scheduler.state(key).blockedUntil - clock.now();
+      if (heldMs > retry.maxElapsedMs) {
+        giveUp(429, scheduler.state(key).policy);
+        throw new RateLimitedError(`Rate limited on ${key}: held for ${Math.ceil(heldMs / 1000)} s, past the retry budget (maxElapsedMs)`, { key, status: 429, retryAfterMs: heldMs, policy: scheduler.state(key).policy, attempts: attempt });
+      }
       await scheduler.acquire(key, userSignal, (delayMs) =>
         emit({ type: 'wait', key, delayMs, attempt: attempt + 1, policy: scheduler.state(key).policy }),
       );

@@ -90,8 +90,42 @@ export function needsMeter(plan: CapPlan, contentType: string | undefined): bool
   const ct = mediaType(contentType);
   if (plan.items.length && isJson(ct)) return true;
   if ((plan.file || plan.rows) && ct === 'multipart/form-data') return true;
-  if (plan.rows && (isCsv(ct) || ct === XLSX_TYPE)) return true;
+  if (plan.rows && ct !== 'multipart/form-data' && !isJsonType(ct)) return true; // a sheet under any other type: sniffed
   return false;
+}
+
+/**
+ * A body on a row-capped route whose type names neither CSV nor XLSX (curl --data-binary sends
+ * application/x-www-form-urlencoded, browsers application/vnd.ms-excel or octet-stream): read as
+ * an app that imports it would, a zip (PK\x03\x04) as a workbook, anything else as CSV.
+ */
+class SniffedRowCounter implements RowCounter {
+  private inner?: RowCounter;
+  private head: number[] = [];
+
+  push(chunk: Uint8Array, from = 0, to = chunk.length): void {
+    if (!this.inner) {
+      while (from < to && this.head.length < 4) this.head.push(chunk[from++]);
+      if (this.head.length < 4) return;
+      this.start();
+    }
+    this.inner!.push(chunk, from, to);
+  }
+
+  end(): void {
+    if (!this.inner) this.start();
+    this.inner!.end();
+  }
+
+  get dataRows(): number {
+    return this.inner?.dataRows ?? 0;
+  }
+
+  private start(): void {
+    const h = this.head;
+    this.inner = h[0] === 0x50 && h[1] === 0x4b && h[2] === 0x03 && h[3] === 0x04 ? new XlsxRowCounter() : new CsvRowCounter();
+    this.inner.push(Uint8Array.from(h));
+  }
 }
 
 /** No Content-Type (or one that does not parse) is read as JSON. */
@@ -122,6 +156,7 @@ export class CapMeter {
       if (boundary) this.multipart = new MultipartMeter(boundary, plan);
     } else if (plan.rows && isCsv(ct)) this.csv = new CsvRowCounter();
     else if (plan.rows && ct === XLSX_TYPE) this.csv = new XlsxRowCounter();
+    else if (plan.rows && ct !== 'multipart/form-data' && !isJsonType(ct)) this.csv = new SniffedRowCounter();
   }
 
   push(chunk: Uint8Array): CapViolation | undefined {

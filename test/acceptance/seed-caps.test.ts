@@ -94,10 +94,11 @@ describe('caps counted in the page\'s units', () => {
   });
 
   it('sheets up to 10 MB (decimal), files under attributes up to 25 MB', async () => {
-    const line = 'x'.repeat(99) + '\n';
-    const tenMb = Buffer.from('h\n' + line.repeat(99_999) + 'y'.repeat(98)); // 10,000,000 bytes, 1 header + 100,000 lines: over 2000 rows
+    const line = 'x'.repeat(9_999) + '\n';
+    const tenMb = Buffer.from('h\n' + line.repeat(999) + 'y'.repeat(9_998)); // 10,000,000 bytes: a header and 1,000 long rows
     expect(tenMb.length).toBe(10_000_000);
-    const sheet = await post('/pa/contacts/upload', Buffer.concat([tenMb, Buffer.from('z')]), { 'content-type': 'application/octet-stream' });
+    expect((await post('/pa/contacts/upload', tenMb, { 'content-type': 'text/csv' })).status).toBe(200);
+    const sheet = await post('/pa/contacts/upload', Buffer.concat([tenMb, Buffer.from('z')]), { 'content-type': 'text/csv' });
     expect(sheet.status).toBe(413);
     expect(sheet.body.error).toMatchObject({ code: 'payload_too_large', limit: 10_000_000 });
     const part = (n: number) => Buffer.concat([Buffer.from('--b\r\ncontent-disposition: form-data; name="f"; filename="photo.png"\r\ncontent-type: image/png\r\n\r\n'), Buffer.alloc(n), Buffer.from('\r\n--b--\r\n')]);
@@ -115,6 +116,20 @@ describe('uploads the app reads in full must not slip past the row and item coun
     expect(csvRows(body)).toBe(2001);
     const r = await post('/pa/contacts/upload', body, { 'content-type': 'text/csv' });
     expect(r.status, JSON.stringify(r.body)).toBe(422);
+  });
+
+  it('a sheet sent under another media type (curl --data-binary, vnd.ms-excel, octet-stream, none) is still counted', async () => {
+    for (const type of ['application/x-www-form-urlencoded', 'application/vnd.ms-excel', 'application/octet-stream', 'text/plain', undefined]) {
+      const headers: Record<string, string> = type ? { 'content-type': type } : {};
+      const over = await post('/pa/contacts/upload', csv(2001), headers);
+      expect(over.status, `${type}: ${JSON.stringify(over.body)}`).toBe(422);
+      expect((await post('/pa/contacts/upload', csv(2000), headers)).status, `${type}`).toBe(200);
+    }
+    const book = await post('/pa/contacts/upload', await workbook(2001), { 'content-type': 'application/octet-stream' });
+    expect(book.status).toBe(422);
+    // a CSV that merely starts with "PK" is a CSV
+    const pk = 'PK,phone\n' + csv(2001).split('\n').slice(1).join('\n');
+    expect((await post('/pa/contacts/upload', pk, { 'content-type': 'application/octet-stream' })).status).toBe(422);
   });
 
   it('a stray quote inside a field does not hide the rows after it', async () => {
@@ -151,6 +166,15 @@ describe('uploads the app reads in full must not slip past the row and item coun
     const renamed = renameParts(await workbook(2001), 'xl/worksheets/sheet1.xml', 'xl/worksheets/Sheet1.XML');
     const r = await post('/pa/contacts/upload', renamed, { 'content-type': XLSX });
     expect(r.status, JSON.stringify(r.body)).toBe(422);
+  });
+
+  it('a workbook whose sheet lives outside xl/worksheets/ (where its relationships say, as Excel and openpyxl read it) is counted', async () => {
+    const moved = renameParts(await workbook(2001), 'xl/worksheets/sheet1.xml', 'xl/data/contacts.xml');
+    const r = await post('/pa/contacts/upload', moved, { 'content-type': XLSX });
+    expect(r.status, JSON.stringify(r.body)).toBe(422);
+    // the same workbook of 2000 rows passes: moving the part changes nothing else
+    const ok = renameParts(await workbook(2000), 'xl/worksheets/sheet1.xml', 'xl/data/contacts.xml');
+    expect((await post('/pa/contacts/upload', ok, { 'content-type': XLSX })).status).toBe(200);
   });
 
   it('rows whose cells are formulas without cached values are rows', async () => {

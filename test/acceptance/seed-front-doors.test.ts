@@ -13,14 +13,14 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, QuotaExceededError } from '../../src/client/index.js';
+import { createClient, QuotaExceededError, RateLimitedError } from '../../src/client/index.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { Sluice } from '../../src/index.js';
 import { sluice as expressSluice } from '../../src/middleware/express.js';
 import { sluice as fastifySluice } from '../../src/middleware/fastify.js';
 import { sluice as honoSluice } from '../../src/middleware/hono.js';
 import { createPacer } from '../../src/pacer/index.js';
-import { manualClock, send, SEED_POLICY, SMARTASSIST_TEXT } from './support.js';
+import { manualClock, recorded, send, SEED_POLICY, SMARTASSIST_TEXT } from './support.js';
 
 const clock = manualClock();
 /** A client/pacer clock on the same time line: sleeping moves the engine's time. */
@@ -46,6 +46,7 @@ async function listen(server: Server): Promise<string> {
 interface Door {
   name: string;
   url: string;
+  engine: Sluice;
 }
 const doors: Door[] = [];
 
@@ -60,7 +61,7 @@ beforeAll(async () => {
       app.post('/pa/signup', (_req, res) => res.status(201).json({ ok: true }));
       app.get('/sa/queues/size', (_req, res) => res.json({ size: 3 }));
       app.post('/pa/connector/events', (_req, res) => res.json({ processed: true }));
-      doors.push({ name, url: await listen(createServer(app)) });
+      doors.push({ name, url: await listen(createServer(app)), engine });
     } else if (name === 'fastify') {
       const app = Fastify();
       await app.register(fastifySluice, { sluice: engine });
@@ -69,7 +70,7 @@ beforeAll(async () => {
       app.get('/sa/queues/size', async () => ({ size: 3 }));
       await app.listen({ port: 0, host: '127.0.0.1' });
       closers.push(() => app.close());
-      doors.push({ name, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` });
+      doors.push({ name, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, engine });
     } else {
       const app = new Hono();
       app.use('*', honoSluice({ sluice: engine }));
@@ -79,7 +80,7 @@ beforeAll(async () => {
       const server = honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
       await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
       closers.push(() => new Promise((r) => server.close(r)));
-      doors.push({ name, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      doors.push({ name, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, engine });
     }
   }
 });
@@ -92,7 +93,7 @@ describe.each(['express', 'fastify', 'hono'])('seed 002 and 000 through the %s m
     for (let i = 1; i <= 4; i++) {
       const r = await send(`${url()}/pa/login`, { method: 'POST', headers: { 'x-user': user } });
       expect(r.status, `attempt ${i}`).toBe(401);
-      await settle();
+      await recorded(doors.find((d) => d.name === name)!.engine, { product: 'picky-assist', api: 'Login', user }, 'login-lockout', i);
       clock.advance(30_000);
     }
     const locked = await send(`${url()}/pa/login`, { method: 'POST', headers: { 'x-user': user, 'x-password': 'right' } });
@@ -163,6 +164,27 @@ describe('drops and even pacing (express)', () => {
   });
 });
 
+describe('the client SDK against a 15-minute login lockout (retries bounded by maxElapsedMs: 120 s)', () => {
+  it('a call made while the key is held longer than the retry budget fails fast, it does not hang for 15 minutes', async () => {
+    const url = doors.find((d) => d.name === 'express')!.url;
+    const engine = doors.find((d) => d.name === 'express')!.engine;
+    const user = 'client-locked';
+    for (let i = 1; i <= 4; i++) {
+      expect((await send(`${url}/pa/login`, { method: 'POST', headers: { 'x-user': user } })).status).toBe(401);
+      await recorded(engine, { product: 'picky-assist', api: 'Login', user }, 'login-lockout', i);
+    }
+    const slept: number[] = [];
+    const watching = { now: clock.now, sleep: (ms: number) => (slept.push(ms), sleeper.sleep(ms)) };
+    const client = createClient({ clock: watching, keyFor: () => user, retry: { maxElapsedMs: 120_000 } });
+    const first = await client.fetch(`${url}/pa/login`, { method: 'POST', headers: { 'x-user': user }, idempotencyKey: 'a1' }).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(RateLimitedError);
+    const second = await client.fetch(`${url}/pa/login`, { method: 'POST', headers: { 'x-user': user }, idempotencyKey: 'a2' }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(RateLimitedError);
+    expect((second as RateLimitedError).retryAfterMs).toBeGreaterThan(120_000);
+    expect(Math.max(0, ...slept), 'no wait past the retry budget').toBeLessThanOrEqual(120_000);
+  });
+});
+
 describe('seed 003 through the gateway, and the client SDK calling it', () => {
   let gw: Gateway;
   let upstreamHits: string[];
@@ -199,6 +221,14 @@ describe('seed 003 through the gateway, and the client SDK calling it', () => {
     for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i] - admittedAt[i - 1]).toBeGreaterThanOrEqual(3000);
   });
 
+  it('20 concurrent pulls of one tenant through the gateway: one reaches the upstream, 19 are 429', async () => {
+    const before = upstreamHits.length;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => send(`${gw.url}/ccaas/recordings/r/audio`, { headers: { 'x-tenant-id': 'burst' } })));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(19);
+    expect(upstreamHits.length - before).toBe(1);
+  });
+
   it('509 once the tenant\'s 5-day egress is used: QuotaExceededError, and the client fails fast without calling again', async () => {
     // "small": no licensed_agents figure, so 1 × 2 GB; 1,999 downloads of 1 MB leave one MB
     const subject = { product: 'ccaas', api: 'Get Recording Audio', tenant: 'small' };
@@ -207,7 +237,7 @@ describe('seed 003 through the gateway, and the client SDK calling it', () => {
     const last = await client.fetch(`${gw.url}/ccaas/recordings/last/audio`, { headers: { 'x-tenant-id': 'small' } });
     expect(last.status).toBe(200);
     await last.arrayBuffer();
-    await settle();
+    await recorded(gw.sluice, subject, 'recording-egress-5d', 2e9);
     clock.advance(3000);
     const err = await client.fetch(`${gw.url}/ccaas/recordings/next/audio`, { headers: { 'x-tenant-id': 'small' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuotaExceededError);
@@ -243,7 +273,29 @@ describe('the caller\'s side: outbound pacing at the page\'s rates', () => {
   });
 });
 
-/** Lets the response's 'finish' handlers record the outcome before the next request. */
-async function settle() {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
+describe('webhooks at a "Dynamic Limit": the adaptive pacer finds the receiver\'s speed', () => {
+  it('against a receiver taking 5 per second, it settles near 5/s with a bounded share of 429s', async () => {
+    const receiver = await Sluice.open({ policy: { version: 1, rules: [{ name: 'webhook', key: ['endpoint'], limit: '5/1s' }] }, store: 'memory', clock: clock.now });
+    const pacer = createPacer({ rate: '50/s', adaptive: { min: '1/s', max: '50/s' }, clock: sleeper, concurrency: 1 });
+    let ok = 0;
+    let refused = 0;
+    const jobs = Array.from({ length: 300 }, () =>
+      pacer
+        .schedule('hook', async () => {
+          const d = await receiver.check({ endpoint: 'e' });
+          if (d.allowed) ok++;
+          else refused++;
+          return new Response(null, { status: d.allowed ? 200 : 429, headers: d.allowed ? {} : { 'retry-after': '1' } });
+        })
+        .catch(() => undefined),
+    );
+    await Promise.all(jobs);
+    await pacer.stop({ drain: true });
+    await receiver.close();
+    expect(ok + refused).toBe(300);
+    expect(refused / 300).toBeLessThan(0.4);
+    expect(pacer.rate('hook')).toBeGreaterThan(2);
+    expect(pacer.rate('hook')).toBeLessThan(10);
+  });
+});
+

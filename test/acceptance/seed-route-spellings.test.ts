@@ -17,15 +17,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sluice } from '../../src/middleware/express.js';
 import { sluice as fastifySluice } from '../../src/middleware/fastify.js';
 import { sluice as honoSluice } from '../../src/middleware/hono.js';
-import { send, SEED_POLICY } from './support.js';
+import { Sluice } from '../../src/index.js';
+import { recorded, send, SEED_POLICY } from './support.js';
 
 let server: Server;
 let base: string;
+let expressEngine: Sluice;
 const handled: string[] = [];
 
 beforeAll(async () => {
+  expressEngine = await Sluice.open({ policy: SEED_POLICY, store: 'memory' });
   const app = express();
-  app.use(sluice({ policy: SEED_POLICY }));
+  app.use(sluice({ sluice: expressEngine }));
   app.post('/pa/login', (req, res) => {
     handled.push(`${req.method} ${req.path}`);
     res.status(401).json({ ok: false });
@@ -38,12 +41,15 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise((r) => server.close(r)));
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await expressEngine.close();
+});
 
 describe('spellings of a route that the app serves are limited as the route', () => {
   it('login: after 4 failures, POST /PA/Login is locked out like /pa/login', async () => {
     for (let i = 0; i < 4; i++) expect((await send(`${base}/pa/login`, { method: 'POST', headers: { 'x-user': 'case' } })).status).toBe(401);
-    await new Promise((r) => setTimeout(r, 20)); // the last 401 is recorded after its response
+    await recorded(expressEngine, { product: 'picky-assist', api: 'Login', user: 'case' }, 'login-lockout', 4);
     expect((await send(`${base}/pa/login`, { method: 'POST', headers: { 'x-user': 'case' } })).status).toBe(429);
     for (const path of ['/PA/LOGIN', '/Pa/Login', '/pa/Login/']) {
       const r = await send(base + path, { method: 'POST', headers: { 'x-user': 'case' } });
@@ -77,13 +83,17 @@ function rawPost(port: number, path: string, headers: Record<string, string>): P
 describe('percent-encoded and fragment spellings of a login route', () => {
   let fastify: FastifyInstance;
   let hono: Server;
+  const engines: Record<string, Sluice> = {};
   beforeAll(async () => {
+    engines.express = expressEngine;
+    engines.fastify = await Sluice.open({ policy: SEED_POLICY, store: 'memory' });
+    engines.hono = await Sluice.open({ policy: SEED_POLICY, store: 'memory' });
     fastify = Fastify();
-    await fastify.register(fastifySluice, { policy: SEED_POLICY });
+    await fastify.register(fastifySluice, { sluice: engines.fastify });
     fastify.post('/pa/login', async (_req, reply) => reply.code(401).send({ ok: false }));
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     const app = new Hono();
-    app.use('*', honoSluice({ policy: SEED_POLICY }));
+    app.use('*', honoSluice({ sluice: engines.hono }));
     app.post('/pa/login', (c) => c.json({ ok: false }, 401));
     hono = honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
     await new Promise<void>((r) => (hono.listening ? r() : hono.once('listening', () => r())));
@@ -91,6 +101,8 @@ describe('percent-encoded and fragment spellings of a login route', () => {
   afterAll(async () => {
     await fastify?.close();
     await new Promise((r) => hono?.close(r));
+    await engines.fastify?.close();
+    await engines.hono?.close();
   });
 
   for (const door of ['express', 'fastify', 'hono'] as const) {
@@ -98,7 +110,7 @@ describe('percent-encoded and fragment spellings of a login route', () => {
       const port = door === 'express' ? (server.address() as AddressInfo).port : door === 'fastify' ? (fastify.server.address() as AddressInfo).port : (hono.address() as AddressInfo).port;
       const user = { 'x-user': `enc-${door}` };
       for (let i = 0; i < 4; i++) expect(await rawPost(port, '/pa/login', user)).toBe(401);
-      await new Promise((r) => setTimeout(r, 20));
+      await recorded(engines[door], { product: 'picky-assist', api: 'Login', user: user['x-user'] }, 'login-lockout', 4);
       expect(await rawPost(port, '/pa/login', user)).toBe(429);
       for (const path of ['/pa/%6Cogin', '/pa/login#x', '/pa/log%69n?x=1']) expect(await rawPost(port, path, user), path).toBe(429);
     });

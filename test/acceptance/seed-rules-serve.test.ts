@@ -90,6 +90,18 @@ describe('seed 002 through the decision API', () => {
     expect(retry).toBeLessThanOrEqual(15 * 60);
   });
 
+  it('support unlocks a locked-out user at once with the admin reset', async () => {
+    const login = { product: 'picky-assist', api: 'Login', user: 'svc-unlock' };
+    for (let i = 0; i < 4; i++) {
+      await check(login);
+      await send(`${svc.url}/v1/record`, { method: 'POST', json: { subject: login, outcome: { status: 401 } } });
+    }
+    expect((await check(login)).status).toBe(429);
+    const reset = await send(`${svc.url}/v1/admin/reset`, { method: 'POST', headers: ADMIN, json: { subject: login } });
+    expect(reset.status).toBe(200);
+    expect((await check(login)).status).toBe(200);
+  });
+
   it('a dropped reply is answered 200 with action "drop"', async () => {
     const reply = { product: 'picky-assist', api: 'Smart Reply', contact: 'c1', question: 'q1' };
     for (let i = 0; i < 5; i++) expect((await check(reply)).body.allowed).toBe(true);

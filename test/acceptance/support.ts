@@ -93,3 +93,18 @@ export async function send(url: string, init: RequestInit & { json?: unknown } =
   }
   return { status: r.status, headers: r.headers, bytes, text, body };
 }
+
+/**
+ * Outcomes are recorded after the response is sent, so the next request may race the record:
+ * waits (bounded, polling) until the engine has seen `count` units of `rule` for the subject,
+ * or its block. Not a timing assertion: it only orders the test after the record.
+ */
+export async function recorded(engine: { peek(s: Record<string, unknown>): Promise<{ rule: { name: string }; usage: { limit: number; remaining: number }; block?: { blocked: boolean } }[]> }, subject: Record<string, unknown>, rule: string, count: number): Promise<void> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const r = (await engine.peek(subject)).find((p) => p.rule.name === rule);
+    if (r && (r.block?.blocked || r.usage.limit - r.usage.remaining >= count)) return;
+    if (Date.now() > end) throw new Error(`rule ${rule} never saw ${count} recorded for ${JSON.stringify(subject)}`);
+    await new Promise((res) => setTimeout(res, 5));
+  }
+}

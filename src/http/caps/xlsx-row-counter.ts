@@ -18,6 +18,8 @@ import { SaxesParser } from 'saxes';
  */
 /** Part names compare case-insensitively (ECMA-376 part 2, 9.1.1.1): `xl/worksheets/Sheet1.XML` is a sheet too. */
 const WORKSHEET = /^\/?xl\/worksheets\/[^/]+\.xml$/i;
+/** Other XML parts are read up to their root element: a producer may name a sheet's part as it likes (OPC). */
+const XML_PART = /\.xml$/i;
 /** Past this much inflated sheet XML the workbook is not read further (a zip bomb costs at most this much CPU). */
 const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 
@@ -46,7 +48,8 @@ export class XlsxRowCounter implements RowCounter {
   constructor() {
     this.unzip.register(UnzipInflate);
     this.unzip.onfile = (file) => {
-      if (WORKSHEET.test(file.name)) this.readSheet(file);
+      // A sheet is wherever the workbook's relationships put it: any XML part whose root is <worksheet>.
+      if (XML_PART.test(file.name)) this.readSheet(file, WORKSHEET.test(file.name));
     };
   }
 
@@ -68,18 +71,27 @@ export class XlsxRowCounter implements RowCounter {
     }
   }
 
-  private readSheet(file: UnzipFile): void {
+  private readSheet(file: UnzipFile, isSheetPath: boolean): void {
     const xml = new SaxesParser();
     const text = new TextDecoder('utf-8');
     let rows = 0;
     let inRow = false;
     let rowHasValue = false;
     let failed = false;
+    let rooted = isSheetPath;
     xml.on('error', () => {
       failed = true;
     });
     xml.on('opentag', (tag) => {
       const name = local(tag.name);
+      if (!rooted) {
+        rooted = true;
+        if (name !== 'worksheet') {
+          failed = true; // not a sheet: stop inflating it
+          file.terminate();
+          return;
+        }
+      }
       if (name === 'row') {
         inRow = true;
         rowHasValue = false;
