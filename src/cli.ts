@@ -54,6 +54,8 @@ program
   .option('--every <duration>', 'simulated time between requests, e.g. 500ms or 1s (no real waiting)')
   .option('--record <outcome>', 'after each admitted request, record an outcome such as status=401 or bytes=1048576')
   .action(async (file: string, attrs: string[], opts: { cost?: number; repeat: number; every?: string; record?: string }) => {
+    // Not listed as a policy's errors (unknown fields "domain", "descriptors"): said for what it is.
+    if (isEnvoyConfigFile(file)) fail(`${file} is an Envoy ratelimit config; check decides Sluice policies. Serve it with: sluice serve --envoy-config ${file} (then POST /json, or gRPC with --grpc-port)`);
     const policy = loadOrExit(file);
     const subject = parsePairs(attrs, 'attribute') as Subject;
     const outcome = opts.record ? numbers(parsePairs(opts.record.split(','), 'outcome')) : undefined;
@@ -94,7 +96,7 @@ program
   .option('--read-token <token>', 'read-only bearer token for the admin API [SLUICE_READ_TOKEN]', process.env.SLUICE_READ_TOKEN)
   .option('--admin-token-file <file>', 'a file holding the admin token, kept out of the process list [SLUICE_ADMIN_TOKEN_FILE]', process.env.SLUICE_ADMIN_TOKEN_FILE)
   .option('--read-token-file <file>', 'a file holding the read-only token [SLUICE_READ_TOKEN_FILE]', process.env.SLUICE_READ_TOKEN_FILE)
-  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent [SLUICE_LOG_LEVEL]', process.env.SLUICE_LOG_LEVEL ?? 'info')
+  .addOption(new Option('--log-level <level>', 'how much the service logs').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('SLUICE_LOG_LEVEL').default('info'))
   .option('--grace-period <duration>', 'on SIGTERM, finish in-flight requests and exit within this [SLUICE_GRACE_PERIOD]', process.env.SLUICE_GRACE_PERIOD ?? '10s')
   .option(MAX_KEYS_FLAG, MAX_KEYS_HELP, maxKeys, envMaxKeys())
   // ---- dashboard flags (src/dashboard) ----
@@ -138,10 +140,12 @@ program
     let upstreamTimeoutMs = 30_000;
     try {
       upstreamTimeoutMs = parseDuration(opts.upstreamTimeout);
-      new URL(opts.upstream);
     } catch (e) {
-      fail(`${(e as Error).message}`);
+      fail(`--upstream-timeout: ${(e as Error).message}`);
     }
+    // 0 would turn the upstream's timeouts off (undici reads 0 as none), not make them instant.
+    if (!(upstreamTimeoutMs > 0)) fail(`--upstream-timeout must be longer than 0 (got "${opts.upstreamTimeout}")`);
+    if (!/^https?:\/\/./i.test(opts.upstream) || !URL.canParse(opts.upstream)) fail(`--upstream (or SLUICE_UPSTREAM) must be an http:// or https:// URL such as http://127.0.0.1:3000 (got "${opts.upstream}")`);
     const [{ startGateway, checkGatewayPolicy }, { openStore }, { pino }] = await Promise.all([import('./gateway/index.js'), import('./stores/open.js'), import('pino')]);
     const store = await openStore(opts.store, { maxKeys: opts.maxKeys });
     const log = pino({ base: { service: 'sluice-gateway' } }, pino.destination(2));

@@ -92,7 +92,7 @@ export function createApiApp(opts: ApiAppOptions): FastifyInstance {
         reply.code(413).send(errorBody('payload_too_large', `the request body is larger than ${opts.bodyLimit} bytes`));
         return;
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        reply.code(415).send(errorBody('unsupported_media_type', `send the body as application/json (${error.message})`));
+        reply.code(415).send(errorBody('unsupported_media_type', `send the body as application/json (got ${req.headers['content-type'] ?? 'no content-type'})`));
         return;
     }
     if (error instanceof SyntaxError && status === 400) {

@@ -14,8 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
  * Bounded in time: npm's cache first (--prefer-offline), each npm call under a timeout. Native
  * addons are not what is tested: the consumer declines their install scripts (allowScripts, npm
  * 11), and the better-sqlite3 that npm installs in its clone finds this checkout's own build as a
- * local prebuild (prebuild-install's *_local_prebuilds), instead of compiling SQLite for minutes.
- * Skips loudly only when git or npm is missing.
+ * local prebuild, instead of compiling SQLite for minutes. prebuild-install is told where through
+ * a `.prebuild-installrc` (it looks for one upwards from where it runs: the clone, inside npm's
+ * cache), so npm runs on a cache of this test's own — hard links to the user's, made in a second —
+ * rather than through an `npm_config_*_local_prebuilds` variable, which npm 11 warns about
+ * ("Unknown env config"). The install must print no warning at all. Skips loudly only when git
+ * or npm is missing.
  */
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -25,7 +29,7 @@ if (!hasTools) console.warn('\n*** test/packaging git install SKIPPED: git or np
 
 const SUBPATHS = ['sluice', 'sluice/client', 'sluice/pacer', 'sluice/express', 'sluice/fastify', 'sluice/hono', 'sluice/gateway', 'sluice/server', 'sluice/envoy'];
 const dir = mkdtempSync(join(tmpdir(), 'sluice-git-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }), 180_000); // a consumer's node_modules and a cache: thousands of files on a busy disk
 
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}, timeout = 120_000) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', ...env } });
@@ -43,6 +47,25 @@ function localPrebuilds(): string | undefined {
   return run('tar', ['-czf', join(out, name), '-C', pkg, 'build/Release/better_sqlite3.node'], dir).code === 0 ? out : undefined;
 }
 
+/**
+ * The environment for the consumer's npm: a cache of this test's own (hard links to the user's npm
+ * cache, so --prefer-offline still finds every package) with a `.prebuild-installrc` above it naming
+ * the local prebuilds. Without hard links (another file system) or a build: the user's cache, and
+ * the clone compiles better-sqlite3 (minutes, within the timeout).
+ */
+function npmCacheWithPrebuilds(): Record<string, string> {
+  const prebuilds = localPrebuilds();
+  const userCache = run('npm', ['config', 'get', 'cache'], dir).out.trim();
+  const cache = join(dir, 'npm-cache');
+  mkdirSync(cache);
+  if (!prebuilds || !existsSync(join(userCache, '_cacache')) || run('cp', ['-al', join(userCache, '_cacache'), join(cache, '_cacache')], dir).code !== 0) {
+    console.warn('\n*** test/packaging git install: no local better-sqlite3 prebuild; the clone compiles it ***\n');
+    return {};
+  }
+  writeFileSync(join(cache, '.prebuild-installrc'), `local-prebuilds=${prebuilds}\n`);
+  return { npm_config_cache: cache };
+}
+
 describe.skipIf(!hasTools)('packaging from git', () => {
   it('npm install git+file://<fresh clone> builds dist/ (prepare) and every subpath export imports', { timeout: 600_000 }, () => {
     const clone = join(dir, 'clone');
@@ -51,14 +74,15 @@ describe.skipIf(!hasTools)('packaging from git', () => {
 
     const consumer = join(dir, 'consumer');
     mkdirSync(consumer);
-    // npm 11: the consumer runs Sluice's prepare and declines the native addons' builds (not needed to import).
-    const allowScripts = { sluice: true, 'better-sqlite3': false, protobufjs: false, 'unix-dgram': false };
+    // npm 11: the consumer runs Sluice's prepare (a git dependency is named by its URL: a bare
+    // name matches registry packages only) and declines the native addons' builds (not needed to import).
+    const allowScripts = { [`git+file://${clone}`]: true, 'better-sqlite3': false, protobufjs: false, 'unix-dgram': false };
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module', allowScripts }));
-    const prebuilds = localPrebuilds();
-    const env: Record<string, string> = prebuilds ? { npm_config_better_sqlite3_local_prebuilds: prebuilds } : {};
+    const env = npmCacheWithPrebuilds();
     const installed = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `git+file://${clone}`], consumer, env, 540_000);
     expect(installed.code, installed.err).toBe(0);
     expect(installed.err).not.toMatch(/EBADENGINE/);
+    expect(installed.err).not.toMatch(/npm warn/i); // quiet: no unknown config, no unreviewed install scripts
     const installedPkg = join(consumer, 'node_modules/sluice');
     for (const f of ['dist/index.js', 'dist/cli.js', 'dist/gateway/admin.js', 'LICENSE', 'cjs/index.cjs']) expect(existsSync(join(installedPkg, f)), f).toBe(true);
     // What ships is the package's `files`, not the clone: no sources, tests or dev tooling.

@@ -80,3 +80,11 @@ describe('a "__proto__" key in an admin body', () => {
     expect((caught as BodyError).issues[0].path).toBe(`v${'[0]'.repeat(depth)}.__proto__`);
   });
 });
+
+describe('a body that is not JSON on the admin API', () => {
+  it('is a 415 naming the content type it came as (curl -d sends a form), as the decision API says it', async () => {
+    const r = await fetch(`${service.url}/v1/admin/overrides`, { method: 'PUT', headers: { ...ADMIN, 'content-type': 'application/x-www-form-urlencoded' }, body: '{"rule":"x"}' });
+    expect(r.status).toBe(415);
+    expect(((await r.json()) as { error: { message: string } }).error.message).toBe('send the body as application/json (got application/x-www-form-urlencoded)');
+  });
+});
