@@ -69,6 +69,35 @@ describe('in-place takes at their edges (and the general path alike)', () => {
     ], { burst: 2 });
   });
 
+  it('GCRA 3/1s with a burst of 1: a fractional interval (333.3 ms) is rounded up in every figure', () => {
+    run('gcra', '3/1s', [
+      [10_000, 1, ok(0, 334)], // TAT 10333.3: reset ⌈333.3⌉
+      [10_000, 1, no(0, 334, 334)], // would be 10666.7, 333.3 past the tolerance: ⌈333.3⌉
+      [10_334, 1, ok(0, 334)],
+    ], { burst: 1 });
+  });
+
+  it('sliding window: a full window is still remembered through the next one (its weight decays over it)', () => {
+    run('sliding-window', '4/1s', [
+      [10_000, 4, ok(0, 2000)],
+      [11_900, 1, ok(2, 1100)], // 4 × 0.1 + 1 = 1.4 used: ⌊4 − 1.4⌋ = 2 left
+      [11_900, 2, ok(0, 1100)], // 4 × 0.1 + 3 = 3.4
+      // 3 + 1 fits once the previous window weighs nothing: at 12000, 100 ms on.
+      [11_900, 1, no(0, 1100, 100)],
+    ]);
+  });
+
+  it('sliding window: a key is kept for two windows, through another key’s write that sweeps expired ones', () => {
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      let now = 10_000;
+      const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'user', limit: '4/1s', algorithm: 'sliding-window' }] }, store, clock: () => now });
+      sluice.checkSync({ user: 'u' }, { cost: 4 });
+      now = 11_900;
+      sluice.checkSync({ user: 'v' }); // a write: the store drops expired keys at its LRU tail (u is there)
+      expect(sluice.checkSync({ user: 'u' }).remaining).toBe(2); // 4 × 0.1 + 1 = 1.4 used, had u been kept
+    }
+  });
+
   it('sliding window 4/1s: the previous window weighs by its overlap; the retry is when the weight has decayed enough', () => {
     run('sliding-window', '4/1s', [
       [10_000, 1, ok(3, 2000)],
