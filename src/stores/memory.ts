@@ -279,7 +279,7 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
         this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, alg, rule.params);
         this.lastRef = undefined; // it may have cached this key as absent
       } else this.touch(slot);
-      if (this.txStepped[k] === 1) this.writeStepped(slot, this.txState[k]!);
+      if (this.txStepped[k] === 1) this.storeState(slot, this.txState[k]!);
       else if (alg.kind === 'log') {
         if (fresh) {
           this.rings.ensure(this.capacity);
@@ -340,8 +340,8 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
     return out;
   }
 
-  /** Writes the state a step function returned into a slot, as write() stores it. */
-  private writeStepped(slot: number, state: number[]): void {
+  /** Puts a state (a step function's) in a slot, in place of what it held: short states of any algorithm in the columns (they read back identical). */
+  private storeState(slot: number, state: number[]): void {
     this.dropState(slot);
     if (state.length <= 3) {
       for (let i = 0; i < state.length; i++) (this.cols[i] ?? this.column(i))[slot] = state[i];
@@ -462,18 +462,8 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
       this.lastSlot = slot;
       const op = ref as Partial<TxOp>;
       if (op.algorithm !== undefined) this.trace.learn(this.nsInfo.get(this.owners[slot]!)!, op.algorithm, op.params!);
-    } else {
-      this.touch(slot);
-      this.dropState(slot);
-    }
-    // Short states of any algorithm fit the columns and read back identical.
-    if (state.length <= 3) {
-      for (let i = 0; i < state.length; i++) (this.cols[i] ?? this.column(i))[slot] = state[i];
-      this.lens[slot] = state.length;
-    } else {
-      this.variable.set(slot, state);
-      this.lens[slot] = VARIABLE;
-    }
+    } else this.touch(slot);
+    this.storeState(slot, state);
     this.expires[slot] = expirySeconds(expiresAt);
     this.sweep();
   }
