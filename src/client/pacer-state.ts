@@ -5,8 +5,6 @@ const MAX_LOG = 1024;
 /** Slack past the window before a unit counts as free: the requests' trips differ by a few ms. */
 const MIN_SLACK_MS = 10;
 const SLACK_SHARE = 0.02;
-/** Slack past the instant a two-window counter frees a unit (its estimate is exact; the clocks may differ by a ms). */
-const COUNTER_SLACK_MS = 2;
 
 /** A published limit to pace against: `limit` requests per `windowMs`, evenly spaced. */
 export interface PaceLimit {
@@ -156,7 +154,9 @@ export class PacerState {
       if (curr + 1 <= q) {
         if (prev === 0) return t;
         const free = start + (1 - (q - curr - 1) / prev) * w;
-        if (free < start + w) return Math.max(t, free + this.marginMs + COUNTER_SLACK_MS);
+        // The same slack as a rolling log's: the server's clock may run behind this one by a few
+        // ms. It delays each unit, but does not add up: free instants sit on the window grid.
+        if (free < start + w) return Math.max(t, free + this.marginMs + Math.max(MIN_SLACK_MS, w * SLACK_SHARE));
       }
       t = start + w;
     }

@@ -13,7 +13,7 @@ const CALLS = 20;
  * A server deciding with the real algorithm and answering the headers Sluice renders, on the
  * fake clock (answers take no time). Returns its admitted send times and its 429 count.
  */
-function server(clock: FakeClock, algorithm: AlgorithmName) {
+function server(clock: FakeClock, algorithm: AlgorithmName, behindMs = 0) {
   const alg = algorithms[algorithm];
   const params = { limit: LIMIT, windowMs: WINDOW_MS };
   const rule = { name: 'api', shadow: false, params, policyItem: policyItem('api', LIMIT, WINDOW_MS) };
@@ -21,7 +21,7 @@ function server(clock: FakeClock, algorithm: AlgorithmName) {
   const admitted: number[] = [];
   let refused = 0;
   const handler = () => {
-    const now = clock.now();
+    const now = clock.now() - behindMs;
     const r = alg.step(state, now, 1, params, 'take');
     if (r.allowed) {
       state = r.state;
@@ -59,6 +59,17 @@ describe('pacing against a sliding-window counter (two weighted windows)', () =>
       expect(took).toBeLessThanOrEqual(best * 1.1 + 50);
     });
   }
+
+  it('without a 429 when the server decides on a clock 20 ms behind the client', async () => {
+    const clock = new FakeClock(1_700_000_000_300);
+    const t0 = clock.now();
+    const srv = server(clock, 'sliding-window', 20);
+    const { fetch } = fakeFetch(clock, srv.handler);
+    const client = createClient({ clock, fetch });
+    for (let i = 0; i < CALLS; i++) await clock.run(client.fetch('http://127.0.0.1:1/items'));
+    expect(srv.refused()).toBe(0);
+    expect(clock.now() - t0).toBeLessThanOrEqual((oracleEnd('sliding-window', t0) - t0) * 1.1 + 50);
+  });
 
   it('still paces a sliding log by its oldest send (a reset of at most one window)', async () => {
     const clock = new FakeClock(1_700_000_000_300);
