@@ -258,9 +258,19 @@ function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
-/** A JSON string literal. */
+/**
+ * A JSON string literal: JSON.stringify's text. The header values the limiter makes are
+ * printable ASCII whose only character to escape is `"` (RateLimit: `"name";r=…;t=…`), and
+ * for those the literal is built here; anything else goes to JSON.stringify.
+ */
 function quote(s: string): string {
-  return JSON.stringify(s);
+  let quotes = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) quotes = true;
+    else if (c < 0x20 || c > 0x7e || c === 0x5c) return JSON.stringify(s);
+  }
+  return quotes ? `"${s.replaceAll('"', '\\"')}"` : `"${s}"`;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   EnvoyStoreError,
   type DescriptorStatus,
   type HeaderValue,
+  type RateLimitDescriptor,
   type RateLimitEntry,
   type RateLimitRequest,
   type RateLimitResponse,
@@ -500,34 +501,45 @@ export function normalizeRequest(request: RateLimitRequest): NormalizedRequest {
     domain,
     // proto3 cannot tell an explicit 0 from unset: both mean 1, as in envoy.
     hits: requestHits === 0 ? 1 : requestHits,
-    descriptors: descriptors.map((d, i) => {
-      const at = `descriptors[${i}]`;
-      if (d === null || typeof d !== 'object') throw new EnvoyRequestError(`${at} is an object with entries`);
-      if (!Array.isArray(d.entries) || d.entries.length === 0) throw new EnvoyRequestError(`${at}.entries must not be empty`);
-      if (d.entries.length > max.entries) throw new EnvoyRequestError(`${at} has ${d.entries.length} entries; at most ${max.entries}`);
-      const entries = d.entries.map((e, j) => {
-        if (e === null || typeof e !== 'object' || typeof e.key !== 'string' || e.key === '') throw new EnvoyRequestError(`${at}.entries[${j}].key must be a non-empty string`);
-        if (e.value !== undefined && e.value !== null && typeof e.value !== 'string') throw new EnvoyRequestError(`${at}.entries[${j}].value must be a string`);
-        if (e.key.length > max.valueLength) throw new EnvoyRequestError(`${at}.entries[${j}].key is ${e.key.length} characters; at most ${max.valueLength}`);
-        if (e.value && e.value.length > max.valueLength) throw new EnvoyRequestError(`${at}.entries[${j}].value is ${e.value.length} characters; at most ${max.valueLength}`);
-        return { key: e.key, value: e.value ?? '' };
-      });
-      const raw = d.hits_addend;
-      const hits = raw === null || raw === undefined ? undefined : uint(typeof raw === 'object' ? raw.value ?? 0 : raw, `${at}.hits_addend`, Number.MAX_SAFE_INTEGER);
-      let override: NormalizedRequest['descriptors'][number]['override'];
-      if (d.limit !== null && d.limit !== undefined) {
-        if (typeof d.limit !== 'object') throw new EnvoyRequestError(`${at}.limit is { requests_per_unit, unit }`);
-        const rpu = uint(d.limit.requests_per_unit, `${at}.limit.requests_per_unit`, UINT32_MAX) ?? 0;
-        const u = d.limit.unit;
-        const unit = typeof u === 'number' ? UNIT_NUMBERS[u] : typeof u === 'string' ? (u.toUpperCase() as EnvoyUnit) : undefined;
-        if (unit === undefined || unit === 'UNKNOWN' || !(unit in UNIT_MS)) {
-          throw new EnvoyRequestError(`${at}.limit.unit must be SECOND, MINUTE, HOUR, DAY, WEEK, MONTH or YEAR (got ${JSON.stringify(u ?? null)})`);
-        }
-        override = { requestsPerUnit: rpu, unit: unit as Exclude<EnvoyUnit, 'UNKNOWN'> };
-      }
-      return { entries, ...(hits !== undefined ? { hits } : {}), ...(override ? { override } : {}) };
-    }),
+    descriptors: normalizeDescriptors(descriptors),
   };
+}
+
+function normalizeDescriptors(descriptors: readonly RateLimitDescriptor[]): NormalizedRequest['descriptors'] {
+  const max = ENVOY_REQUEST_LIMITS;
+  const out: NormalizedRequest['descriptors'] = new Array(descriptors.length);
+  for (let i = 0; i < descriptors.length; i++) {
+    const d = descriptors[i];
+    const at = `descriptors[${i}]`;
+    if (d === null || typeof d !== 'object') throw new EnvoyRequestError(`${at} is an object with entries`);
+    if (!Array.isArray(d.entries) || d.entries.length === 0) throw new EnvoyRequestError(`${at}.entries must not be empty`);
+    if (d.entries.length > max.entries) throw new EnvoyRequestError(`${at} has ${d.entries.length} entries; at most ${max.entries}`);
+    const entries: RateLimitEntry[] = new Array(d.entries.length);
+    for (let j = 0; j < d.entries.length; j++) {
+      const e = d.entries[j];
+      if (e === null || typeof e !== 'object' || typeof e.key !== 'string' || e.key === '') throw new EnvoyRequestError(`${at}.entries[${j}].key must be a non-empty string`);
+      if (e.value !== undefined && e.value !== null && typeof e.value !== 'string') throw new EnvoyRequestError(`${at}.entries[${j}].value must be a string`);
+      if (e.key.length > max.valueLength) throw new EnvoyRequestError(`${at}.entries[${j}].key is ${e.key.length} characters; at most ${max.valueLength}`);
+      if (e.value && e.value.length > max.valueLength) throw new EnvoyRequestError(`${at}.entries[${j}].value is ${e.value.length} characters; at most ${max.valueLength}`);
+      entries[j] = { key: e.key, value: e.value ?? '' };
+    }
+    const raw = d.hits_addend;
+    const hits = raw === null || raw === undefined ? undefined : uint(typeof raw === 'object' ? raw.value ?? 0 : raw, `${at}.hits_addend`, Number.MAX_SAFE_INTEGER);
+    const n: NormalizedRequest['descriptors'][number] = { entries };
+    if (hits !== undefined) n.hits = hits;
+    if (d.limit !== null && d.limit !== undefined) {
+      if (typeof d.limit !== 'object') throw new EnvoyRequestError(`${at}.limit is { requests_per_unit, unit }`);
+      const rpu = uint(d.limit.requests_per_unit, `${at}.limit.requests_per_unit`, UINT32_MAX) ?? 0;
+      const u = d.limit.unit;
+      const unit = typeof u === 'number' ? UNIT_NUMBERS[u] : typeof u === 'string' ? (u.toUpperCase() as EnvoyUnit) : undefined;
+      if (unit === undefined || unit === 'UNKNOWN' || !(unit in UNIT_MS)) {
+        throw new EnvoyRequestError(`${at}.limit.unit must be SECOND, MINUTE, HOUR, DAY, WEEK, MONTH or YEAR (got ${JSON.stringify(u ?? null)})`);
+      }
+      n.override = { requestsPerUnit: rpu, unit: unit as Exclude<EnvoyUnit, 'UNKNOWN'> };
+    }
+    out[i] = n;
+  }
+  return out;
 }
 
 function uint(v: unknown, field: string, max: number): number | undefined {

@@ -14,7 +14,7 @@ import { MemoryStore } from '../../src/stores/memory.js';
 const generic = (r: RateLimitResponse) => JSON.stringify(responseToJson(r));
 
 // Strings that need escaping or are not ASCII, next to plain ones.
-const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', 'OK', '"quoted"', 'back\\slash', 'tab\t', 'é’😀', '\ud800', 'x-ratelimit-limit'));
+const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', 'OK', '"quoted"', 'back\\slash', 'tab\t', 'é’😀', '\ud800', 'x-ratelimit-limit', 'ratelimit-policy', 'ratelimit'));
 const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, 4294967295, 1e21, NaN, Infinity, -Infinity));
 const header = fc.record({ key: text, value: text });
 const status = fc.record(
