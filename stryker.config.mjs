@@ -23,7 +23,10 @@ export default {
   // The machine has 2 cores shared with others: one or two test runners, run under nice.
   concurrency: 2,
   timeoutMS: 5_000,
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // event-recorder writes each mutant's result as it is tested (reports/mutation/events/*-onMutantTested.json):
+  // a run stopped before its end (a deadline, a shared machine too slow) still says what survived.
+  reporters: ['clear-text', 'progress', 'html', 'json', 'event-recorder'],
+  eventReporter: { baseDir: 'reports/mutation/events' },
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 80, break: null },

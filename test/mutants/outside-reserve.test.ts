@@ -29,7 +29,7 @@ describe('outside rules', () => {
       chargeRejected: false,
       policyItem: '"envoy:web";q=1;w=2',
     });
-    expect([r.matches({}), r.matchesIgnoringKey({}), r.counts(200)]).toEqual([false, false, false]);
+    expect([r.matches({}), r.matchesIgnoringKey({}), r.counts({ status: 200 })]).toEqual([false, false, false]);
     expect(outsideRule({ ...spec, shadow: true, onStoreError: 'open', blockMs: 5 })).toMatchObject({ shadow: true, onStoreError: 'open', blockMs: 5 });
   });
 
