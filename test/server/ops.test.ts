@@ -20,11 +20,15 @@ class FlakyStore extends MemoryStore {
 }
 
 /** A store that answers asynchronously after a delay (the service takes the async path). */
-function slowStore(delayMs: number): Store {
+function slowStore(delayMs: number, onApply: () => void = () => {}): Store {
   const inner = new MemoryStore();
   return new Proxy(inner, {
     get(target, prop, receiver) {
-      if (prop === 'apply') return (ops: readonly TxOp[], now: number) => new Promise((r) => setTimeout(() => r(target.apply(ops, now)), delayMs));
+      if (prop === 'apply')
+        return (ops: readonly TxOp[], now: number) => {
+          onApply();
+          return new Promise((r) => setTimeout(() => r(target.apply(ops, now)), delayMs));
+        };
       if (prop === 'name') return 'slow-memory';
       const v = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? v.bind(target) : v;
@@ -121,7 +125,9 @@ it('works on an asynchronous store too', async () => {
 });
 
 it('shuts down gracefully: in-flight requests finish, new connections are refused, the store is closed', async () => {
-  const store = slowStore(150);
+  let applying!: () => void;
+  const waiting = new Promise<void>((r) => (applying = r));
+  const store = slowStore(150, () => applying());
   let closed = false;
   const closing = store.close.bind(store);
   const s = await start({ config: EXAMPLES + 'smartassist.yaml', store: 'memory' });
@@ -138,7 +144,7 @@ it('shuts down gracefully: in-flight requests finish, new connections are refuse
     req.on('error', reject);
     req.end(JSON.stringify({ subject: { account: 'a', api: 'Queue Size' } }));
   });
-  await new Promise((r) => setTimeout(r, 30)); // the request is now waiting on the store
+  await waiting; // the request is now waiting on the store (a fixed sleep raced a loaded machine)
   const done = t.close();
   const r = await inflight;
   expect(r.status).toBe(200);
