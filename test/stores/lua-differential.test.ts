@@ -124,6 +124,28 @@ describe.skipIf(!warnIfNoRedis('Lua twins vs TypeScript step functions'))('Lua t
     });
   }
 
+  // A limit of 0 (an override of 0, a scale attribute of 0): nothing admitted, finite figures,
+  // on both twins — also from a state written under a real limit (the override lands mid-window).
+  it('a limit of 0 agrees and stays finite for every algorithm', async () => {
+    for (const alg of names) {
+      const p = { limit: 0, windowMs: 60_000 };
+      const warm = algorithms[alg].step(null, 1_000, 1, { limit: 5, windowMs: 60_000 }, 'take').state;
+      for (const start of [null, warm]) {
+        let tsState: number[] | null = start;
+        let luaState: number[] | null = start;
+        for (const [now, mode] of [[2_000, 'take'], [2_000, 'peek'], [3_000, 'force'], [4_000, 'refund'], [70_000, 'take']] as const) {
+          const t = tsStep(alg, tsState, now, 1, mode, p);
+          const l = await luaStep(store, alg, luaState, now, 1, mode, p);
+          expect(norm(l), `${alg} ${mode} at ${now}`).toEqual(norm(t));
+          for (const x of [t.remaining, t.resetMs, t.retryAfterMs]) expect(Number.isFinite(x), `${alg} ${mode}: ${JSON.stringify(t)}`).toBe(true);
+          if (alg !== 'block' && (mode === 'take' || mode === 'peek')) expect(t.allowed, `${alg} ${mode}`).toBe(false); // a block has no limit to count
+          tsState = t.state;
+          luaState = l.state;
+        }
+      }
+    }
+  });
+
   for (const alg of names) {
     it(`${alg}: random call sequences agree`, async () => {
       const integral = alg === 'concurrency';

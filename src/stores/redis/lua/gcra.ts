@@ -5,6 +5,13 @@ local function gcra_result(allowed, tat, now, interval, tolerance, st, retry)
   return allowed, remaining, math.max(0, math.ceil(tat - now)), math.max(0, math.ceil(retry)), st
 end
 local function gcra(state, now, cost, p, mode)
+  -- A limit of 0 admits nothing, for a window, with finite figures (as the TypeScript step).
+  if not (p.limit > 0) then
+    local st = nil
+    if state then st = { state[1] } end
+    if mode == 'r' then return true, 0, 0, 0, st end
+    return false, 0, 0, p.windowMs, st
+  end
   local interval = p.windowMs / p.limit
   local burst = p.burst
   if burst == nil then burst = p.limit end
