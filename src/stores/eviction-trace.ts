@@ -23,7 +23,7 @@ import { EvictedKeys, hash } from './evicted-keys.js';
  *    plus its own and raised the cells again (they climbed while the flood lasted: new keys
  *    were refused on their first call). Bloom filters of the keys evicted, kept while their
  *    figures last: a key they never saw starts fresh; a key they did (or a false positive,
- *    about 1 in 1,700) starts from the cells as before.
+ *    under 1%) starts from the cells as before.
  *
  * Figures per kind:
  *  - 'units' (sliding log, sliding window, fixed window, rolling quota, concurrency): the
@@ -33,8 +33,8 @@ import { EvictedKeys, hash } from './evicted-keys.js';
  * Memory: 12 bytes a cell (Float64 figure, Uint32 seconds), D × W cells per namespace that
  * evicts at all, allocated on its first eviction: W = the power of two ≥ maxKeys / 4, between
  * 1,024 and 65,536: at most 4 × 65,536 × 12 B = 3 MiB per namespace (48 KiB for maxKeys ≤ 4,096);
- * plus the filters, 2 bytes an evicted key still live, 8 KiB to a cap of 64 bits × maxKeys
- * within 1…8 MiB per namespace (past it they keep taking keys, their false positives growing).
+ * plus the filters, 2 bytes an evicted key still live, from 4 bits × maxKeys (8…512 KiB) to a
+ * cap of 64 bits × maxKeys within 1…8 MiB per namespace (past it they keep taking keys, their false positives growing).
  */
 
 export type TraceKind = 'units' | 'until' | 'unknown';
@@ -63,6 +63,7 @@ const takeNames = new Map<AnyInPlaceTake, AlgorithmName>(Object.entries(inPlaceT
 export class EvictionTrace {
   private readonly width: number;
   /** Bits the evicted-key filters of one namespace may take. */
+  private readonly filterFirstBits: number;
   private readonly filterCapBits: number;
   private readonly evictedSets: EvictedKeys[] = [];
   /** Namespaces that have evicted a key (have a sketch): while 0, absent keys skip the lookup. */
@@ -74,9 +75,13 @@ export class EvictionTrace {
     let w = 1024;
     while (w < maxKeys / 4 && w < 65_536) w *= 2;
     this.width = w;
-    // 64 bits a key the store holds (4 × maxKeys evicted keys within their windows at 16 bits each): 1 to 8 MiB.
+    // Filters from 4 bits a key the store holds (8 KiB…512 KiB), doubling to 64 bits a key
+    // (4 × maxKeys evicted keys live at 16 bits each) within 1…8 MiB.
+    let first = 1 << 16;
+    while (first < maxKeys * 4 && first < 1 << 22) first *= 2;
     let cap = 1 << 23;
     while (cap < maxKeys * 64 && cap < 1 << 26) cap *= 2;
+    this.filterFirstBits = first;
     this.filterCapBits = cap;
   }
 
@@ -124,7 +129,7 @@ export class EvictionTrace {
     }
     if (info.sketch === undefined) {
       info.sketch = new MaxSketch(this.width);
-      info.evicted = new EvictedKeys(this.filterCapBits);
+      info.evicted = new EvictedKeys(this.filterFirstBits, this.filterCapBits);
       this.evictedSets.push(info.evicted);
       this.sketches++;
     }

@@ -36,7 +36,7 @@ describe('a flood of one-call keys within one window', () => {
       if (d.allowed) admitted++;
       if (d.allowed && d.remaining >= 57) fresh++; // at most 2 units charged for the flood
     }
-    // Before: 19 of 200 admitted. A new key is charged only on a filter false positive (~0.06%).
+    // Before: 15–25 of 200 admitted. A new key is charged only on a filter false positive (under 1%).
     expect(admitted).toBeGreaterThanOrEqual(198);
     expect(fresh).toBeGreaterThanOrEqual(198);
     expect(store.keyCount).toBeLessThanOrEqual(1000);
@@ -121,13 +121,13 @@ describe('no key is admitted more than its limit in a window, eviction included 
 
 describe('EvictedKeys (the filters)', () => {
   it('never forgets a key while its figure lasts; false positives stay rare; lapsed filters are dropped', () => {
-    const keys = new EvictedKeys(1 << 23);
+    const keys = new EvictedKeys(1 << 16, 1 << 23);
     const now = 1_000_000;
     for (let i = 0; i < 100_000; i++) keys.add(`k${i}`, now + 60_000, now);
     for (let i = 0; i < 100_000; i++) if (!keys.has(`k${i}`, now + 59_999)) expect.fail(`k${i} forgotten`);
     let falsePositives = 0;
     for (let i = 0; i < 100_000; i++) if (keys.has(`other-${i}`, now)) falsePositives++;
-    expect(falsePositives).toBeLessThan(500); // 0.5% (about 0.06% a full filter, a few filters)
+    expect(falsePositives).toBeLessThan(1000); // 1% (about 0.1% a full filter, 5 filters here)
     expect(keys.bytes).toBeLessThanOrEqual(1 << 20);
     expect(keys.has('k1', now + 60_000)).toBe(false); // lapsed: it starts fresh
     keys.add('late', now + 120_000, now + 60_000); // drops the lapsed filters
@@ -135,7 +135,7 @@ describe('EvictedKeys (the filters)', () => {
   });
 
   it('past its cap it keeps taking keys (never forgetting one), its false positives growing', () => {
-    const keys = new EvictedKeys(1 << 17);
+    const keys = new EvictedKeys(1 << 16, 1 << 17);
     for (let i = 0; i < 50_000; i++) keys.add(`k${i}`, 60_000, 0);
     expect(keys.bytes).toBeLessThanOrEqual((1 << 17) / 8);
     for (let i = 0; i < 50_000; i++) if (!keys.has(`k${i}`, 0)) expect.fail(`k${i} forgotten`);
