@@ -8,7 +8,8 @@
 // same instants but not the flood. Bounded: the flood stops after its count or 240 s.
 // new-keys: one-call keys flood 60/1m within one window (maxKeys 1,000: 10^4…2·10^5 keys, and
 // 2·10^6, past the filters' cap; maxKeys 10^5: 10^6), then 200 accounts never seen make their
-// first call: how many are admitted, and how many units each started with already used.
+// first call: how many are admitted, and how many units each started with already used
+// (NEW_KEYS_CASE=maxKeys,flood runs one case, e.g. 1000000,10000000).
 // The optional dist dir runs an older build (e.g. main's) for the before/after table.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,7 +39,7 @@ else if (mode === 'new-keys') newKeys();
 else await service();
 
 function newKeys() {
-  const cases = [
+  const cases = process.env.NEW_KEYS_CASE ? [process.env.NEW_KEYS_CASE.split(',').map(Number)] : [
     [1000, 10_000],
     [1000, 50_000],
     [1000, 200_000],
