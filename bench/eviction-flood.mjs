@@ -1,11 +1,15 @@
 // Key flood against the eviction policy (issue 17), full scale, run once by hand:
-//   flock /tmp/sluice-bench.lock node --expose-gc bench/eviction-flood.mjs [library|service] [dist dir]
+//   flock /tmp/sluice-bench.lock node --expose-gc bench/eviction-flood.mjs [library|service|new-keys] [dist dir]
 // library: 10^7 distinct keys through checkSync into a memory store of maxKeys 10^6;
 // service: 10^6 distinct keys through /v1/check/batch into a service of --max-keys 10^5.
 // Against a victim at its limit (60/1m, sliding log), a login locked by its block (15 min),
 // and 1,000 legitimate keys below their limit. "Extra" admissions and "wrongly refused"
 // legit checks are counted against a reference engine that sees the same checks at the
 // same instants but not the flood. Bounded: the flood stops after its count or 240 s.
+// new-keys: one-call keys flood 60/1m within one window (maxKeys 1,000: 10^4…2·10^5 keys, and
+// 2·10^6, past the filters' cap; maxKeys 10^5: 10^6), then 200 accounts never seen make their
+// first call: how many are admitted, and how many units each started with already used
+// (NEW_KEYS_CASE=maxKeys,flood runs one case, e.g. 1000000,10000000).
 // The optional dist dir runs an older build (e.g. main's) for the before/after table.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +35,56 @@ const clock = () => t;
 const reference = Sluice.openSync({ policy, clock });
 
 if (mode === 'library') await library();
+else if (mode === 'new-keys') newKeys();
 else await service();
+
+function newKeys() {
+  const cases = process.env.NEW_KEYS_CASE ? [process.env.NEW_KEYS_CASE.split(',').map(Number)] : [
+    [1000, 10_000],
+    [1000, 50_000],
+    [1000, 200_000],
+    [100_000, 1_000_000],
+    [1000, 2_000_000], // past the filters' cap (524,288 keys a rule at maxKeys 1,000)
+  ];
+  for (const [maxKeys, flood] of cases) {
+    const store = new MemoryStore({ maxKeys });
+    const sluice = Sluice.openSync({ policy, store, clock });
+    const subject = { api: 'x', account: '' };
+    const start = Date.now();
+    for (let i = 0; i < flood; i++) {
+      t += 40_000 / flood; // within 40 s of the 60 s window
+      subject.account = `f${maxKeys}-${i}`;
+      sluice.checkSync(subject);
+    }
+    const ms = Date.now() - start;
+    let admitted = 0;
+    const charged = [];
+    for (let i = 0; i < 200; i++) {
+      const d = sluice.checkSync({ api: 'x', account: `new-${maxKeys}-${flood}-${i}` });
+      if (d.allowed) {
+        admitted++;
+        charged.push(59 - d.remaining);
+      }
+    }
+    charged.sort((a, b) => a - b);
+    const q = (f) => (charged.length ? charged[Math.min(charged.length - 1, Math.floor(f * charged.length))] : null);
+    console.log(
+      JSON.stringify({
+        bench: 'eviction-flood',
+        door: 'new-keys',
+        dist,
+        maxKeys,
+        floodKeys: flood,
+        keysPerSecond: Math.round(flood / (ms / 1000)),
+        newFirstCallsAdmitted: `${admitted}/200`,
+        chargedUnitsMedian: q(0.5),
+        chargedUnitsMax: charged.length ? charged[charged.length - 1] : null,
+        trace: mb(store.traceBytes ?? 0),
+      }),
+    );
+    t += 120_000; // the next case starts after this one's window
+  }
+}
 
 async function library() {
   const FLOOD = 10_000_000;

@@ -1,5 +1,6 @@
 import { algorithms, type AlgorithmName, type Params } from '../algorithms/index.js';
 import { inPlaceTakes, type AnyInPlaceTake } from '../algorithms/in-place.js';
+import { EvictedKeys, hash } from './evicted-keys.js';
 
 /**
  * Eviction never lowers a count. Past maxKeys the memory store must forget a key, and
@@ -17,6 +18,12 @@ import { inPlaceTakes, type AnyInPlaceTake } from '../algorithms/in-place.js';
  *    refused earlier, never admitted more. A max, not a sum (count-min): a flood of keys
  *    that each used 1 unit leaves cells at 1, not at the flood's size, so keys that were
  *    never near their limit are not refused for the flood (measured in bench/eviction-flood.mjs).
+ * 3. Whom the figures apply to (EvictedKeys, ./evicted-keys.ts): a flood sets every cell, so
+ *    the cells alone would charge a key never seen, which was then evicted with that charge
+ *    plus its own and raised the cells again (they climbed while the flood lasted: new keys
+ *    were refused on their first call). Bloom filters of the keys evicted, kept while their
+ *    figures last: a key they never saw starts fresh; a key they did (or a false positive,
+ *    under 1%) starts from the cells as before.
  *
  * Figures per kind:
  *  - 'units' (sliding log, sliding window, fixed window, rolling quota, concurrency): the
@@ -25,7 +32,9 @@ import { inPlaceTakes, type AnyInPlaceTake } from '../algorithms/in-place.js';
  *    starts with it.
  * Memory: 12 bytes a cell (Float64 figure, Uint32 seconds), D × W cells per namespace that
  * evicts at all, allocated on its first eviction: W = the power of two ≥ maxKeys / 4, between
- * 1,024 and 65,536: at most 4 × 65,536 × 12 B = 3 MiB per namespace (48 KiB for maxKeys ≤ 4,096).
+ * 1,024 and 65,536: at most 4 × 65,536 × 12 B = 3 MiB per namespace (48 KiB for maxKeys ≤ 4,096);
+ * plus the filters, 2 bytes an evicted key still live, from 4 bits × maxKeys (8…512 KiB) to a
+ * cap of 64 bits × maxKeys within 1…8 MiB per namespace (past it they keep taking keys, their false positives growing).
  */
 
 export type TraceKind = 'units' | 'until' | 'unknown';
@@ -39,6 +48,8 @@ export interface NamespaceInfo {
   /** params with a limit no state reaches, for reading how many units a state holds. */
   counting?: Params;
   sketch?: MaxSketch;
+  /** Which keys were evicted into the sketch: a key it never saw starts fresh (see ./evicted-keys.ts). */
+  evicted?: EvictedKeys;
 }
 
 const ROWS = 4;
@@ -51,6 +62,10 @@ const takeNames = new Map<AnyInPlaceTake, AlgorithmName>(Object.entries(inPlaceT
 
 export class EvictionTrace {
   private readonly width: number;
+  /** Bits the evicted-key filters of one namespace may take. */
+  private readonly filterFirstBits: number;
+  private readonly filterCapBits: number;
+  private readonly evictedSets: EvictedKeys[] = [];
   /** Namespaces that have evicted a key (have a sketch): while 0, absent keys skip the lookup. */
   sketches = 0;
   /** Keys reset by the admin API since they were evicted: their next start ignores the trace. */
@@ -60,6 +75,14 @@ export class EvictionTrace {
     let w = 1024;
     while (w < maxKeys / 4 && w < 65_536) w *= 2;
     this.width = w;
+    // Filters from 4 bits a key the store holds (8 KiB…512 KiB), doubling to 64 bits a key
+    // (4 × maxKeys evicted keys live at 16 bits each) within 1…8 MiB.
+    let first = 1 << 16;
+    while (first < maxKeys * 4 && first < 1 << 22) first *= 2;
+    let cap = 1 << 23;
+    while (cap < maxKeys * 64 && cap < 1 << 26) cap *= 2;
+    this.filterFirstBits = first;
+    this.filterCapBits = cap;
   }
 
   /** A namespace's record, made when its map is. Blocks ("rule!b") hold an end time. */
@@ -106,9 +129,12 @@ export class EvictionTrace {
     }
     if (info.sketch === undefined) {
       info.sketch = new MaxSketch(this.width);
+      info.evicted = new EvictedKeys(this.filterFirstBits, this.filterCapBits);
+      this.evictedSets.push(info.evicted);
       this.sketches++;
     }
     info.sketch.add(id, figure, expiresMs, now);
+    info.evicted!.add(id, Math.ceil(expiresMs / 1000) * 1000, now);
     if (this.forgiven.size) this.forgiven.delete(`${info.name}\u0000${id}`);
   }
 
@@ -119,6 +145,8 @@ export class EvictionTrace {
   startState(info: NamespaceInfo | undefined, id: string, now: number, algorithm?: AlgorithmName, params?: Params): number[] | null {
     const sketch = info?.sketch;
     if (sketch === undefined) return null;
+    // A key never evicted (or whose figure lapsed) starts fresh, however many cells a flood has set.
+    if (!info!.evicted!.has(id, now)) return null;
     const figure = sketch.query(id, now);
     if (!(figure > 0)) return null;
     // Reading must not use the pardon up (a peek reads too): it ends when the key is evicted again.
@@ -137,7 +165,9 @@ export class EvictionTrace {
 
   /** Bytes the sketches take. */
   get bytes(): number {
-    return this.sketches * ROWS * this.width * 12;
+    let filters = 0;
+    for (const e of this.evictedSets) filters += e.bytes;
+    return this.sketches * ROWS * this.width * 12 + filters;
   }
 }
 
@@ -190,17 +220,4 @@ export class MaxSketch {
     }
     return min;
   }
-}
-
-/** FNV-1a over UTF-16 code units, with a seed. */
-function hash(s: string, seed: number): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h >>> 0;
 }
