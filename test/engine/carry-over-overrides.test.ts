@@ -199,7 +199,7 @@ describe('property: reloads through any chain of algorithms never give a key mor
             const k = `key${i}`;
             if (c.kind === 'file') bits.overrides!.push({ rule: 'r', key: { k }, limit: `${c.limit}/${c.window}` });
             if (c.kind === 'file-scale') bits.attributes!.k[k] = { licensed_agents: c.factor };
-            limits.push(c.kind === 'runtime' || c.kind === 'file' ? c.limit : c.kind === 'none' ? 60 : 60 * c.factor);
+            limits.push(c.kind === 'none' ? 60 : 'factor' in c ? 60 * c.factor : c.limit);
           });
           const clock = manualClock();
           const sluice = await Sluice.open({ policy: policy(start, bits), store: await store.open(), clock: clock.now });

@@ -279,7 +279,7 @@ describe('refused cache: what forgets a refusal', () => {
     const bare = new MemoryStore();
     Object.defineProperty(bare, 'rewriteStates', { value: undefined });
     const neither = new RefusedCache(bare);
-    expect(await neither.rewriteStatesAsync('r', () => null, 0)).toBe(0);
+    expect(await neither.rewriteStatesAsync('r', () => ({ state: null, expiresAt: 0 }), 0)).toBe(0);
   });
 
   it('keeps the inner store’s name and reads its states', () => {
