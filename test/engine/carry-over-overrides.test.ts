@@ -6,47 +6,15 @@
  * its cap came back at the base cap, and a 30/1m key converted into GCRA read half its units.
  * On memory, SQLite and (when redis-server exists) Redis, with an injected clock.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Sluice } from '../../src/engine/sluice.js';
 import { loadPolicy } from '../../src/policy/load.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { connectRedisStore } from '../../src/stores/redis/connection.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
-import type { Store } from '../../src/stores/store.js';
 import { manualClock } from '../helpers/clock.js';
-import { RedisServer, warnIfNoRedis } from '../helpers/redis-server.js';
+import { freshStores } from '../helpers/fresh-stores.js';
 
-let dir: string | undefined;
-let n = 0;
-let redisServer: RedisServer | undefined;
-const STORES: { name: string; open(): Promise<Store> }[] = [
-  { name: 'memory', open: async () => new MemoryStore() },
-  {
-    name: 'sqlite',
-    open: async () => {
-      dir ??= mkdtempSync(join(tmpdir(), 'sluice-carry-ov-'));
-      return new SqliteStore(join(dir, `c${++n}.db`), { sweepIntervalMs: 0 });
-    },
-  },
-];
-if (warnIfNoRedis('carry-over with overrides and scale on the redis store')) {
-  STORES.push({
-    name: 'redis',
-    open: async () => {
-      redisServer ??= await RedisServer.start();
-      // A prefix per engine (each scenario starts from no state); clock=client: the injected clock.
-      return connectRedisStore(`${redisServer.url}?clock=client&prefix=co${++n}:`, { requireConnection: true, timeoutMs: 5000 });
-    },
-  });
-}
-afterAll(async () => {
-  await redisServer?.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const { stores: STORES, close } = freshStores('carry-over with overrides and scale');
+afterAll(close);
 
 type Algorithm = 'sliding-log' | 'sliding-window' | 'fixed-window' | 'gcra' | 'rolling-quota';
 
