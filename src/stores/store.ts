@@ -1,6 +1,5 @@
 import type { AlgorithmName, Params, StepMode } from '../algorithms/index.js';
 import type { InPlaceStore } from './in-place-store.js';
-import type { StateAccess } from './transaction.js';
 
 /**
  * The store contract. The engine turns one check or record into a transaction of
@@ -79,8 +78,12 @@ export interface RewrittenState {
   expiresAt: number;
 }
 
-/** What a store holds that decides a key's limit, read synchronously (memory, SQLite: their StateAccess). */
-export type LimitLookup = Pick<StateAccess, 'override' | 'attribute'>;
+/** What a store holds that decides a key's limit, read synchronously (memory, SQLite: as their StateAccess reads it, ./transaction.ts). */
+export interface LimitLookup {
+  /** A run-time override for this state, if one is in force at `now`. */
+  override(ref: StateRef, now: number): { limit: number; windowMs: number } | undefined;
+  attribute(entity: string, name: string): number | undefined;
+}
 
 /**
  * Rewrites one state, given its state key ("rule|value…") and what the store holds that sets
