@@ -27,6 +27,16 @@ export function ruleChanges(before: CompiledPolicy, after: CompiledPolicy): Rule
 }
 
 /**
+ * The parameters one key's state is read with (`from`: the key's limit under the old policy)
+ * and written with (`to`: under the new one): its override or scaled limit (./carry-params.ts),
+ * the rule's own by default.
+ */
+export interface CarrySides {
+  from: Params;
+  to: Params;
+}
+
+/**
  * One state of a changed rule, carried over conservatively: whatever the old algorithm counted
  * as used at `now` is what the new one counts as used (a log's live units become a counter's
  * count, a GCRA's outstanding units set its TAT), charged at `now` so it holds a full window
@@ -34,11 +44,12 @@ export function ruleChanges(before: CompiledPolicy, after: CompiledPolicy): Rule
  * not depend on the changed parameter are kept as they are (a log or a quota whose limit
  * changed). Returns the new state (null: nothing used) and when it may be forgotten.
  */
-export function carryState(change: RuleChange, state: readonly number[], now: number): { state: number[] | null; expiresAt: number } {
-  const { from, to } = change;
-  const next = keeps(change) ? [...state] : fromUsed(to.algorithm, to.params, usedOf(from.algorithm, from.params, state, now), now, from.algorithm === 'concurrency' ? state : undefined);
+export function carryState(change: RuleChange, state: readonly number[], now: number, params: CarrySides = { from: change.from.params, to: change.to.params }): { state: number[] | null; expiresAt: number } {
+  const from = change.from.algorithm;
+  const to = change.to.algorithm;
+  const next = keeps(change, params) ? [...state] : fromUsed(to, params.to, usedOf(from, params.from, state, now), now, from === 'concurrency' ? state : undefined);
   if (next === null || next.length === 0 || next.some((x) => !Number.isFinite(x))) return { state: null, expiresAt: 0 };
-  return { state: next, expiresAt: algorithms[to.algorithm].expiresAt(next, to.params) };
+  return { state: next, expiresAt: algorithms[to].expiresAt(next, params.to) };
 }
 
 /** Units the state holds against its limit at `now`, under the algorithm that wrote it. */
@@ -98,10 +109,8 @@ function fromUsed(algorithm: Counting, p: Params, used: number, now: number, lea
 }
 
 /** Whether the old state reads the same under the new parameters. */
-function keeps(c: RuleChange): boolean {
+function keeps(c: RuleChange, { from: a, to: b }: CarrySides): boolean {
   if (c.from.algorithm !== c.to.algorithm) return false;
-  const a = c.from.params;
-  const b = c.to.params;
   switch (c.to.algorithm) {
     case 'sliding-log':
     case 'concurrency':

@@ -1,4 +1,4 @@
-import type { OpResult, StateRewrite, Store, StoredOverride, TxOp } from '../stores/store.js';
+import type { AsyncStateRewrite, OpResult, RewrittenState, Store, StoredOverride, TxOp } from '../stores/store.js';
 import { stateReader, type StateReader } from '../stores/read-states.js';
 
 export interface RefusedCacheOptions {
@@ -158,8 +158,8 @@ export class RefusedCache implements Store {
     return this.inner.listOverrides(now);
   }
   /** A reload's carry-over of a rule's states (see Sluice.setPolicy): whatever was cached predates it. */
-  async rewriteStatesAsync(ns: string, rewrite: StateRewrite, now: number): Promise<number> {
-    const n = this.inner.rewriteStates ? this.inner.rewriteStates(ns, rewrite) : ((await this.inner.rewriteStatesAsync?.(ns, rewrite, now)) ?? 0);
+  async rewriteStatesAsync(ns: string, rewrite: AsyncStateRewrite, now: number): Promise<number> {
+    const n = this.inner.rewriteStates ? this.inner.rewriteStates(ns, (state, key) => settled(rewrite(state, key))) : ((await this.inner.rewriteStatesAsync?.(ns, rewrite, now)) ?? 0);
     this.clear();
     return n;
   }
@@ -211,4 +211,10 @@ function cacheKey(ops: readonly TxOp[]): string | undefined {
 function counted(e: Entry, now: number): OpResult[] {
   const dt = now - e.at;
   return e.results.map((r) => ({ ...r, resetMs: Math.max(0, r.resetMs - dt), retryAfterMs: r.allowed ? 0 : Math.max(0, r.retryAfterMs - dt) }));
+}
+
+/** A rewrite's answer for a store that rewrites synchronously (the engine carries such a store's states over without the cache, through its own rewriteStates). */
+function settled(r: RewrittenState | Promise<RewrittenState>): RewrittenState {
+  if (r instanceof Promise) throw new Error('refused cache: a rewrite that looks limits up asynchronously cannot run over a store that rewrites synchronously');
+  return r;
 }

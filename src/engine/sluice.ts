@@ -5,7 +5,7 @@ import { BLOCKED, FORCE, inPlaceTakes, IO_CELLS, PEEK, REMAINING, RESET_MS, RETR
 import { RuleIndex } from '../policy/rule-index.js';
 import { ADMITTED, IN_PLACE_OPS, UNABLE, type InPlaceRule, type InPlaceStore } from '../stores/in-place-store.js';
 import { MemoryStore } from '../stores/memory.js';
-import type { OpResult, Store, TxOp } from '../stores/store.js';
+import type { OpResult, StateRewrite, Store, TxOp } from '../stores/store.js';
 import { scaledParams } from '../stores/transaction.js';
 import { CircuitBreaker, SKIP, type BreakerOptions, type Gate } from './breaker.js';
 import { Decision, type DecisionSource, type StoreFailure } from './decision.js';
@@ -17,6 +17,7 @@ import { RuleOp } from './rule-op.js';
 import { emptyPolicy } from './outside-rules.js';
 import { sluiceClock, type Clock } from './clock.js';
 import { carryState, ruleChanges, type RuleChange } from './carry-over.js';
+import { CarryParams, rewriteAsync } from './carry-params.js';
 import { KeyGaps, SkipCounts, type KeyGap, type MissingKeyMode, type SkippedRule } from './key-gaps.js';
 
 export type { Clock } from './clock.js';
@@ -149,14 +150,18 @@ export class Sluice {
    * stores that can list them; the changes are returned, for the reload log.
    */
   setPolicy(policy: CompiledPolicy): RuleChange[] {
-    const changes = ruleChanges(this.policyValue, policy);
+    const before = this.policyValue;
+    const changes = ruleChanges(before, policy);
     const now = this.clock();
     const pending: Promise<number>[] = [];
     for (const c of changes) {
-      const rewrite = (state: readonly number[]) => carryState(c, state, now);
-      for (const store of [this.store, this.fallback.local] as Store[]) {
+      // Each key is carried over with its own limit (override, scale), as the engine decides it.
+      const params = new CarryParams(c, { policy: before, rule: before.ruleByName.get(c.rule)! }, { policy, rule: policy.ruleByName.get(c.rule)! }, now);
+      const rewrite: StateRewrite = (state, key, lookup) => carryState(c, state, now, params.of(key, lookup));
+      // A store that rewrites synchronously is rewritten as it is (the refused cache is cleared below).
+      for (const store of [this.own, this.fallback.local] as Store[]) {
         if (store.rewriteStates) store.rewriteStates(c.rule, rewrite);
-        else if (store.rewriteStatesAsync) pending.push(store.rewriteStatesAsync(c.rule, rewrite, now));
+        else if (this.store.rewriteStatesAsync) pending.push(rewriteAsync(this.store, c, params, now));
       }
     }
     if (pending.length) {

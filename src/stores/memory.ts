@@ -2,7 +2,7 @@ import type { Params } from '../algorithms/index.js';
 import { BLOCKED, EXPIRED, EXPIRES_AT, FORCE, PEEK, REMAINING, RESET_MS, RETRY_AFTER_MS, STEP_MODES, TAKE, USED, type InPlaceLogTake, type InPlaceMode } from '../algorithms/in-place.js';
 import { EVICTION_CANDIDATES, EvictionTrace, type NamespaceInfo } from './eviction-trace.js';
 import { ADMITTED, IN_PLACE_OPS, REFUSED, UNABLE, type InPlaceRule, type InPlaceStore, type InPlaceVerdict } from './in-place-store.js';
-import { unescapeValue } from './key-codec.js';
+import { escapeValue, KEY_EXTRA, unescapeValue } from './key-codec.js';
 import { LogRings, RING_MAX } from './log-rings.js';
 import { runTransaction, type StateAccess } from './transaction.js';
 import type { OpResult, StateRef, StateRewrite, Store, StoredOverride, TxOp } from './store.js';
@@ -425,7 +425,7 @@ export class MemoryStore implements Store, StateAccess, InPlaceStore {
       const ref = { key: '', ns, id };
       const state = this.read(ref);
       if (state === null) continue;
-      const next = rewrite(state);
+      const next = rewrite(state, joinKey(ns, id), this);
       this.write(ref, next.state, next.expiresAt);
     }
     return ids.length;
@@ -792,6 +792,11 @@ function expirySeconds(ms: number): number {
 function split(key: string): [string, string] {
   const i = key.indexOf('|');
   return i < 0 ? [key, ''] : [key.slice(0, i), unescapeLone(key.slice(i + 1))];
+}
+
+/** split's inverse: the state key of a namespace and id (an id with "|" in it is taken as several escaped values). */
+function joinKey(ns: string, id: string): string {
+  return id === '' ? ns : `${ns}|${id.indexOf('|') >= 0 ? id : escapeValue(id, KEY_EXTRA)}`;
 }
 
 /** A key's single escaped value (no "|" left in it) back to the value (src/engine/keys.ts escapes it). */

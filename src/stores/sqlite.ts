@@ -316,7 +316,7 @@ export class SqliteStore implements Store, StateAccess {
     return this.db.transaction(() => {
       const rows = this.q.inNs.all(ns, ns, ns) as { key: string; state: Buffer }[];
       for (const row of rows) {
-        const next = rewrite(decode(row.state));
+        const next = rewrite(decode(row.state), row.key, this);
         if (next.state === null || next.state.length === 0) this.q.del.run(row.key);
         else this.q.put.run(row.key, encode(next.state), next.expiresAt);
       }

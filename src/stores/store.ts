@@ -73,7 +73,27 @@ export interface StoredOverride {
 }
 
 /** A state's replacement (null: forget it) and when the replacement may be forgotten. */
-export type StateRewrite = (state: readonly number[]) => { state: number[] | null; expiresAt: number };
+export interface RewrittenState {
+  state: number[] | null;
+  expiresAt: number;
+}
+
+/** What a store holds that decides a key's limit, read synchronously (memory, SQLite: as their StateAccess reads it, ./transaction.ts). */
+export interface LimitLookup {
+  /** A run-time override for this state, if one is in force at `now`. */
+  override(ref: StateRef, now: number): { limit: number; windowMs: number } | undefined;
+  attribute(entity: string, name: string): number | undefined;
+}
+
+/**
+ * Rewrites one state, given its state key ("rule|value…") and what the store holds that sets
+ * that key's limit (a run-time override, an entity's attribute): a reload carries each key over
+ * with its own limit, not the rule's.
+ */
+export type StateRewrite = (state: readonly number[], key: string, lookup: LimitLookup) => RewrittenState;
+
+/** rewriteStatesAsync's rewrite: given the state key, it may look the key's limit up in the store first. */
+export type AsyncStateRewrite = (state: readonly number[], key: string) => RewrittenState | Promise<RewrittenState>;
 
 export interface Store {
   readonly name: string;
@@ -121,7 +141,7 @@ export interface Store {
    */
   rewriteStates?(ns: string, rewrite: StateRewrite): number;
   /** rewriteStates for a store that lists its states asynchronously (Redis: SCAN, then one compare-and-set per state). */
-  rewriteStatesAsync?(ns: string, rewrite: StateRewrite, now: number): Promise<number>;
+  rewriteStatesAsync?(ns: string, rewrite: AsyncStateRewrite, now: number): Promise<number>;
   /**
    * Capability for admin reads (inspect's real usage): the states these refs hold, and the
    * instant to read them at on the clock that wrote them (`now`, or the store's own clock:

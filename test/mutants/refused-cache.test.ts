@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RefusedCache } from '../../src/engine/refused-cache.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-import type { OpResult, StateRewrite, TxOp } from '../../src/stores/store.js';
+import type { AsyncStateRewrite, OpResult, StateRewrite, TxOp } from '../../src/stores/store.js';
 import { fixedWindowOp } from './support.js';
 
 /**
@@ -245,7 +245,7 @@ describe('refused cache: what forgets a refusal', () => {
       expect(await c.getAttributes('tenant:x')).toEqual({ seats: 3 });
     });
     await forgets(async (c) => {
-      const keep: StateRewrite = (state) => ({ state: [...state], expiresAt: 5000 });
+      const keep: AsyncStateRewrite = (state) => ({ state: [...state], expiresAt: 5000 });
       expect(await c.rewriteStatesAsync('r', keep, 1150)).toBe(1);
     });
     await forgets((_c, inner) => inner.announce(['r|a']));

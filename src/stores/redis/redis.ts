@@ -10,7 +10,7 @@ import { stepLua, transactionLibrary, transactionLua } from './lua/transaction.j
 import { overrideDeleteLua, overrideListLua, overrideSetLua, stateCasLua } from './lua/overrides.js';
 import { keySlot } from './slot.js';
 import { decodeState, encodeState } from './state-codec.js';
-import type { StateRewrite } from '../store.js';
+import type { AsyncStateRewrite } from '../store.js';
 
 export interface RedisStoreOptions {
   /** Prefix of every key Sluice writes. Default "sluice:". */
@@ -367,7 +367,7 @@ export class RedisStore implements Store {
    * same connection, so those land first and are carried over too. Other instances still on the
    * old policy may write a state in the old algorithm's shape until they reload as well.
    */
-  async rewriteStatesAsync(ns: string, rewrite: StateRewrite, now: number): Promise<number> {
+  async rewriteStatesAsync(ns: string, rewrite: AsyncStateRewrite, now: number): Promise<number> {
     const nodes: Redis[] = this.cluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     const slack = this.clientClock ? CLIENT_CLOCK_SLACK : SLACK;
     let n = 0;
@@ -378,13 +378,14 @@ export class RedisStore implements Store {
           const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
           cursor = next;
           for (const k of batch) {
-            if (!this.isStateOf(k, ns)) continue; // a glob match inside another rule's key values
+            const key = this.stateKeyOf(k, ns);
+            if (key === undefined) continue; // a glob match inside another rule's key values
             for (let attempt = 0; attempt < 5; attempt++) {
               const raw = await this.client.getBuffer(k);
               if (raw === null) break;
               const state = decodeState(raw);
               if (state === null) break;
-              const r = rewrite(state);
+              const r = await rewrite(state, key);
               const ttl = Math.max(1, Math.ceil(r.expiresAt - now)) + slack;
               const value = r.state === null ? '' : encodeState(r.state, now + ttl);
               if ((await (this.client as ScriptClient).sluiceCas(k, raw, value, String(ttl))) === 1) break;
@@ -399,13 +400,14 @@ export class RedisStore implements Store {
     return n;
   }
 
-  /** Whether a physical key holds a state of the namespace (rule) `ns`: "<ns>" or "<ns>|<values>". */
-  private isStateOf(k: string, ns: string): boolean {
-    if (k === this.keys.state(ns)) return true;
+  /** The state key ("<ns>" or "<ns>|<values>") a physical key holds a state of, if it is one of the namespace (rule) `ns`. */
+  private stateKeyOf(k: string, ns: string): string | undefined {
+    if (k === this.keys.state(ns)) return ns;
     for (let i = k.indexOf(`:${ns}|`); i >= 0; i = k.indexOf(`:${ns}|`, i + 1)) {
-      if (this.keys.state(k.slice(i + 1, k.length - STATE_SUFFIX.length)) === k) return true;
+      const key = k.slice(i + 1, k.length - STATE_SUFFIX.length);
+      if (this.keys.state(key) === k) return key;
     }
-    return false;
+    return undefined;
   }
 
   /** Admin reads (inspect): the states these keys hold, and the instant on the clock that wrote them (TIME, as the script reads it). */
