@@ -11,7 +11,7 @@
  * (about 0.1% a full filter, under 1% over a chain of full ones) reads the sketch.
  *
  * Bounded: filters of 16 bits a key, 8 probes in one 512-bit block; the first one `firstBits`,
- * each next one twice the last, while all of them stay within `capBits`; past it the newest keeps taking keys
+ * each next one twice the last (or the largest that fits), while all of them stay within `capBits`; past it the newest keeps taking keys
  * (its false positives grow: new keys read the sketch again, as before the filters, never fewer
  * refusals for an evicted key). A filter is dropped once every key in it has lapsed (the
  * latest good-until it holds), which frees room for new ones.
@@ -48,7 +48,10 @@ export class EvictedKeys {
     this.dropLapsed(now);
     let f = this.filters[this.filters.length - 1];
     if (f === undefined || f.count >= f.capacity) {
-      const bits = f === undefined ? this.firstBits : 2 * f.bits;
+      // Twice the last, or the largest that fits in the room lapsed filters left: a doubled
+      // size that never fits again would leave the newest filter taking every key for good.
+      let bits = f === undefined ? this.firstBits : 2 * f.bits;
+      while (bits > this.firstBits && this.bitsHeld + bits > this.capBits) bits /= 2;
       if (f === undefined || this.bitsHeld + bits <= this.capBits) f = this.open(bits);
     }
     const h1 = hash(id, 0x27d4eb2f);

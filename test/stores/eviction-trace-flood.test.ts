@@ -134,6 +134,17 @@ describe('EvictedKeys (the filters)', () => {
     expect(keys.bytes).toBe(8 * 1024);
   });
 
+  it('a sustained flood at the cap opens new filters in the room lapsed ones leave (a doubled size that never fits again does not stop it)', () => {
+    // Filters of 512, 1024, 2048 bits (32, 64, 128 keys); a 4096 one would need the whole cap.
+    const keys = new EvictedKeys(512, 4096);
+    // One evicted key every 10 ms, each good for 1 s: older filters lapse while the newest fills.
+    for (let i = 0, t = 0; i < 2000; i++, t += 10) keys.add(`f${i}`, t + 1000, t);
+    let falsePositives = 0;
+    for (let i = 0; i < 1000; i++) if (keys.has(`new-${i}`, 19_990)) falsePositives++;
+    expect(keys.bytes).toBeLessThanOrEqual(4096 / 8);
+    expect(falsePositives).toBeLessThan(100); // a filter stuck past its capacity answers yes to almost every key
+  });
+
   it('past its cap it keeps taking keys (never forgetting one), its false positives growing', () => {
     const keys = new EvictedKeys(1 << 16, 1 << 17);
     for (let i = 0; i < 50_000; i++) keys.add(`k${i}`, 60_000, 0);
