@@ -21,6 +21,9 @@ export class CarryParams {
   private readonly fileFrom: Map<string, OverrideSpec>;
   private readonly fileTo: Map<string, OverrideSpec>;
 
+  private largestBefore: number | undefined;
+  private smallestAfter: number | undefined;
+
   constructor(
     private readonly change: RuleChange,
     private readonly before: { policy: CompiledPolicy; rule: CompiledRule },
@@ -60,8 +63,8 @@ export class CarryParams {
     const fromGcra = this.change.from.algorithm === 'gcra';
     const toGcra = this.change.to.algorithm === 'gcra';
     const same = from.factor === undefined && to.factor === undefined && sameScale(this.before.rule.scale, this.after.rule.scale);
-    const fromParams = from.factor !== undefined ? from.params : scaledParams(this.before.rule.params, same && toGcra ? this.before.rule.scale!.default : fromGcra ? Math.max(...this.factors(this.before)) : this.before.rule.scale!.default);
-    const toParams = to.factor !== undefined ? to.params : scaledParams(this.after.rule.params, same && fromGcra ? this.after.rule.scale!.default : toGcra ? Math.min(...this.factors(this.after)) : this.after.rule.scale!.default);
+    const fromParams = from.factor !== undefined ? from.params : scaledParams(this.before.rule.params, same && toGcra ? this.before.rule.scale!.default : fromGcra ? (this.largestBefore ??= this.factorRange(this.before).max) : this.before.rule.scale!.default);
+    const toParams = to.factor !== undefined ? to.params : scaledParams(this.after.rule.params, same && fromGcra ? this.after.rule.scale!.default : toGcra ? (this.smallestAfter ??= this.factorRange(this.after).min) : this.after.rule.scale!.default);
     return { from: fromParams, to: toParams };
   }
 
@@ -85,15 +88,19 @@ export class CarryParams {
     return { params: factor === undefined ? rule.params : scaledParams(rule.params, factor), factor };
   }
 
-  /** The scale factors the engine could pick for a key whose factor is not known here: the default, or any the file gives an entity. */
-  private factors(at: { policy: CompiledPolicy; rule: CompiledRule }): number[] {
+  /** The smallest and largest scale factor the engine could pick for a key whose factor is not known here (the default, or any the file gives an entity): found once a reload, not per key. */
+  private factorRange(at: { policy: CompiledPolicy; rule: CompiledRule }): { min: number; max: number } {
     const scale = at.rule.scale!;
-    const out = [scale.default];
+    let min = scale.default;
+    let max = scale.default;
     for (const attrs of at.policy.attributes.values()) {
       const v = attrs[scale.attribute];
-      if (typeof v === 'number' && v > 0) out.push(v);
+      if (typeof v === 'number' && v > 0) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
     }
-    return out;
+    return { min, max };
   }
 
   /** The key's values by attribute, read back from its state key (undefined: not a key of this rule's shape). */

@@ -161,7 +161,7 @@ export class Sluice {
       // A store that rewrites synchronously is rewritten as it is (the refused cache is cleared below).
       for (const store of [this.own, this.fallback.local] as Store[]) {
         if (store.rewriteStates) store.rewriteStates(c.rule, rewrite);
-        else if (this.store.rewriteStatesAsync) pending.push(rewriteAsync(this.store, c, params, now));
+        else if (store === this.own && this.store.rewriteStatesAsync) pending.push(rewriteAsync(this.store, c, params, now));
       }
     }
     if (pending.length) {
