@@ -82,22 +82,12 @@ export function createApiApp(opts: ApiAppOptions): FastifyInstance {
     const code = (error as FastifyError).code;
     const status = (error as FastifyError).statusCode ?? 500;
     switch (code) {
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        reply.code(400).send(errorBody('invalid_json', `the body is not valid JSON: ${error.message}`));
-        return;
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        reply.code(400).send(errorBody('invalid_json', 'the request body is empty; send a JSON object'));
-        return;
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         reply.code(413).send(errorBody('payload_too_large', `the request body is larger than ${opts.bodyLimit} bytes`));
         return;
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         reply.code(415).send(errorBody('unsupported_media_type', `send the body as application/json (got ${req.headers['content-type'] ?? 'no content-type'})`));
         return;
-    }
-    if (error instanceof SyntaxError && status === 400) {
-      reply.code(400).send(errorBody('invalid_json', `the body is not valid JSON: ${error.message}`));
-      return;
     }
     if ((error as FastifyError).validation) {
       reply.code(400).send(errorBody('invalid_request', error.message));
