@@ -103,6 +103,7 @@ describe('fastestAdmissions (the oracle above)', () => {
   const params = { limit: LIMIT, windowMs: WINDOW_MS };
   it('a fixed window: the limit at once, the next at the next window', () => {
     expect(fastestAdmissions(algorithms['fixed-window'], params, t0, 5) - t0).toBe(0);
+    expect(fastestAdmissions(algorithms.gcra, { limit: 0, windowMs: 2000 }, t0, 1)).toBe(Infinity); // never admitted: no endless loop
     expect(fastestAdmissions(algorithms['fixed-window'], params, t0, 6) - t0).toBe(2000);
   });
   it('a sliding-window counter: 5 at once, then 4 a window (the previous window weighs on each)', () => {
