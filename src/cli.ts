@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeFailure } from './cli/failure.js';
 import { Sluice } from './engine/sluice.js';
@@ -54,6 +54,7 @@ program
   .option('--every <duration>', 'simulated time between requests, e.g. 500ms or 1s (no real waiting)')
   .option('--record <outcome>', 'after each admitted request, record an outcome such as status=401 or bytes=1048576')
   .action(async (file: string, attrs: string[], opts: { cost?: number; repeat: number; every?: string; record?: string }) => {
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) fail(`${file} is a directory; check takes one policy file (YAML or JSON)`);
     // Not listed as a policy's errors (unknown fields "domain", "descriptors"): said for what it is.
     if (isEnvoyConfigFile(file)) fail(`${file} is an Envoy ratelimit config; check decides Sluice policies. Serve it with: sluice serve --envoy-config ${file} (then POST /json, or gRPC with --grpc-port)`);
     const policy = loadOrExit(file);

@@ -23,6 +23,7 @@ describe.runIf(existsSync(CLI))('CLI mistakes a newcomer makes', () => {
     ['an upstream timeout that is no duration', ['gateway', '--config', GATEWAY_POLICY, '--upstream', 'http://127.0.0.1:9', '--upstream-timeout', 'abc'], /^sluice: --upstream-timeout: "abc" is not a duration/],
     ['an upstream timeout of 0 (which would turn it off)', ['gateway', '--config', GATEWAY_POLICY, '--upstream', 'http://127.0.0.1:9', '--upstream-timeout', '0s'], /^sluice: --upstream-timeout must be longer than 0 \(got "0s"\)$/],
     ['an unknown log level', ['serve', '--config', `${EXAMPLES}ccaas-recordings.yaml`, '--store', 'memory', '--log-level', 'loud'], /--log-level <level>' argument 'loud' is invalid\. Allowed choices are fatal, error, warn, info, debug, trace, silent\./],
+    ['a directory given to check', ['check', EXAMPLES, 'x=y'], /^sluice: .*examples\/ is a directory; check takes one policy file \(YAML or JSON\)$/],
     ['an Envoy config given to check', ['check', `${EXAMPLES}envoy/config.yaml`, 'x=y'], /^sluice: .*config\.yaml is an Envoy ratelimit config; check decides Sluice policies\. Serve it with: sluice serve --envoy-config /],
   ])('%s', (_name, args, message) => {
     const r = cli(...args);
