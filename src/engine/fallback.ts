@@ -64,9 +64,10 @@ export class Fallback {
   private note(key: string, used: number, limit: number, windowMs: number, until: number): void {
     const old = this.seen.get(key);
     if (old !== undefined) {
-      // Every decision of a shared store comes here: while the memory is far from its bound
+      // Every decision of a shared store comes here: while the memory is under half its bound
       // (nothing is forgotten yet) the entry is updated in place, without a delete, a re-insert
-      // and an object per decision. Near the bound it is re-inserted: the Map's order is the age.
+      // and an object per decision, so it keeps its first place in the Map's order. Past half it
+      // is re-inserted: from then on the Map's order is the age of the last sighting.
       if (this.seen.size < this.reorderFrom) {
         old.used = used;
         old.limit = limit;

@@ -229,7 +229,9 @@ function headerList(headers: readonly HeaderValue[]): string {
   let out = '[';
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i];
-    // RateLimit-Policy's value is made of the configuration's limits (a small set): looked up like a name.
+    // RateLimit-Policy's value is made of the configuration's limits (a small set): looked up like a
+    // name. With --envoy-request-limits it also names the requests' own values: the name cache is
+    // bounded (cleared when full), so those cost a refill, never memory.
     out += `${i > 0 ? ',' : ''}{"key":${name(h.key)},"value":${h.key === 'ratelimit-policy' ? name(h.value) : quote(h.value)}}`;
   }
   return out + ']';
