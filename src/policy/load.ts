@@ -23,7 +23,7 @@ export function loadPolicy(source: PolicySource, opts: { file?: string } = {}): 
     try {
       text = readFileSync(source.trim(), 'utf8');
     } catch (e) {
-      throw new PolicyError([{ path: '', message: `cannot read policy file: ${(e as Error).message}`, file: source }]);
+      throw new PolicyError([{ path: '', message: `cannot read policy file: ${(e as Error).message}`, file: source.trim() }]);
     }
     return loadPolicyText(text, source.trim());
   }
