@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PolicyError, type PolicyIssue } from '../../src/policy/errors.js';
+import { PolicyError } from '../../src/policy/errors.js';
 import { loadPolicy, loadPolicyText } from '../../src/policy/load.js';
+import { issuesAt, issuesOf } from './policy-support.js';
 
 /**
  * What a user reads when a policy file is refused (src/policy/load.ts): the words of each kind of
@@ -13,18 +14,8 @@ import { loadPolicy, loadPolicyText } from '../../src/policy/load.js';
 const dir = mkdtempSync(join(tmpdir(), 'sluice-policy-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function issuesOf(f: () => unknown): PolicyIssue[] {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PolicyError) return e.issues;
-    throw e;
-  }
-  throw new Error('no PolicyError');
-}
 const text = (t: string) => issuesOf(() => loadPolicyText(t, 'p.yaml'));
-/** "line:column path: message" for each issue. */
-const at = (t: string) => text(t).map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`);
+const at = issuesAt;
 const KNOWN_RULE_FIELDS = 'name, description, match, key, limit, algorithm, burst, buckets, cost, count, block, action, response, shadow, scale, on_store_error, charge_rejected, on_missing_key';
 
 describe('what is a path, what is text', () => {
