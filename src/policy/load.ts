@@ -23,7 +23,7 @@ export function loadPolicy(source: PolicySource, opts: { file?: string } = {}): 
     try {
       text = readFileSync(source.trim(), 'utf8');
     } catch (e) {
-      throw new PolicyError([{ path: '', message: `cannot read policy file: ${(e as Error).message}`, file: source }]);
+      throw new PolicyError([{ path: '', message: `cannot read policy file: ${(e as Error).message}`, file: source.trim() }]);
     }
     return loadPolicyText(text, source.trim());
   }
@@ -90,6 +90,8 @@ function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string;
     });
   }
   let message = issue.message;
+  // A refused record key (a group, attribute or header name): the key's own rule, not zod's "Invalid key in record".
+  if (issue.code === 'invalid_key') message = issue.issues.map((i) => i.message).join('; ');
   if (issue.code === 'invalid_value') {
     const given = valueAt(root, path);
     const choices = issue.values.filter((v): v is string => typeof v === 'string');
