@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { ConfigError } from '../policy/errors.js';
 
 /**
  * The client IP of an HTTP request, as rules key on it (`key: [ip]`).
@@ -37,28 +38,30 @@ export class ForwardedForConflict extends Error {
   }
 }
 
-const NAMED_RANGES: Record<string, [string, number, 'ipv4' | 'ipv6'][]> = {
-  loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
-  private: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
-  linklocal: [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']],
-};
+// A Map, not an object: "constructor" or "__proto__" in a list would find Object's members (a TypeError, not the error below).
+const NAMED_RANGES = new Map<string, [string, number, 'ipv4' | 'ipv6'][]>([
+  ['loopback', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]],
+  ['private', [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']]],
+  ['linklocal', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]],
+]);
 
-/** Parses a trusted-proxy list into a BlockList (used as an allow list); throws on a bad entry. */
+/** Parses a trusted-proxy list into a BlockList (used as an allow list); throws a ConfigError on a bad entry (a reload is then refused with it). */
 export function trustList(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
-    const named = NAMED_RANGES[entry.toLowerCase()];
+    const named = NAMED_RANGES.get(entry.toLowerCase());
     if (named) {
       for (const [net, prefix, type] of named) list.addSubnet(net, prefix, type);
       continue;
     }
-    const [addr, bits] = entry.split('/');
+    const [addr, bits, ...more] = entry.split('/');
     const family = isIP(addr);
-    if (family === 0) throw new Error(`trusted_proxies: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8, loopback)`);
+    if (family === 0) throw new ConfigError(`trusted_proxies: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8, loopback)`);
     const type = family === 4 ? 'ipv4' : 'ipv6';
     const max = family === 4 ? 32 : 128;
-    const prefix = bits === undefined ? max : Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`trusted_proxies: "${entry}" has a bad prefix length (0-${max})`);
+    // Digits only: Number('') is 0, so "10.0.0.0/" was a /0 that trusted every peer (any client could name its own IP).
+    const prefix = bits === undefined ? max : /^\d+$/.test(bits) && more.length === 0 ? Number(bits) : NaN;
+    if (!Number.isInteger(prefix) || prefix > max) throw new ConfigError(`trusted_proxies: "${entry}" has a bad prefix length (0-${max})`);
     list.addSubnet(addr, prefix, type);
   }
   return list;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalIpv6, compileClientIp, ForwardedForConflict, ipNetwork, normalizeIp, trustList } from '../../src/http/client-ip.js';
+import { ConfigError } from '../../src/policy/errors.js';
 
 /** The client IP rules at their edges: range ends, prefix lengths, the rightmost-untrusted walk. */
 describe('trusted-proxy lists', () => {
@@ -42,9 +43,9 @@ describe('trusted-proxy lists', () => {
   });
 
   it('refuses a bad entry with a message that names it and the allowed range', () => {
-    expect(() => trustList(['proxy.local'])).toThrow(new Error('trusted_proxies: "proxy.local" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8, loopback)'));
-    expect(() => trustList(['10.0.0.0/33'])).toThrow(new Error('trusted_proxies: "10.0.0.0/33" has a bad prefix length (0-32)'));
-    expect(() => trustList(['fd00::/129'])).toThrow(new Error('trusted_proxies: "fd00::/129" has a bad prefix length (0-128)'));
+    expect(() => trustList(['proxy.local'])).toThrow(new ConfigError('trusted_proxies: "proxy.local" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8, loopback)'));
+    expect(() => trustList(['10.0.0.0/33'])).toThrow(new ConfigError('trusted_proxies: "10.0.0.0/33" has a bad prefix length (0-32)'));
+    expect(() => trustList(['fd00::/129'])).toThrow(new ConfigError('trusted_proxies: "fd00::/129" has a bad prefix length (0-128)'));
     expect(() => trustList(['10.0.0.0/-1'])).toThrow(/bad prefix length \(0-32\)/);
     expect(() => trustList(['10.0.0.0/8.5'])).toThrow(/bad prefix length/);
     expect(() => trustList(['10.0.0.0/x'])).toThrow(/bad prefix length/);
