@@ -11,7 +11,10 @@ import { MemoryStore } from '../../src/stores/memory.js';
 describe('usageNow', () => {
   /** A store that reads no states: not synchronous, no readStates (as a store behind a wire without that capability). */
   class Unreadable extends MemoryStore {
-    override readonly synchronous = false;
+    constructor() {
+      super();
+      Object.defineProperty(this, 'synchronous', { value: false });
+    }
   }
 
   it('counts the state itself: a charge_rejected rule hammered past its limit is used 5 of 3', async () => {
