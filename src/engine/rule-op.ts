@@ -43,11 +43,13 @@ export class RuleOp implements TxOp {
     return this.rule.blockMs;
   }
 
+  // A rule without a key is its name alone. Not `id === ''`: a one-value key's value can be ""
+  // (a `shared` rule's bucket), and its key is "rule|", as stateKey names it for admin reset and overrides.
   get key(): string {
-    return this.id === '' ? this.rule.name : `${this.rule.name}|${escapedId(this.rule, this.id)}`;
+    return this.rule.keyAttrs.length === 0 ? this.rule.name : `${this.rule.name}|${escapedId(this.rule, this.id)}`;
   }
 
   get tag(): string {
-    return this.id === '' ? this.rule.name : escapedId(this.rule, this.id);
+    return this.rule.keyAttrs.length === 0 ? this.rule.name : escapedId(this.rule, this.id);
   }
 }
