@@ -108,3 +108,14 @@ describe('fallback: the bound on what is remembered', () => {
     expect(admits(g, op({ key: 'r|1' }))).toBe(0);
   });
 });
+
+describe('fallback: the local limiter', () => {
+  it('holds at most maxKeys keys (2 here, not its default million)', async () => {
+    const f = new Fallback(2, () => 1);
+    for (const k of ['r|1', 'r|2', 'r|3', 'r|4']) f.apply([op({ key: k })], NOW);
+    expect(await f.local.size(NOW)).toBeLessThanOrEqual(2);
+    const g = new Fallback(100, () => 1);
+    for (const k of ['r|1', 'r|2', 'r|3', 'r|4']) g.apply([op({ key: k })], NOW);
+    expect(await g.local.size(NOW)).toBe(4);
+  });
+});
