@@ -70,6 +70,7 @@ export class Decision {
   /** A lone rule decided in place: refused by its block penalty (served, or just tripped). */
   private readonly loneBlocked: boolean;
 
+  // Stryker disable next-line BooleanLiteral: loneBlocked is read only without results, i.e. from lone(), which always passes it
   private constructor(compiled: readonly CompiledRule[], source: DecisionSource, allowed: boolean, binding: number, remaining: number, resetMs: number, retryAfterMs: number, loneParams?: Params, loneBlocked = false) {
     this.allowed = allowed;
     this.compiled = compiled;
