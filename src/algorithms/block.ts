@@ -9,6 +9,7 @@ import type { Algorithm, StepResult } from './types.js';
  */
 /** A block deadline, clamped: no block outlasts its duration from now (a deadline further off was stamped by a clock that stepped back). */
 export function blockedUntil(until: number, now: number, blockMs: number): number {
+  // Stryker disable next-line EqualityOperator: at until = now + blockMs both branches are the same number
   return until > now + blockMs ? now + blockMs : until;
 }
 

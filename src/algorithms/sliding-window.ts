@@ -39,13 +39,18 @@ export const slidingWindow: Algorithm = {
     function retryAfter(): number {
       // Within this window: the previous window's weight decays linearly.
       const room = p.limit - curr - cost;
-      if (room >= 0 && prev > 0) {
+      if (
+        room >= 0 &&
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: unreachable with prev = 0: a refusal then means curr + cost > limit, so room < 0
+        prev > 0
+      ) {
         const f = 1 - room / prev; // fraction of the window that must have elapsed
         return Math.max(1, start + f * w - now);
       }
       // Otherwise wait for the next window, where this window's count decays instead.
       const next = start + w;
       if (cost > p.limit) return next - now;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: unreachable with curr = 0: room = limit − cost ≥ 0 here, so a refusal needed prev > 0 and returned above
       const f = curr > 0 ? Math.max(0, 1 - (p.limit - cost) / curr) : 0;
       return Math.max(1, next + f * w - now);
     }
