@@ -39,6 +39,9 @@ describe('the rule index files each rule once', () => {
     expect(c({ api: undefined })).toEqual(['r3']);
     expect(c({})).toEqual(['r3']);
     expect(c({ api: 'null' })).toEqual(['r1', 'r3']);
+    // An attribute may be called "undefined" too: it is looked up like any other, and files nothing here.
+    expect(c({ undefined: 'null', api: 'null' })).toEqual(['r1', 'r3']);
+    expect(indexOf([{ match: { undefined: 'x' } }, {}])({ undefined: 'x' })).toEqual(['r0', 'r1']);
   });
 
   it('a value that is not text is looked up as text', () => {

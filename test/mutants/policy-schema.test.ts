@@ -164,6 +164,14 @@ describe('names: what each pattern refuses, in its own words', () => {
     }
   });
 
+  it('a cap lists at least one item limit; a route names a non-empty API', () => {
+    expect(refused(withRule({ caps: [{ name: 'c', max_items: [] }], routes: [{ path: '/', api: '' }] }))).toEqual([
+      'caps[0].max_items: Too small: expected array to have >=1 items',
+      'routes[0].api: Too small: expected string to have >=1 characters',
+    ]);
+    expect(loadPolicy(withRule({ routes: [{ path: '/', api: 'Send Message' }] })).routes[0].api).toBe('Send Message');
+  });
+
   it('a route path starts with /', () => {
     for (const path of ['a/', 'v1/x', '']) expect(refused(withRule({ routes: [{ path, api: 'a' }] })), path).toEqual(['routes[0].path: a path pattern starting with /, e.g. /v1/recordings/:id']);
   });
