@@ -11,6 +11,7 @@ import { fixedWindowOp } from './support.js';
 class States implements StateAccess {
   readonly map = new Map<string, number[]>();
   readonly writes: [string, number[] | null, number][] = [];
+  readonly reads: string[] = [];
   /** A key whose read throws, as a store's read may (a corrupt row, an I/O error). */
   failing?: string;
   overrides = new Map<string, { limit: number; windowMs: number }>();
@@ -18,6 +19,7 @@ class States implements StateAccess {
     for (const [k, v] of Object.entries(init)) this.map.set(k, v);
   }
   read(ref: StateRef) {
+    this.reads.push(ref.key);
     if (ref.key === this.failing) throw new Error(`cannot read ${ref.key}`);
     return this.map.get(ref.key) ?? null;
   }
@@ -46,7 +48,8 @@ function writesOfOne(o: TxOp, init: Record<string, number[]> = {}, setup: (s: St
   const one = runOneOp(o, NOW, a);
   expect(runGeneralTransaction([o], NOW, b)).toEqual([one]);
   expect(b.writes).toEqual(a.writes);
-  return { result: one, writes: a.writes };
+  expect(b.reads).toEqual(a.reads);
+  return { result: one, writes: a.writes, reads: a.reads };
 }
 
 describe('the expiry of a write follows the effective window', () => {
@@ -83,5 +86,32 @@ describe('a store whose read throws mid-transaction', () => {
     const t = new States();
     runGeneralTransaction([op({ key: 'x|c', mode: 'peek' }), op({ key: 'y|d', mode: 'peek' })], NOW, t);
     expect(t.writes).toEqual([]);
+  });
+});
+
+describe('a refused take that charges refusals, on a state stamped ahead', () => {
+  it('is charged on the clamped window (not merely clamped)', () => {
+    // [3000, 2] at 1500 is the current window [1000, 2000) with 2 used: refused, then forced to 3.
+    expect(writesOfOne(op({ chargeRejected: true }), { 'r|a': [3000, 2] })).toMatchObject({ result: { allowed: false, remaining: 0 }, writes: [['r|a', [1000, 3], 2000]] });
+  });
+});
+
+describe('blockOnly', () => {
+  it('only peeks the counter: the figures are the ones before any charge, and nothing is written', () => {
+    // 1 of 2 used: a take would leave 0; the peek says 1.
+    expect(writesOfOne(op({ blockOnly: true }), { 'r|a': [1000, 1] })).toMatchObject({ result: { allowed: true, remaining: 1, retryAfterMs: 0 }, writes: [] });
+    const s = new States({ 'r|a': [1000, 1] });
+    expect(runGeneralTransaction([op({ blockOnly: true }), op({ key: 's|b' })], NOW, s)[0]).toMatchObject({ allowed: true, remaining: 1 });
+    expect(s.writes).toEqual([['s|b', [1000, 1], 2000]]);
+  });
+});
+
+describe('what is read', () => {
+  it('an op without a block key reads only its own state; with one, the block first', () => {
+    expect(writesOfOne(op({ blockMs: 700 })).reads).toEqual(['r|a']);
+    expect(writesOfOne(op({ blockMs: 700, blockKey: 'r!b|a' })).reads).toEqual(['r!b|a', 'r|a']);
+    // force and refund never look at the block.
+    expect(writesOfOne(op({ mode: 'force', blockMs: 700, blockKey: 'r!b|a' })).reads).toEqual(['r|a']);
+    expect(writesOfOne(op({ mode: 'refund', blockMs: 700, blockKey: 'r!b|a' })).reads).toEqual(['r|a']);
   });
 });
