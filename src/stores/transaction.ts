@@ -53,7 +53,8 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
     results[i] = { allowed, blocked: false, limit: p.limit, windowMs: p.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: allowed ? 0 : r.retryAfterMs };
     if (mode !== 'peek') next[i] = r.state;
     if (mode === 'take' && op.chargeRejected) rejectedState[i] = r.allowed ? r.state : alg.step(state, now, op.cost, p, 'force').state;
-    if (state !== null && alg.ahead(state, now, p)) clampedState[i] = alg.step(state, now, op.cost, p, 'peek').state;
+    // Assigned on every op, not only when ahead: a slot left by a transaction that threw (a store's read) would be written to this op's key.
+    clampedState[i] = state !== null && alg.ahead(state, now, p) ? alg.step(state, now, op.cost, p, 'peek').state : undefined;
     if (!allowed && !op.shadow) admitted = false;
   }
 

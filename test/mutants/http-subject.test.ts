@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { compileRoutes, compileSubject, routingPath, SubjectError, type RequestInfo } from '../../src/http/subject.js';
+import type { CompiledRoute } from '../../src/policy/compiled.js';
+
+/** Subject edges the older mutant tests left open: repeated identity headers, the routing path, route case and HEAD. */
+const req = (over: Partial<RequestInfo> = {}): RequestInfo => ({ method: 'GET', url: '/', headers: {}, remoteAddress: '203.0.113.9', ...over });
+
+function errorOf(f: () => unknown): SubjectError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof SubjectError) return e;
+    throw e;
+  }
+  throw new Error('did not throw');
+}
+
+describe('identity headers sent more than once', () => {
+  const derive = compileSubject({ headers: { 'X-Account': 'account' } });
+
+  it('are a 400 naming the header and the attribute (node joined "acme, globex": a bucket of its own)', () => {
+    const e = errorOf(() => derive(req({ headers: { 'x-account': 'acme, globex' }, rawHeaders: ['X-Account', 'acme', 'Host', 'h', 'x-account', 'globex'] })));
+    expect([e.status, e.code, e.name]).toEqual([400, 'repeated_header', 'SubjectError']);
+    expect(e.message).toBe('header x-account was sent more than once; it names the account limits are kept for, so send it once');
+  });
+
+  it('one line holding a comma is one value', () => {
+    expect(derive(req({ headers: { 'x-account': 'a,b' }, rawHeaders: ['X-Account', 'a,b'] })).account).toBe('a,b');
+    // A header value that happens to spell the header's name is not a header line.
+    expect(derive(req({ headers: { 'x-account': 'a,b', 'x-other': 'x-account' }, rawHeaders: ['X-Account', 'a,b', 'X-Other', 'x-account'] })).account).toBe('a,b');
+    // A longer or shorter name is another header.
+    expect(derive(req({ headers: { 'x-account': 'a,b' }, rawHeaders: ['X-Account', 'a,b', 'X-Accounts', 'c', 'X-Accoun', 'd'] })).account).toBe('a,b');
+    // Without raw lines (a Fetch front door) the joined value is all there is.
+    expect(derive(req({ headers: { 'x-account': 'acme, globex' } })).account).toBe('acme, globex');
+  });
+
+  it('a header node keeps once (it drops the later lines) is the first line, as the upstream reads it', () => {
+    const agent = compileSubject({ headers: { 'user-agent': 'agent' } });
+    expect(agent(req({ headers: { 'user-agent': 'a' }, rawHeaders: ['User-Agent', 'a', 'User-Agent', 'b'] })).agent).toBe('a');
+  });
+});
+
+describe('the client IP attribute', () => {
+  it('is absent, not undefined, when the peer is unknown', () => {
+    expect(Object.keys(compileSubject()(req({ remoteAddress: undefined })))).toEqual(['method', 'path']);
+    expect(Object.keys(compileSubject()(req({ remoteAddress: 'junk' })))).toEqual(['method', 'path']);
+  });
+});
+
+describe('the routing path', () => {
+  it('ends at ? or #, whichever comes first', () => {
+    expect(routingPath('/a#frag?x')).toBe('/a');
+    expect(routingPath('/a?x#frag')).toBe('/a');
+    expect(routingPath('/a')).toBe('/a');
+    expect(routingPath('#')).toBe('');
+  });
+
+  it('decodes escapes segment by segment, but for / and % (kept escaped); a broken escape is kept as sent', () => {
+    expect(routingPath('/pa/%6Cogin')).toBe('/pa/login');
+    expect(routingPath('/a%2Fb/c')).toBe('/a%2Fb/c');
+    expect(routingPath('/a%2fb')).toBe('/a%2Fb');
+    expect(routingPath('/a%25b')).toBe('/a%25b');
+    expect(routingPath('/a%252F')).toBe('/a%252F');
+    expect(routingPath('/a%ZZ/%6C')).toBe('/a%ZZ/l');
+    expect(routingPath('%70a/login')).toBe('pa/login');
+    expect(routingPath('/%E2%82%AC?q=%41')).toBe('/€');
+  });
+
+  it('is what the routes are matched on: an escaped letter cannot dodge a route', () => {
+    const derive = compileSubject({}, [{ path: '/pa/login', api: 'login', methods: new Set(['POST']) }]);
+    expect(derive(req({ method: 'POST', url: '/pa/%6cogin?x=1' }))).toMatchObject({ api: 'login', route: '/pa/login' });
+    expect(derive(req({ method: 'POST', url: '/pa/login#x' }))).toMatchObject({ api: 'login' });
+  });
+});
+
+describe('routes', () => {
+  const table = (routes: CompiledRoute[]) => {
+    const t = compileRoutes(routes)!;
+    return (method: string, path: string) => {
+      const into: Record<string, string | number | boolean> = {};
+      t(method, path, into);
+      return into;
+    };
+  };
+
+  it('literal segments match in any case, static or in a pattern; parameters keep the case sent', () => {
+    const t = table([{ path: '/v1/Items', api: 'items' }, { path: '/v1/Accounts/:id', api: 'account' }]);
+    expect(t('GET', '/V1/ITEMS')).toEqual({ api: 'items', route: '/v1/Items' });
+    expect(t('GET', '/v1/items/')).toEqual({ api: 'items', route: '/v1/Items' });
+    expect(t('GET', '/V1/ACCOUNTS/AcMe')).toEqual({ api: 'account', route: '/v1/Accounts/:id', id: 'AcMe' });
+  });
+
+  it('a GET route matches HEAD; a route for other methods does not', () => {
+    const t = table([{ path: '/login', api: 'login', methods: new Set(['POST']) }, { path: '/page', api: 'page', methods: new Set(['GET']) }, { path: '/u/:id', api: 'u', methods: new Set(['GET']) }]);
+    expect(t('HEAD', '/page')).toEqual({ api: 'page', route: '/page' });
+    expect(t('HEAD', '/u/7')).toEqual({ api: 'u', route: '/u/:id', id: '7' });
+    expect(t('HEAD', '/login')).toEqual({});
+    expect(t('POST', '/page')).toEqual({});
+    expect(t('GET', '/login')).toEqual({});
+  });
+
+  it('a path spelled like a pattern is that pattern with the spelling as the value', () => {
+    expect(table([{ path: '/v1/:id', api: 'p' }])('GET', '/v1/:id')).toEqual({ api: 'p', route: '/v1/:id', id: ':id' });
+  });
+
+  it('regex characters in a literal segment are literal', () => {
+    const t = table([{ path: '/a+b/(c)/d?/e|f/$g^/[h]/{i}/j\\k', api: 'lit' }]);
+    expect(t('GET', '/a+b/(c)/d?/e|f/$g^/[h]/{i}/j\\k')).toEqual({ api: 'lit', route: '/a+b/(c)/d?/e|f/$g^/[h]/{i}/j\\k' });
+    const p = table([{ path: '/a+b/:x', api: 'p' }, { path: '/(c)/:x', api: 'q' }, { path: '/d?/:x', api: 'r' }]);
+    expect(p('GET', '/a+b/1')).toMatchObject({ api: 'p', x: '1' });
+    expect(p('GET', '/aab/1')).toEqual({});
+    expect(p('GET', '/(c)/1')).toMatchObject({ api: 'q' });
+    expect(p('GET', '/c/1')).toEqual({});
+    expect(p('GET', '/d?/1')).toMatchObject({ api: 'r' });
+    expect(p('GET', '/d/1')).toEqual({});
+  });
+});
