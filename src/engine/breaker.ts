@@ -51,6 +51,7 @@ export class CircuitBreaker {
 
   success(gate: Gate): void {
     this.consecutive = 0;
+    // Stryker disable next-line ConditionalExpression: closed, nothing is probing (isOpen and probing are cleared together), so resetting both changes nothing
     if (gate === PROBE || this.isOpen) {
       // A probe came back, or a request sent before the breaker opened did: the store answers.
       this.isOpen = false;

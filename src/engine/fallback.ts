@@ -34,6 +34,7 @@ export class Fallback {
 
   /** Notes what the store answered for these ops, to start from it during an outage. */
   remember(ops: readonly TxOp[], results: readonly OpResult[], now: number): void {
+    // Stryker disable next-line EqualityOperator: one result per op; at i = ops.length the result is undefined and skipped
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       const r = results[i];
