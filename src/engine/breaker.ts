@@ -51,6 +51,7 @@ export class CircuitBreaker {
 
   success(gate: Gate): void {
     this.consecutive = 0;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the probe test is redundant (a probe goes out only while open; once closed, nothing is probing), so resetting both when closed changes nothing
     if (gate === PROBE || this.isOpen) {
       // A probe came back, or a request sent before the breaker opened did: the store answers.
       this.isOpen = false;

@@ -41,6 +41,7 @@ export class FailureLog {
 
   /** Writes the pending count now (on shutdown, or from the trailing timer). */
   flush(): void {
+    // Stryker disable next-line ConditionalExpression: clearTimeout(undefined) does nothing
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending === 0) return;

@@ -97,12 +97,17 @@ export class RefusedCache implements Store {
   private remember(key: string, ops: readonly TxOp[], results: OpResult[], now: number): OpResult[] {
     let latest = 0;
     let earliest = Infinity;
+    // Stryker disable next-line BooleanLiteral: only one-op transactions are cached (cacheKey): its retry-after is both latest and earliest, blocks or not
     let blocks = false;
     for (let i = 0; i < ops.length; i++) {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,BooleanLiteral: only one-op transactions are cached (cacheKey): its retry-after is both latest and earliest, blocks or not
       if (ops[i].blockKey !== undefined) blocks = true;
       const r = results[i];
+      // Stryker disable next-line ConditionalExpression: an admitted op has a retry-after of 0, which sets no hold either way
       if (r.allowed) continue;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: only one-op transactions are cached (cacheKey): its retry-after is both latest and earliest (from 0, or equal)
       if (r.retryAfterMs > latest) latest = r.retryAfterMs;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: only one-op transactions are cached (cacheKey): its retry-after is both latest and earliest (from Infinity, or equal)
       if (r.retryAfterMs < earliest) earliest = r.retryAfterMs;
     }
     const holdMs = blocks ? earliest : latest;

@@ -93,15 +93,14 @@ describe('fallback: the bound on what is remembered', () => {
     expect(admits(one, op({ key: 'r|2' }))).toBe(0);
   });
 
-  it('below half the bound (2 of 4) a key noted again keeps its first place; from half on it moves to the young end', () => {
-    // Below half: r|1 noted again at 1 key stays the oldest, and is forgotten first.
-    const f = new Fallback(4, () => 1);
-    f.remember([op({ key: 'r|1' })], [seen(10, 0)], NOW - 10);
-    f.remember([op({ key: 'r|1' })], [seen(10, 0)], NOW - 10);
-    for (const k of ['r|2', 'r|3', 'r|4', 'r|5']) f.remember([op({ key: k })], [seen(10, 0)], NOW - 10);
+  it('below half the bound (3 of 6) a key noted again keeps its first place; from half on (2 of 4) it moves to the young end', () => {
+    // Below half: r|1 noted again at 2 keys (under 3) stays the oldest, and is forgotten first.
+    const f = new Fallback(6, () => 1);
+    for (const k of ['r|1', 'r|2', 'r|1', 'r|3', 'r|4', 'r|5', 'r|6', 'r|7']) f.remember([op({ key: k })], [seen(10, 0)], NOW - 10);
+    expect(f.remembered).toBe(6);
     expect(admits(f, op({ key: 'r|1' }))).toBe(10);
     expect(admits(f, op({ key: 'r|2' }))).toBe(0);
-    // At half: r|1 noted again at 2 keys moves to the young end; r|2 is forgotten first.
+    // At half: r|1 noted again at 2 keys of 4 moves to the young end; r|2 is forgotten first.
     const g = new Fallback(4, () => 1);
     for (const k of ['r|1', 'r|2', 'r|1', 'r|3', 'r|4', 'r|5']) g.remember([op({ key: k })], [seen(10, 0)], NOW - 10);
     expect(admits(g, op({ key: 'r|2' }))).toBe(10);

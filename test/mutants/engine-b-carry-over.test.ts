@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import type { Params } from '../../src/algorithms/index.js';
+import { carryState, type RuleChange } from '../../src/engine/carry-over.js';
+
+/** A reload's carry-over (src/engine/carry-over.ts) at its edges, by hand. */
+type Alg = RuleChange['from']['algorithm'];
+const change = (fromAlg: Alg, from: Params, toAlg: Alg, to: Params): RuleChange => ({ rule: 'r', from: { algorithm: fromAlg, params: from }, to: { algorithm: toAlg, params: to }, message: '' });
+const W = { limit: 10, windowMs: 1000 };
+
+describe('carryState: a state that would not be finite is forgotten', () => {
+  it('a kept log with one entry not a number (the others fine)', () => {
+    expect(carryState(change('sliding-log', W, 'sliding-log', { limit: 5, windowMs: 1000 }), [1050, 2, Number.NaN, 1], 1100)).toEqual({ state: null, expiresAt: 0 });
+    expect(carryState(change('fixed-window', W, 'fixed-window', { limit: 5, windowMs: 1000 }), [1000, Infinity], 1100)).toEqual({ state: null, expiresAt: 0 });
+  });
+});
