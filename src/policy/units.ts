@@ -25,18 +25,19 @@ export function parseDuration(text: string): number {
   // A bare unit ("minute", "hour") means one of it.
   if (DURATION_UNITS[s] !== undefined) return DURATION_UNITS[s];
   const re = /(\d+(?:\.\d+)?)\s*([a-z]+)/gy;
+  // Stryker disable next-line Regex: removing whitespace a character (\s) or a run (\s+) at a time leaves the same text
+  const compact = s.replace(/\s+/g, '');
   let total = 0;
   let matched = 0;
   let m: RegExpExecArray | null;
-  // Stryker disable next-line Regex: removing every whitespace one by one (\s) or in runs (\s+) leaves the same text
-  while ((m = re.exec(s.replace(/\s+/g, ''))) !== null) {
+  while ((m = re.exec(compact)) !== null) {
     const unit = DURATION_UNITS[m[2]];
     if (unit === undefined) throw new UnitError(`unknown time unit "${m[2]}" in "${text}" (use ms, s, m, h, d or w)`);
     total += Number(m[1]) * unit;
     matched += m[0].length;
   }
-  // Stryker disable next-line ConditionalExpression,Regex: s has a non-space character, so matched === 0 already differs from its length; \s or \s+ remove the same
-  if (matched === 0 || matched !== s.replace(/\s+/g, '').length) {
+  // compact is not empty, so a text nothing matched is refused here too.
+  if (matched !== compact.length) {
     throw new UnitError(`"${text}" is not a duration (write it like 3s, 1m, 8h, 5d or 1h30m)`);
   }
   return Math.round(total);
@@ -63,7 +64,6 @@ export interface ParsedLimit {
 }
 
 /** What vendors' pages count in ("90 requests per minute", "3 request per minute", "5 replies"): words, not units. */
-// Stryker disable next-line Regex: \s instead of \s+ leaves spaces before the amount's end, which parseSize ignores
 const COUNT_NOUN = /\s+(?:requests?|reqs?|calls?|hits?|events?|messages?|replies|reply|logins?|signups?|attempts?)$/i;
 /** "10,000" as pages write it. */
 const THOUSANDS = /^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
