@@ -25,16 +25,19 @@ export function parseDuration(text: string): number {
   // A bare unit ("minute", "hour") means one of it.
   if (DURATION_UNITS[s] !== undefined) return DURATION_UNITS[s];
   const re = /(\d+(?:\.\d+)?)\s*([a-z]+)/gy;
+  // Stryker disable next-line Regex: removing whitespace a character (\s) or a run (\s+) at a time leaves the same text
+  const compact = s.replace(/\s+/g, '');
   let total = 0;
   let matched = 0;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(s.replace(/\s+/g, ''))) !== null) {
+  while ((m = re.exec(compact)) !== null) {
     const unit = DURATION_UNITS[m[2]];
     if (unit === undefined) throw new UnitError(`unknown time unit "${m[2]}" in "${text}" (use ms, s, m, h, d or w)`);
     total += Number(m[1]) * unit;
     matched += m[0].length;
   }
-  if (matched === 0 || matched !== s.replace(/\s+/g, '').length) {
+  // compact is not empty, so a text nothing matched is refused here too.
+  if (matched !== compact.length) {
     throw new UnitError(`"${text}" is not a duration (write it like 3s, 1m, 8h, 5d or 1h30m)`);
   }
   return Math.round(total);
@@ -42,8 +45,8 @@ export function parseDuration(text: string): number {
 
 /** "10MB", "25 MiB", "5GB", "1200" → bytes (or plain units when no suffix). */
 export function parseSize(text: string | number): number {
-  if (typeof text === 'number') return text;
-  const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  // A number is read as its text, so max_body: -5 is refused as "-5" is (it was taken as is: a cap no body could pass).
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(String(text));
   if (!m) throw new UnitError(`"${text}" is not a size (write it like 10MB, 25MiB or 5000)`);
   if (Number(m[1]) < 0) throw new UnitError(`"${text}" is negative: an amount must be 0 or more`);
   const unit = m[2].toLowerCase();

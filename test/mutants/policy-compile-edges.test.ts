@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../src/policy/index.js';
 import { exactValues } from '../../src/policy/match.js';
-import { issuesOf } from './policy-support.js';
+import { issuesAt, issuesOf } from './policy-support.js';
 
 /** The compiler's edges (src/policy/compile.ts) that test/mutants/policy-compile.test.ts leaves open. */
 type Doc = Record<string, unknown>;
@@ -42,6 +42,17 @@ describe('caps', () => {
     expect(cap({ max_items: [{ path: '$.Az09_-', max: 2 }] }).maxItems).toEqual([{ path: '$.Az09_-', segments: ['Az09_-'], max: 2 }]);
     expect(cap({ max_items: [{ path: '$', max: 2 }, { path: '$[*][*].a', max: 3 }] }).maxItems!.map((m) => m.segments)).toEqual([[], ['*', '*', 'a']]);
     expect(cap({ max_body: 0 }).maxBodyBytes).toBe(0);
+  });
+
+  it('a size given as a number is checked as its text is: a negative one is refused (NaN and infinities by the schema)', () => {
+    const caps = (c: Doc) => refused({ rules: [{ name: 'r', limit: '1/1m' }], caps: [{ name: 'c', ...c }] });
+    expect(caps({ max_body: -5 })).toEqual(['caps[0].max_body: "-5" is negative: an amount must be 0 or more']);
+    expect(caps({ max_file: Number.NaN })).toEqual(['caps[0].max_file: this value has none of the accepted forms']); // the schema's own refusal
+    expect(caps({ max_body: Number.POSITIVE_INFINITY })).toEqual(['caps[0].max_body: this value has none of the accepted forms']);
+    expect(issuesAt('rules: [{ name: r, limit: 1/1m }]\ncaps:\n  - { name: c, max_body: .inf, max_file: -1 }\n')).toEqual([
+      '3:26 caps[0].max_body: this value has none of the accepted forms',
+      '3:42 caps[0].max_file: "-1" is negative: an amount must be 0 or more',
+    ]);
   });
 
   it('a cap\'s match is compiled', () => {

@@ -112,6 +112,8 @@ describe('the words of each schema refusal', () => {
     // Given but empty (null) is not missing: the forms, at the empty value just after the colon.
     expect(at('rules:\n  - name: a\n    limit:\n')).toEqual(['3:11 rules[0].limit: write a limit like "60/1m", "1/3s" or "5GB/5d"']);
     expect(at('rules: 5\n')).toEqual(['1:8 rules: Invalid input: expected array, received number']);
+    // A flow mapping's key without a value has no value node: the key is pointed at.
+    expect(at('rules:\n  - { name: a, limit }\n')).toEqual(['2:16 rules[0].limit: write a limit like "60/1m", "1/3s" or "5GB/5d"']);
   });
 });
 
@@ -149,6 +151,13 @@ describe('several issues', () => {
     expect(at('rules:\n  - { name: a, limit: 1/1s }\ncaps:\n  - { name: c, max_rows: -1 }\n')).toEqual(['4:26 caps[0].max_rows: Too small: expected number to be >0']);
     // A route's missing api: the route goes; nothing follows from it.
     expect(at('rules:\n  - { name: a, limit: 1/1s }\nroutes:\n  - { path: /a }\n')).toEqual(['4:5 routes[0].api: this field is required']);
+  });
+
+  it('the rule names of a broken file are read past elements that are not rules', () => {
+    expect(at('rules:\n  - null\n  - { name: a, limit: [5], key: [k] }\n  - { name: b, limit: 1/1s }\noverrides:\n  - { rule: a, key: { k: x }, limit: 2/1s }\n')).toEqual([
+      '2:5 rules[0]: Invalid input: expected object, received null',
+      '3:23 rules[1].limit: write a limit like "60/1m", "1/3s" or "5GB/5d"',
+    ]);
   });
 
   it('an override naming a rule that only the broken part of the file defines is not "unknown"', () => {

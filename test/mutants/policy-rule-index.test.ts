@@ -16,12 +16,15 @@ function indexOf(rules: Record<string, unknown>[], groups: Record<string, string
 
 describe('the rule index files each rule once', () => {
   // api files r0, r1, r5 (3 rules); plan files r1, r2 (2): r1 goes under api. r3 has no match, r4 only a glob.
-  const candidates = indexOf(
-    [{ match: { api: ['A', 'B'] } }, { match: { plan: 'P', api: 'A' } }, { match: { plan: 'P' } }, {}, { match: { route: '/v1/*' } }, { match: { api: { group: 'g' } } }],
-    { g: ['C'] },
-  );
+  // Built inside the test, not at collection: Stryker counts code run at collection as "static" and runs every test for it.
+  const filed = () =>
+    indexOf(
+      [{ match: { api: ['A', 'B'] } }, { match: { plan: 'P', api: 'A' } }, { match: { plan: 'P' } }, {}, { match: { route: '/v1/*' } }, { match: { api: { group: 'g' } } }],
+      { g: ['C'] },
+    );
 
   it('under the attribute that files the most rules; the unfiled rules are candidates for all, in policy order', () => {
+    const candidates = filed();
     expect(candidates({ api: 'A' })).toEqual(['r0', 'r1', 'r3', 'r4']);
     expect(candidates({ api: 'B' })).toEqual(['r0', 'r3', 'r4']);
     expect(candidates({ api: 'C' })).toEqual(['r3', 'r4', 'r5']); // a group's members, after the unfiled rules in policy order
