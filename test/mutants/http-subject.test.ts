@@ -40,6 +40,22 @@ describe('identity headers sent more than once', () => {
   });
 });
 
+describe('a header attribute', () => {
+  it('is absent, not undefined, when the header is missing or empty', () => {
+    const derive = compileSubject({ headers: { 'x-account': 'account' } });
+    expect(Object.keys(derive(req({ remoteAddress: undefined })))).toEqual(['method', 'path']);
+    expect(Object.keys(derive(req({ remoteAddress: undefined, headers: { 'x-account': '' } })))).toEqual(['method', 'path']);
+  });
+});
+
+describe('an API key in the authorization header', () => {
+  it('is only a token that starts with "Bearer ": "Basic bearer k" holds no key', () => {
+    const derive = compileSubject({ apiKeys: { header: 'authorization', keys: { k: { account: 'a' } }, required: true } });
+    expect(errorOf(() => derive(req({ headers: { authorization: 'Basic bearer k' } }))).code).toBe('api_key_required');
+    expect(derive(req({ headers: { authorization: 'BEARER\tk' } })).account).toBe('a');
+  });
+});
+
 describe('the client IP attribute', () => {
   it('is absent, not undefined, when the peer is unknown', () => {
     expect(Object.keys(compileSubject()(req({ remoteAddress: undefined })))).toEqual(['method', 'path']);
@@ -97,6 +113,14 @@ describe('routes', () => {
     expect(t('HEAD', '/login')).toEqual({});
     expect(t('POST', '/page')).toEqual({});
     expect(t('GET', '/login')).toEqual({});
+  });
+
+  it('a pattern matches the whole path (one optional trailing slash), never a prefix of it', () => {
+    const t = table([{ path: '/u/:id', api: 'u' }, { path: '/slash/', api: 'slash' }]);
+    expect(t('GET', '/u/7/')).toEqual({ api: 'u', route: '/u/:id', id: '7' });
+    expect(t('GET', '/u/7/x')).toEqual({});
+    expect(t('GET', '/u/7//')).toEqual({});
+    expect(t('GET', '/slash//')).toEqual({});
   });
 
   it('a path spelled like a pattern is that pattern with the spelling as the value', () => {
