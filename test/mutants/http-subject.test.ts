@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compileRoutes, compileSubject, routingPath, SubjectError, type RequestInfo } from '../../src/http/subject.js';
 import type { CompiledRoute } from '../../src/policy/compiled.js';
@@ -137,5 +138,44 @@ describe('routes', () => {
     expect(p('GET', '/c/1')).toEqual({});
     expect(p('GET', '/d?/1')).toMatchObject({ api: 'r' });
     expect(p('GET', '/d/1')).toEqual({});
+  });
+});
+
+describe('JWT edges', () => {
+  const SECRET = 'correct horse battery staple';
+  const T = 1_700_000_000_000;
+  const b64 = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+  const hs256 = (payload: unknown, head: unknown = { alg: 'HS256' }) => {
+    const body = `${b64(head)}.${b64(payload)}`;
+    return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
+  };
+  const jwt = (over: Record<string, unknown> = {}) => compileSubject({ jwt: { claims: { sub: 'user' }, secret: SECRET, ...over } }, [], () => T);
+  const bearerReq = (token: string) => req({ headers: { authorization: `Bearer ${token}` } });
+
+  it('a token in another header that is missing: no claims, or 401 when required (not a crash)', () => {
+    expect(jwt({ header: 'x-token' })(req()).user).toBeUndefined();
+    const e = errorOf(() => jwt({ header: 'x-token', required: true })(req()));
+    expect([e.status, e.code]).toEqual([401, 'token_required']);
+  });
+
+  it('only three dot-separated parts make a JWT; two or four are an opaque token', () => {
+    const two = `${b64({ alg: 'HS256' })}.${b64({ sub: 'u' })}`;
+    const four = `${hs256({ sub: 'u' })}.x`;
+    expect(jwt()(bearerReq(two)).user).toBeUndefined();
+    expect(jwt()(bearerReq(four)).user).toBeUndefined();
+    expect(errorOf(() => jwt({ required: true })(bearerReq(two))).message).toBe('The bearer token was refused: not a JWT.');
+  });
+
+  it('a header part with a character outside base64url at its start is no JWT header', () => {
+    expect(jwt()(bearerReq(`!${hs256({ sub: 'u' })}`)).user).toBeUndefined();
+  });
+
+  it('issuer and audience are checked only when configured', () => {
+    expect(jwt()(bearerReq(hs256({ sub: 'u', iss: 'anyone', aud: 'anything' }))).user).toBe('u');
+  });
+
+  it('an exp or nbf that is not a number is no date (null, a string): not refused on it', () => {
+    expect(jwt()(bearerReq(hs256({ sub: 'u', exp: null }))).user).toBe('u');
+    expect(jwt()(bearerReq(hs256({ sub: 'u', nbf: String(T / 1000 + 3600) }))).user).toBe('u');
   });
 });
