@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compileRoutes, compileSubject, routingPath, SubjectError, type RequestInfo } from '../../src/http/subject.js';
 import type { CompiledRoute } from '../../src/policy/compiled.js';
@@ -37,6 +38,22 @@ describe('identity headers sent more than once', () => {
   it('a header node keeps once (it drops the later lines) is the first line, as the upstream reads it', () => {
     const agent = compileSubject({ headers: { 'user-agent': 'agent' } });
     expect(agent(req({ headers: { 'user-agent': 'a' }, rawHeaders: ['User-Agent', 'a', 'User-Agent', 'b'] })).agent).toBe('a');
+  });
+});
+
+describe('a header attribute', () => {
+  it('is absent, not undefined, when the header is missing or empty', () => {
+    const derive = compileSubject({ headers: { 'x-account': 'account' } });
+    expect(Object.keys(derive(req({ remoteAddress: undefined })))).toEqual(['method', 'path']);
+    expect(Object.keys(derive(req({ remoteAddress: undefined, headers: { 'x-account': '' } })))).toEqual(['method', 'path']);
+  });
+});
+
+describe('an API key in the authorization header', () => {
+  it('is only a token that starts with "Bearer ": "Basic bearer k" holds no key', () => {
+    const derive = compileSubject({ apiKeys: { header: 'authorization', keys: { k: { account: 'a' } }, required: true } });
+    expect(errorOf(() => derive(req({ headers: { authorization: 'Basic bearer k' } }))).code).toBe('api_key_required');
+    expect(derive(req({ headers: { authorization: 'BEARER\tk' } })).account).toBe('a');
   });
 });
 
@@ -99,6 +116,14 @@ describe('routes', () => {
     expect(t('GET', '/login')).toEqual({});
   });
 
+  it('a pattern matches the whole path (one optional trailing slash), never a prefix of it', () => {
+    const t = table([{ path: '/u/:id', api: 'u' }, { path: '/slash/', api: 'slash' }]);
+    expect(t('GET', '/u/7/')).toEqual({ api: 'u', route: '/u/:id', id: '7' });
+    expect(t('GET', '/u/7/x')).toEqual({});
+    expect(t('GET', '/u/7//')).toEqual({});
+    expect(t('GET', '/slash//')).toEqual({});
+  });
+
   it('a path spelled like a pattern is that pattern with the spelling as the value', () => {
     expect(table([{ path: '/v1/:id', api: 'p' }])('GET', '/v1/:id')).toEqual({ api: 'p', route: '/v1/:id', id: ':id' });
   });
@@ -113,5 +138,44 @@ describe('routes', () => {
     expect(p('GET', '/c/1')).toEqual({});
     expect(p('GET', '/d?/1')).toMatchObject({ api: 'r' });
     expect(p('GET', '/d/1')).toEqual({});
+  });
+});
+
+describe('JWT edges', () => {
+  const SECRET = 'correct horse battery staple';
+  const T = 1_700_000_000_000;
+  const b64 = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+  const hs256 = (payload: unknown, head: unknown = { alg: 'HS256' }) => {
+    const body = `${b64(head)}.${b64(payload)}`;
+    return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
+  };
+  const jwt = (over: Record<string, unknown> = {}) => compileSubject({ jwt: { claims: { sub: 'user' }, secret: SECRET, ...over } }, [], () => T);
+  const bearerReq = (token: string) => req({ headers: { authorization: `Bearer ${token}` } });
+
+  it('a token in another header that is missing: no claims, or 401 when required (not a crash)', () => {
+    expect(jwt({ header: 'x-token' })(req()).user).toBeUndefined();
+    const e = errorOf(() => jwt({ header: 'x-token', required: true })(req()));
+    expect([e.status, e.code]).toEqual([401, 'token_required']);
+  });
+
+  it('only three dot-separated parts make a JWT; two or four are an opaque token', () => {
+    const two = `${b64({ alg: 'HS256' })}.${b64({ sub: 'u' })}`;
+    const four = `${hs256({ sub: 'u' })}.x`;
+    expect(jwt()(bearerReq(two)).user).toBeUndefined();
+    expect(jwt()(bearerReq(four)).user).toBeUndefined();
+    expect(errorOf(() => jwt({ required: true })(bearerReq(two))).message).toBe('The bearer token was refused: not a JWT.');
+  });
+
+  it('a header part with a character outside base64url at its start is no JWT header', () => {
+    expect(jwt()(bearerReq(`!${hs256({ sub: 'u' })}`)).user).toBeUndefined();
+  });
+
+  it('issuer and audience are checked only when configured', () => {
+    expect(jwt()(bearerReq(hs256({ sub: 'u', iss: 'anyone', aud: 'anything' }))).user).toBe('u');
+  });
+
+  it('an exp or nbf that is not a number is no date (null, a string): not refused on it', () => {
+    expect(jwt()(bearerReq(hs256({ sub: 'u', exp: null }))).user).toBe('u');
+    expect(jwt()(bearerReq(hs256({ sub: 'u', nbf: String(T / 1000 + 3600) }))).user).toBe('u');
   });
 });
