@@ -78,3 +78,73 @@ describe('a store that throws', () => {
     expect(sluice.counters).toEqual({ storeErrors: 1, fallbackDecisions: 1, closedDecisions: 1, shortCircuited: 0 });
   });
 });
+
+describe('the breaker, through the engine', () => {
+  const policy = { rules: [{ name: 'r', key: 'user', limit: '5/1m', algorithm: 'fixed-window', on_store_error: 'closed' }] };
+
+  for (const entry of ['check', 'checkSync'] as const) {
+    it(`${entry}: opens after 2 failures, skips the store (short-circuited, no error reported) until a probe at the cooldown’s end succeeds`, async () => {
+      let now = 10_000;
+      const errors: unknown[] = [];
+      const store = new Flaky();
+      const sluice = Sluice.openSync({ policy, store, clock: () => now, breaker: { failures: 2, cooldownMs: 100 }, onStoreError: (e) => errors.push(e) });
+      const decide = async () => (entry === 'check' ? await sluice.check({ user: 'u' }) : sluice.checkSync({ user: 'u' }));
+      expect((await decide()).storeFailure?.shortCircuited).toBe(false);
+      expect(sluice.breaker.open).toBe(false);
+      await decide();
+      expect(sluice.breaker.open).toBe(true);
+      const skipped = await decide();
+      expect([skipped.status, skipped.storeFailure?.shortCircuited, skipped.storeFailure?.error]).toEqual([503, true, undefined]);
+      expect(errors).toHaveLength(2);
+      expect(sluice.counters).toEqual({ storeErrors: 2, fallbackDecisions: 0, closedDecisions: 3, shortCircuited: 1 });
+      store.down = false;
+      now = 10_099;
+      expect((await decide()).storeFailure?.shortCircuited).toBe(true);
+      now = 10_100;
+      // The probe: the store answers (its own count, 1 of 5), and the breaker closes.
+      const probe = await decide();
+      expect([probe.allowed, probe.remaining, probe.storeFailure]).toEqual([true, 4, undefined]);
+      expect(sluice.breaker.open).toBe(false);
+      expect((await decide()).remaining).toBe(3);
+      // A success resets the count: one failure after it does not open the breaker.
+      store.down = true;
+      await decide();
+      expect(sluice.breaker.open).toBe(false);
+    });
+  }
+});
+
+describe('a store that commits in groups (whenDurable)', () => {
+  class Grouped extends GeneralOnly {
+    durable: Promise<void> | undefined;
+    whenDurable(): Promise<void> | undefined {
+      return this.durable;
+    }
+  }
+  const policy = { rules: [{ name: 'r', key: 'user', limit: '5/1m', algorithm: 'fixed-window', on_store_error: 'closed' }] };
+
+  it('a check is answered once the decision is durable, with the store’s decision', async () => {
+    const store = new Grouped();
+    let flush!: () => void;
+    store.durable = new Promise((r) => (flush = r));
+    const sluice = Sluice.openSync({ policy, store, clock: () => 10_000 });
+    let answered = false;
+    const d = sluice.check({ user: 'u' }).then((x) => ((answered = true), x));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(answered).toBe(false);
+    flush();
+    expect([(await d).allowed, (await d).remaining]).toEqual([true, 4]);
+  });
+
+  it('a commit that fails: the decision is the store-failure one, and the error is reported', async () => {
+    const errors: unknown[] = [];
+    const store = new Grouped();
+    const boom = new Error('disk full');
+    store.durable = Promise.reject(boom);
+    const sluice = Sluice.openSync({ policy, store, clock: () => 10_000, onStoreError: (e) => errors.push(e) });
+    const d = await sluice.check({ user: 'u' });
+    expect([d.allowed, d.status, d.storeFailure?.error]).toEqual([false, 503, boom]);
+    expect(errors).toEqual([boom]);
+    expect(sluice.counters.storeErrors).toBe(1);
+  });
+});
