@@ -82,6 +82,7 @@ export function usedOf(algorithm: Counting, p: Params, state: readonly number[],
       for (const t of state) if (t > now) used++;
       break;
   }
+  // Stryker disable next-line EqualityOperator: used >= 0 returns used, 0, when it is 0
   return Number.isFinite(used) && used > 0 ? used : 0;
 }
 

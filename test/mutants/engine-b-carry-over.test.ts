@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Params } from '../../src/algorithms/index.js';
-import { carryState, type RuleChange } from '../../src/engine/carry-over.js';
+import { carryState, usedOf, type RuleChange } from '../../src/engine/carry-over.js';
 
 /** A reload's carry-over (src/engine/carry-over.ts) at its edges, by hand. */
 type Alg = RuleChange['from']['algorithm'];
 const change = (fromAlg: Alg, from: Params, toAlg: Alg, to: Params): RuleChange => ({ rule: 'r', from: { algorithm: fromAlg, params: from }, to: { algorithm: toAlg, params: to }, message: '' });
 const W = { limit: 10, windowMs: 1000 };
+
+describe('usedOf at its edges', () => {
+  it('concurrency: only the leases that end after now (one ending exactly now is free)', () => {
+    expect(usedOf('concurrency', W, [1050, 1100, 1200, 1300, 1400], 1100)).toBe(3);
+  });
+});
 
 describe('carryState: a state that would not be finite is forgotten', () => {
   it('a kept log with one entry not a number (the others fine)', () => {
