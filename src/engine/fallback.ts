@@ -1,5 +1,5 @@
 import { MemoryStore } from '../stores/memory.js';
-import type { OpResult, TxOp } from '../stores/store.js';
+import type { LimitLookup, OpResult, TxOp } from '../stores/store.js';
 import { txOp } from '../stores/tx-op.js';
 
 /**
@@ -40,7 +40,7 @@ export class Fallback {
       const r = results[i];
       if (r === undefined || op.mode === 'refund') continue;
       if (r.blocked && op.blockKey !== undefined) this.note(op.blockKey, 0, 0, 0, now + r.retryAfterMs);
-      else if (!op.blockOnly || r.remaining < r.limit) this.note(op.key, Math.max(0, r.limit - r.remaining), r.limit, r.windowMs, now + r.windowMs);
+      else if (!op.blockOnly || r.remaining < r.limit) this.note(op.key, Math.max(0, r.limit - r.remaining), r.limit, r.windowMs, now + r.windowMs, storeSets(op, r));
     }
   }
 
@@ -62,7 +62,16 @@ export class Fallback {
     return this.seen.size;
   }
 
-  private note(key: string, used: number, limit: number, windowMs: number, until: number): void {
+  /** The run-time overrides the store answered with, for a reload's carry-over of the local states (no attribute: a scaled key is carried conservatively). */
+  readonly limits: LimitLookup = {
+    override: (ref, now) => {
+      const s = this.seen.get(ref.key);
+      return s?.storeSets === 'override' && s.until > now ? { limit: s.limit, windowMs: s.windowMs } : undefined;
+    },
+    attribute: () => undefined,
+  };
+
+  private note(key: string, used: number, limit: number, windowMs: number, until: number, storeSets?: Seen['storeSets']): void {
     const old = this.seen.get(key);
     if (old !== undefined) {
       // Every decision of a shared store comes here: while the memory is under half its bound
@@ -75,11 +84,12 @@ export class Fallback {
         old.windowMs = windowMs;
         old.until = until;
         old.seeded = false;
+        old.storeSets = storeSets;
         return;
       }
       this.seen.delete(key);
     } else if (this.seen.size >= this.maxSeen) this.seen.delete(this.seen.keys().next().value!);
-    this.seen.set(key, { used, limit, windowMs, until, seeded: false });
+    this.seen.set(key, { used, limit, windowMs, until, seeded: false, storeSets });
   }
 
   /** On the first local decision of a key since the store last answered for it, carries over what the store had counted. */
@@ -113,16 +123,32 @@ interface Seen {
   until: number;
   /** Already carried into the local limiter during this outage. */
   seeded: boolean;
+  /** What only the store holds set that limit: a run-time override, or (a number) the factor of a scale attribute; undefined: the policy's own. */
+  storeSets?: 'override' | number;
+}
+
+/**
+ * How the limit the store answered with came about, where the policy alone does not give it:
+ * kept apart so that a reload re-derives the key's limit as the store will (an override stays,
+ * a factor scales the new limit, a policy limit is the new policy's), instead of keeping the old.
+ */
+function storeSets(op: TxOp, r: OpResult): Seen['storeSets'] {
+  const p = op.params;
+  const own = op.override ?? (op.scale ? { limit: p.limit * op.scale.fallback, windowMs: p.windowMs } : p);
+  if (r.limit === own.limit && r.windowMs === own.windowMs) return undefined;
+  return op.scale && !op.override && r.windowMs === p.windowMs && p.limit > 0 ? r.limit / p.limit : 'override';
 }
 
 /**
  * The op with its limit (and burst, and any limit override) divided among n instances. Where
- * the store answered for the key with another limit (a run-time override, a scale attribute
- * only the store holds) within the last window, that limit is the one shared.
+ * the store answered for the key within the last window with a run-time override, that limit is
+ * the one shared; with a scale attribute only it holds, that factor scales the rule's limit (the
+ * new one after a reload, as the store will).
  */
 function share(op: TxOp, n: number, seen: Seen | undefined, now: number): TxOp {
   const p = op.params;
-  const fromStore = seen !== undefined && seen.windowMs > 0 && seen.until > now && (seen.limit !== p.limit || seen.windowMs !== p.windowMs) ? { limit: part(seen.limit, n, op.algorithm), windowMs: seen.windowMs } : undefined;
+  const fresh = seen !== undefined && seen.windowMs > 0 && seen.until > now ? seen.storeSets : undefined;
+  const fromStore = fresh === 'override' ? { limit: part(seen!.limit, n, op.algorithm), windowMs: seen!.windowMs } : undefined;
   // A plain op (the engine's RuleOps compute key and tag in getters), limits divided.
   return txOp({
     key: op.key,
@@ -139,7 +165,7 @@ function share(op: TxOp, n: number, seen: Seen | undefined, now: number): TxOp {
     blockKey: op.blockKey,
     blockOnly: op.blockOnly,
     override: fromStore ?? (op.override && n > 1 ? { ...op.override, limit: part(op.override.limit, n, op.algorithm) } : op.override),
-    scale: op.scale,
+    scale: typeof fresh === 'number' && op.scale ? { ...op.scale, fallback: fresh } : op.scale,
   });
 }
 

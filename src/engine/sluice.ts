@@ -160,7 +160,8 @@ export class Sluice {
       const rewrite: StateRewrite = (state, key, lookup) => carryState(c, state, now, params.of(key, lookup));
       // A store that rewrites synchronously is rewritten as it is (the refused cache is cleared below).
       for (const store of [this.own, this.fallback.local] as Store[]) {
-        if (store.rewriteStates) store.rewriteStates(c.rule, rewrite);
+        // The fallback's states with the limits the store gave their keys (its run-time overrides), not the local store's none.
+        if (store.rewriteStates) store.rewriteStates(c.rule, store === this.own ? rewrite : (state, key) => rewrite(state, key, this.fallback.limits));
         else if (store === this.own && this.store.rewriteStatesAsync) pending.push(rewriteAsync(this.store, c, params, now));
       }
     }

@@ -112,7 +112,7 @@ export function compileSubject(config: SubjectConfig = {}, routes: readonly Comp
     const subject: Record<string, string | number | boolean> = {};
     const path = routingPath(req.url);
     subject.method = req.method;
-    subject.path = path;
+    subject.path = routeKey(path); // as routes match it: a rule on `path` binds every spelling a route does
     if (routeTable) routeTable(req.method, path, subject);
     for (let i = 0; i < fixed.length; i++) subject[fixed[i][0]] = fixed[i][1];
     for (let i = 0; i < headerPairs.length; i++) {
@@ -189,7 +189,7 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
   const exact = new Map<string, (typeof compiled)[number][]>();
   for (const c of compiled) {
     if (!c.isStatic) continue;
-    const p = (c.route.path.length > 1 && c.route.path.endsWith('/') ? c.route.path.slice(0, -1) : c.route.path).toLowerCase();
+    const p = routeKey(c.route.path);
     const list = exact.get(p) ?? [];
     list.push(c);
     exact.set(p, list);
@@ -200,7 +200,7 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
   // limit bound to the route must bind them too (before: POST /PA/LOGIN got past the lockout).
   const allows = (methods: ReadonlySet<string> | undefined, method: string) => !methods || methods.has(method) || (method === 'HEAD' && methods.has('GET'));
   return (method, path, into) => {
-    const key = (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
+    const key = routeKey(path);
     let best: (typeof compiled)[number] | undefined;
     let m: RegExpExecArray | null = null;
     const statics = exact.get(key);
@@ -221,6 +221,11 @@ export function compileRoutes(routes: readonly CompiledRoute[]): RouteTable | un
     if (m) for (let i = 0; i < best.params.length; i++) into[best.params[i]] = safeDecode(m[i + 1]);
     if (best.route.set) for (const k in best.route.set) into[k] = best.route.set[k];
   };
+}
+
+/** A routing path as routes compare it: in lower case, without a trailing `/`. */
+export function routeKey(path: string): string {
+  return (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
 }
 
 /**
