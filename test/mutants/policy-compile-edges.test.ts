@@ -21,6 +21,12 @@ describe('rule names and overrides', () => {
     expect(refused({ rules, overrides: [{ rule: 'r', key: { a: 'x' }, limit: '2/1m' }] })).toEqual(['rules[1].name: duplicate rule name "r" (first used by rules[0])']);
   });
 
+  it('an override of a rule with errors is not checked against it: the rule\'s own errors come first', () => {
+    expect(refused({ rules: [{ name: 'a', key: ['k'], limit: '1/1s', burst: 2 }], overrides: [{ rule: 'a', key: { x: 1 }, limit: '2/1s' }] })).toEqual([
+      'rules[0].burst: burst applies to the gcra algorithm only (this rule uses sliding-log)',
+    ]);
+  });
+
   it('an override key names the rule\'s attributes in any order; a wrong one is listed as given', () => {
     const ab = { rules: [{ name: 'r', key: ['a', 'b'], limit: '1/1m' }] };
     expect(loadPolicy({ ...ab, overrides: [{ rule: 'r', key: { b: 1, a: 2 }, limit: '2/1m' }] }).overrides[0].key).toEqual({ b: '1', a: '2' });
@@ -31,6 +37,19 @@ describe('rule names and overrides', () => {
     expect(refused({ ...ab, overrides: [{ rule: 'r', key: { a: 1 }, limit: '2/1m' }] })).toEqual([
       'overrides[0].key: rule "r" is keyed by [a, b], so the override\'s key must name exactly those attributes (got [a])',
     ]);
+  });
+});
+
+describe('a policy with one rule and nothing else', () => {
+  it('has no routes, caps, overrides, attributes or groups', () => {
+    const p = loadPolicy({ rules: [{ name: 'a', limit: '1/1s' }] });
+    expect([p.routes, p.caps, p.overrides, [...p.attributes], [...p.groups], p.subject]).toEqual([[], [], [], [], [], undefined]);
+  });
+});
+
+describe('a rule set aside by the schema', () => {
+  it('is not compiled: its placeholder never shows, even next to a rule named like it', () => {
+    expect(refused({ rules: [{ limit: '1/1s' }, { name: 'set-aside-0', limit: '1/1s' }] })).toEqual(['rules[0].name: this field is required']);
   });
 });
 
