@@ -92,6 +92,10 @@ describe('rule details', () => {
     expect(one({ limit: '5/1d', algorithm: 'concurrency' }).policyItem).toBe('"r";q=5;w=86400;qu="concurrent-requests"');
   });
 
+  it('scale.of outside the key lists the key\'s attributes', () => {
+    expect(refused({ rules: [{ name: 'r', limit: '1/1s', key: ['a', 'b'], scale: { attribute: 's', of: 'c' } }] })).toEqual(["rules[0].scale.of: scale.of must be one of the rule's key attributes [a, b]"]);
+  });
+
   it('scale without a default, or with it left undefined, multiplies by 1', () => {
     expect(one({ key: ['t', 'u'], scale: { attribute: 's', of: 'u' } }).scale).toEqual({ attribute: 's', of: 'u', default: 1 });
     expect(one({ key: ['t', 'u'], scale: { attribute: 's', of: 'u', default: undefined } }).scale).toEqual({ attribute: 's', of: 'u', default: 1 });
