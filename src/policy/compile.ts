@@ -68,6 +68,7 @@ export function compilePolicy(doc: PolicyDocument, opts: CompileOptions = {}): C
       expiresAt = Date.parse(o.expires);
       if (Number.isNaN(expiresAt)) fail(at('expires'), `"${o.expires}" is not a date (use ISO 8601, e.g. 2027-01-31T00:00:00Z)`);
     }
+    // Stryker disable next-line ConditionalExpression: a key that is not the rule's was reported just above, so the policy is refused whether or not the override is kept
     if (limit && given === wanted) {
       const key = Object.fromEntries(Object.entries(o.key).map(([k, v]) => [k, String(v)]));
       overrides.push({ rule: o.rule, key, limit: limit.limit, windowMs: limit.windowMs, expiresAt, reason: o.reason });
@@ -160,6 +161,7 @@ function compileRule(
   if (r.burst !== undefined && algorithm !== 'gcra') bad(at('burst'), `burst applies to the gcra algorithm only (this rule uses ${algorithm})`);
   if (r.buckets !== undefined && algorithm !== 'rolling-quota') bad(at('buckets'), `buckets applies to the rolling-quota algorithm only (this rule uses ${algorithm})`);
   if (algorithm === 'concurrency' && phase === 'outcome') bad(at('algorithm'), 'a concurrency rule counts requests in flight; it cannot count outcomes or bytes');
+  // Stryker disable next-line ConditionalExpression,StringLiteral: parseDuration never returns a negative number; a guard should that change
   if (blockMs < 0) bad(at('block'), 'block must be a positive duration');
   if (r.block !== undefined && blockParsed === 0) bad(at('block'), 'block must be longer than zero');
   if (parsed && !Number.isInteger(parsed.limit) && cost.kind !== 'bytes') bad(at('limit'), 'a request limit must be a whole number');
@@ -261,6 +263,7 @@ function tryUnits<T>(f: () => T, path: (string | number)[], fail: Fail): T | und
   try {
     return f();
   } catch (e) {
+    // Stryker disable next-line ConditionalExpression: the unit parsers throw nothing but UnitError
     if (e instanceof UnitError) {
       fail(path, e.message);
       return undefined;

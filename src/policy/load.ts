@@ -36,7 +36,9 @@ export function loadPolicyText(text: string, file?: string): CompiledPolicy {
   if (doc.errors.length) {
     throw new PolicyError(
       doc.errors.map((e) => {
+        // Stryker disable next-line OptionalChaining: with prettyErrors and a LineCounter the yaml parser gives every error its linePos
         const pos = e.linePos?.[0];
+        // Stryker disable next-line OptionalChaining: see above, pos is always set
         return { path: '', message: e.message.split('\n')[0], file, line: pos?.line, column: pos?.col };
       }),
     );
@@ -58,6 +60,7 @@ function validate(value: unknown, opts: { file?: string; locate?: Locate }): Com
     try {
       compilePolicy(repaired.data as PolicyDocument, { ...opts, setAside: repaired.setAside, ruleNames: ruleNamesIn(value) });
     } catch (e) {
+      // Stryker disable next-line ConditionalExpression: compilePolicy throws nothing but PolicyError; any other error is still not swallowed
       if (!(e instanceof PolicyError)) throw e;
       const seen = new Set(issues.map((i) => `${i.path}\n${i.message}`));
       const followsFromRepair = (i: PolicyIssue) => repaired.touched.some((t) => t.startsWith(`${i.path}.`) || t.startsWith(`${i.path}[`));
@@ -136,6 +139,7 @@ function knownKeysAt(path: readonly (string | number)[], _root: unknown): string
   let shape: any = policySchema;
   for (const p of path) {
     if (typeof p === 'number') {
+      // Stryker disable next-line OptionalChaining: zod 4 arrays expose .element, so the def.element fallback is never read
       shape = unwrap(shape)?.element ?? unwrap(shape)?.def?.element;
       continue;
     }

@@ -21,6 +21,12 @@ describe('rule names and overrides', () => {
     expect(refused({ rules, overrides: [{ rule: 'r', key: { a: 'x' }, limit: '2/1m' }] })).toEqual(['rules[1].name: duplicate rule name "r" (first used by rules[0])']);
   });
 
+  it('an override of a rule with errors is not checked against it: the rule\'s own errors come first', () => {
+    expect(refused({ rules: [{ name: 'a', key: ['k'], limit: '1/1s', burst: 2 }], overrides: [{ rule: 'a', key: { x: 1 }, limit: '2/1s' }] })).toEqual([
+      'rules[0].burst: burst applies to the gcra algorithm only (this rule uses sliding-log)',
+    ]);
+  });
+
   it('an override key names the rule\'s attributes in any order; a wrong one is listed as given', () => {
     const ab = { rules: [{ name: 'r', key: ['a', 'b'], limit: '1/1m' }] };
     expect(loadPolicy({ ...ab, overrides: [{ rule: 'r', key: { b: 1, a: 2 }, limit: '2/1m' }] }).overrides[0].key).toEqual({ b: '1', a: '2' });
@@ -31,6 +37,19 @@ describe('rule names and overrides', () => {
     expect(refused({ ...ab, overrides: [{ rule: 'r', key: { a: 1 }, limit: '2/1m' }] })).toEqual([
       'overrides[0].key: rule "r" is keyed by [a, b], so the override\'s key must name exactly those attributes (got [a])',
     ]);
+  });
+});
+
+describe('a policy with one rule and nothing else', () => {
+  it('has no routes, caps, overrides, attributes or groups', () => {
+    const p = loadPolicy({ rules: [{ name: 'a', limit: '1/1s' }] });
+    expect([p.routes, p.caps, p.overrides, [...p.attributes], [...p.groups], p.subject]).toEqual([[], [], [], [], [], undefined]);
+  });
+});
+
+describe('a rule set aside by the schema', () => {
+  it('is not compiled: its placeholder never shows, even next to a rule named like it', () => {
+    expect(refused({ rules: [{ limit: '1/1s' }, { name: 'set-aside-0', limit: '1/1s' }] })).toEqual(['rules[0].name: this field is required']);
   });
 });
 
@@ -71,6 +90,10 @@ describe('rule details', () => {
   it('the policy item names the quota unit when it is not requests', () => {
     expect(one({ limit: '5GB/1d' }).policyItem).toBe('"r";q=5000000000;w=86400;qu="content-bytes"');
     expect(one({ limit: '5/1d', algorithm: 'concurrency' }).policyItem).toBe('"r";q=5;w=86400;qu="concurrent-requests"');
+  });
+
+  it('scale.of outside the key lists the key\'s attributes', () => {
+    expect(refused({ rules: [{ name: 'r', limit: '1/1s', key: ['a', 'b'], scale: { attribute: 's', of: 'c' } }] })).toEqual(["rules[0].scale.of: scale.of must be one of the rule's key attributes [a, b]"]);
   });
 
   it('scale without a default, or with it left undefined, multiplies by 1', () => {
