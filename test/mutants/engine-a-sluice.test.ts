@@ -148,3 +148,93 @@ describe('a store that commits in groups (whenDurable)', () => {
     expect(sluice.counters.storeErrors).toBe(1);
   });
 });
+
+describe('records over several rules', () => {
+  it('every rule that counts the outcome is charged (not only the first), and a lease after them is released', async () => {
+    const policy = {
+      rules: [
+        { name: 'req', key: 'user', limit: '10/1m', algorithm: 'fixed-window' },
+        { name: 'fails', key: 'user', limit: '5/1m', count: 'failure' },
+        { name: 'bytes', key: 'user', limit: '100B/1m' },
+        { name: 'lease', key: 'user', limit: '1/30s', algorithm: 'concurrency' },
+      ],
+    };
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      const sluice = Sluice.openSync({ policy, store, clock: () => 10_000 });
+      expect(sluice.checkSync({ user: 'u' }).allowed).toBe(true);
+      expect(sluice.checkSync({ user: 'u' }).rule).toBe('lease');
+      const d = await sluice.record({ user: 'u' }, { status: 500, bytes: 40 });
+      expect(d.rules.map((r) => [r.name, r.remaining])).toEqual([
+        ['fails', 4],
+        ['bytes', 60],
+        ['lease', 1],
+      ]);
+      // The lease is back: the next check is admitted.
+      expect(sluice.checkSync({ user: 'u' }).allowed).toBe(true);
+    }
+  });
+
+  it('a lease before the one counting rule: released, and the rule charged', async () => {
+    const policy = {
+      rules: [
+        { name: 'lease', key: 'user', limit: '1/30s', algorithm: 'concurrency' },
+        { name: 'bytes', key: 'user', limit: '100B/1m' },
+      ],
+    };
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      const sluice = Sluice.openSync({ policy, store, clock: () => 10_000 });
+      sluice.checkSync({ user: 'u' });
+      const d = await sluice.record({ user: 'u' }, { status: 200, bytes: 40 });
+      expect(d.rules.map((r) => [r.name, r.remaining])).toEqual([
+        ['lease', 1],
+        ['bytes', 60],
+      ]);
+      expect(sluice.checkSync({ user: 'u' }).allowed).toBe(true);
+    }
+  });
+
+  it('one counting rule beside a request rule, and a later rule that does not count this outcome: the one is charged', async () => {
+    const policy = {
+      rules: [
+        { name: 'req', key: 'user', limit: '10/1m', algorithm: 'fixed-window' },
+        { name: 'bytes', key: 'user', limit: '100B/1m' },
+        { name: 'fails', key: 'user', limit: '5/1m', count: 'failure' },
+      ],
+    };
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      const sluice = Sluice.openSync({ policy, store, clock: () => 10_000 });
+      const d = await sluice.record({ user: 'u' }, { status: 200, bytes: 100 });
+      expect([d.allowed, d.rules.map((r) => [r.name, r.remaining])]).toEqual([true, [['bytes', 0]]]);
+      // Past the quota: a record still charges it (forced), and says the rule is over.
+      const over = await sluice.record({ user: 'u' }, { status: 200, bytes: 1 });
+      expect(over.rules.map((r) => [r.name, r.remaining])).toEqual([['bytes', 0]]);
+      expect((await sluice.peek({ user: 'u' })).map((p) => [p.rule.name, p.over])).toEqual([
+        ['req', false],
+        ['bytes', true],
+        ['fails', false],
+      ]);
+    }
+  });
+
+  it('a lone shadow rule’s record over its limit: charged, and never a refusal', async () => {
+    const policy = { rules: [{ name: 'fails', key: 'user', limit: '1/1m', count: 'failure', shadow: true }] };
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      const sluice = Sluice.openSync({ policy, store, clock: () => 10_000 });
+      await sluice.record({ user: 'u' }, { status: 500 });
+      const d = await sluice.record({ user: 'u' }, { status: 500 });
+      expect([d.allowed, d.status, d.rules[0].name]).toEqual([true, 200, 'fails']);
+      expect(sluice.checkSync({ user: 'u' }).shadowDenied).toEqual(['fails']);
+    }
+  });
+
+  it('a lone concurrency rule’s record releases its lease (the general path)', async () => {
+    const policy = { rules: [{ name: 'lease', key: 'user', limit: '1/30s', algorithm: 'concurrency' }] };
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      const sluice = Sluice.openSync({ policy, store, clock: () => 10_000 });
+      sluice.checkSync({ user: 'u' });
+      expect(sluice.checkSync({ user: 'u' }).allowed).toBe(false);
+      expect((await sluice.record({ user: 'u' }, { status: 200 })).rules.map((r) => [r.name, r.remaining])).toEqual([['lease', 1]]);
+      expect(sluice.checkSync({ user: 'u' }).allowed).toBe(true);
+    }
+  });
+});
