@@ -40,7 +40,7 @@ describe('refused cache: what leaves a refusal in place', () => {
 });
 
 describe('refused cache: the key of an entry', () => {
-  it('two bursts are two entries; so are two bucket counts', () => {
+  it('two bursts are two entries; so are two bucket counts, and two block keys', () => {
     for (const [a, b] of [
       [{ burst: 1 }, { burst: 2 }],
       [{ buckets: 2 }, { buckets: 4 }],
@@ -52,6 +52,12 @@ describe('refused cache: the key of an entry', () => {
       cache.apply([op({ params: { limit: 2, windowMs: 1000, ...b } })], 1200);
       expect([a, inner.calls, cache.entryCount]).toEqual([a, 4, 2]);
     }
+    const inner = new CountingStore();
+    const cache = new RefusedCache(inner);
+    const blocked = (blockKey: string) => op({ blockKey, blockMs: 500 });
+    for (const t of [1000, 1000, 1100]) cache.apply([blocked('r!b|a')], t);
+    cache.apply([blocked('r!b|x')], 1200);
+    expect([inner.calls, cache.entryCount]).toEqual([4, 2]);
   });
 });
 
