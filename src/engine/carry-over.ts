@@ -103,6 +103,7 @@ function fromUsed(algorithm: Counting, p: Params, used: number, now: number, lea
       return [now + used * (w / p.limit)];
     case 'concurrency': {
       // Leases keep their expiry (at most one new lease length away); others become leases taken now.
+      // Stryker disable next-line all: unreachable — a concurrency state is carried only into concurrency, which keeps() keeps as it is
       if (leases) return leases.filter((t) => t > now).map((t) => Math.min(t, now + w));
       return Array.from({ length: Math.ceil(used) }, () => now + w);
     }

@@ -169,8 +169,8 @@ function share(op: TxOp, n: number, seen: Seen | undefined, now: number): TxOp {
   });
 }
 
-/** A request count's share is whole (at least 1); a byte quota's is exact. */
+/** A request count's share is whole (at least 1, but a limit of 0 stays 0: it admits nothing); a byte quota's is exact. */
 function part(limit: number, n: number, algorithm: TxOp['algorithm']): number {
   if (algorithm === 'rolling-quota') return limit / n;
-  return Math.max(1, Math.floor(limit / n));
+  return Math.max(Math.min(1, limit), Math.floor(limit / n));
 }

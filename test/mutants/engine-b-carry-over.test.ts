@@ -13,6 +13,12 @@ describe('usedOf at its edges', () => {
   });
 });
 
+describe('carryState into a rolling quota', () => {
+  it('charges the bucket of now (width 250: at 1300 the bucket of 1250, not the window of 1000)', () => {
+    expect(carryState(change('sliding-log', W, 'rolling-quota', { ...W, buckets: 4 }), [1050, 2, 1090, 1], 1300)).toEqual({ state: [1250, 3], expiresAt: 1250 + 250 + 1000 });
+  });
+});
+
 describe('carryState: a state that would not be finite is forgotten', () => {
   it('a kept log with one entry not a number (the others fine)', () => {
     expect(carryState(change('sliding-log', W, 'sliding-log', { limit: 5, windowMs: 1000 }), [1050, 2, Number.NaN, 1], 1100)).toEqual({ state: null, expiresAt: 0 });

@@ -118,3 +118,31 @@ describe('fallback: the local limiter', () => {
     expect(await g.local.size(NOW)).toBe(4);
   });
 });
+
+describe('fallback: a limit of 0 admits nothing, on any number of instances', () => {
+  it('the policy limit, a policy override and the store’s own limit of 0, shared among 1, 2 or 3', () => {
+    for (const n of [1, 2, 3]) {
+      expect(admits(new Fallback(100, () => n), fixedWindowOp({ limit: 0, windowMs: 60_000 }))).toBe(0);
+      expect(admits(new Fallback(100, () => n), op({ key: 'r|o', override: { limit: 0, windowMs: 60_000 } }))).toBe(0);
+      const f = new Fallback(100, () => n);
+      f.remember([op()], [seen(0, 0)], NOW - 1000); // a run-time override of 0 the store applied
+      expect([n, admits(f, op())]).toEqual([n, 0]);
+    }
+  });
+});
+
+describe('fallback: the store’s figure with the policy’s own limit and window', () => {
+  it('is not made an override: the policy’s burst is shared as usual (GCRA 10, burst 6, 2 instances: burst 3)', () => {
+    const f = new Fallback(100, () => 2);
+    const g = op({ algorithm: 'gcra', params: { limit: 10, windowMs: 60_000, burst: 6 } });
+    f.remember([g], [seen(10, 6)], NOW - 1000);
+    expect(f.apply([{ ...g, key: 'r|fresh' }], NOW)[0]).toMatchObject({ limit: 5, remaining: 2 });
+    const h = new Fallback(100, () => 2);
+    h.remember([g], [seen(10, 10)], NOW - 1000);
+    expect(h.apply([g], NOW)[0]).toMatchObject({ limit: 5, remaining: 2 });
+  });
+
+  it('one instance decides with the limit as it is (2.5 stays 2.5)', () => {
+    expect(new Fallback(100, () => 1).apply([fixedWindowOp({ limit: 2.5, windowMs: 60_000 })], NOW)[0]).toMatchObject({ limit: 2.5, remaining: 1.5 });
+  });
+});

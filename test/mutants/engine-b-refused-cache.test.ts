@@ -39,6 +39,28 @@ describe('refused cache: what leaves a refusal in place', () => {
   });
 });
 
+describe('refused cache: the key of an entry', () => {
+  it('two bursts are two entries; so are two bucket counts, and two block keys', () => {
+    for (const [a, b] of [
+      [{ burst: 1 }, { burst: 2 }],
+      [{ buckets: 2 }, { buckets: 4 }],
+    ]) {
+      const inner = new CountingStore();
+      const cache = new RefusedCache(inner);
+      const first = op({ params: { limit: 2, windowMs: 1000, ...a } });
+      for (const t of [1000, 1000, 1100]) cache.apply([first], t);
+      cache.apply([op({ params: { limit: 2, windowMs: 1000, ...b } })], 1200);
+      expect([a, inner.calls, cache.entryCount]).toEqual([a, 4, 2]);
+    }
+    const inner = new CountingStore();
+    const cache = new RefusedCache(inner);
+    const blocked = (blockKey: string) => op({ blockKey, blockMs: 500 });
+    for (const t of [1000, 1000, 1100]) cache.apply([blocked('r!b|a')], t);
+    cache.apply([blocked('r!b|x')], 1200);
+    expect([inner.calls, cache.entryCount]).toEqual([4, 2]);
+  });
+});
+
 describe('refused cache: its index of state keys', () => {
   it('is empty once every entry is gone: expired, dropped for room, forgotten, cleared', async () => {
     const { cache } = refusedAt1100();
