@@ -5,7 +5,7 @@ import { XLSX_TYPE, XlsxRowCounter, type RowCounter } from './caps/xlsx-row-coun
 import { JsonItemCounter } from './caps/json-item-counter.js';
 import { MultipartMeter } from './caps/multipart-meter.js';
 import type { CapPlan, ItemWatch } from './caps/plan.js';
-import { bodyTooLarge, encodedBody, tooManyRows, type CapViolation } from './caps/violations.js';
+import { bodyTooLarge, encodedBody, tooManyRows, unsupportedCharset, type CapViolation } from './caps/violations.js';
 
 /**
  * Payload caps, checked while the request body streams in: nothing is buffered.
@@ -150,8 +150,12 @@ export class CapMeter {
     contentType: string | undefined,
   ) {
     const ct = mediaType(contentType);
-    if (plan.items.length && isJson(ct)) this.json = new JsonItemCounter(plan.items);
-    else if ((plan.file || plan.rows) && ct === 'multipart/form-data') {
+    if (plan.items.length && isJson(ct)) {
+      // express.json() decodes UTF-16 (and UTF-7, UTF-32) by the charset: 10,001 numbers sent as UTF-16 passed a 10,000 cap uncounted
+      const charset = mediaTypeParameter(contentType, 'charset')?.toLowerCase();
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') this.violation = unsupportedCharset(plan.items[0].cap, charset);
+      else this.json = new JsonItemCounter(plan.items);
+    } else if ((plan.file || plan.rows) && ct === 'multipart/form-data') {
       const boundary = mediaTypeParameter(contentType, 'boundary');
       if (boundary) this.multipart = new MultipartMeter(boundary, plan);
     } else if (plan.rows && isCsv(ct)) this.csv = new CsvRowCounter();

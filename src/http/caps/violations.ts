@@ -43,6 +43,10 @@ export function encodedBody(cap: CompiledCap, coding: string): CapViolation {
   return respond(cap, 415, 'unsupported_content_encoding', `Content-Encoding ${coding} is not accepted here: cap "${cap.name}" counts the body as sent; send it unencoded.`, 0);
 }
 
+export function unsupportedCharset(cap: CompiledCap, charset: string): CapViolation {
+  return respond(cap, 415, 'unsupported_charset', `charset ${charset} is not accepted here: cap "${cap.name}" counts JSON as UTF-8; send it as UTF-8.`, 0);
+}
+
 export function formatBytes(n: number): string {
   const units: [number, string][] = [[1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'KB']];
   for (const [size, unit] of units) if (n >= size && n % (size / 100) === 0) return `${+(n / size).toFixed(2)} ${unit} (${n} bytes)`;
