@@ -250,7 +250,7 @@ export function routingPath(url: string): string {
   }
   // Stryker disable next-line ConditionalExpression: url.slice(0, url.length) is url; the test only skips a copy
   const path = end === url.length ? url : url.slice(0, end);
-  // Stryker disable next-line ConditionalExpression,StringLiteral: decoding a path without escapes gives the path (a shortcut); its `true` twin is killed
+  // Stryker disable next-line ConditionalExpression,StringLiteral: decoding a path without escapes gives the path (a shortcut; this also skips the `true` twin, which the decoding tests kill)
   if (path.indexOf('%') < 0) return path;
   return path
     .split('/')

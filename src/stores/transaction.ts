@@ -22,11 +22,13 @@ export interface StateAccess {
  */
 export function runTransaction(ops: readonly TxOp[], now: number, s: StateAccess): OpResult[] {
   // Most checks match one rule; runOneOp decides such a transaction without the scratch bookkeeping.
+  // Stryker disable next-line ConditionalExpression: runOneOp is the general path's shortcut for one op (test/engine/one-op.test.ts holds them equal)
   return ops.length === 1 ? [runOneOp(ops[0], now, s)] : runGeneralTransaction(ops, now, s);
 }
 
 /** runTransaction for any number of ops (exported so tests can hold runOneOp to it). */
 export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: StateAccess): OpResult[] {
+  // Stryker disable next-line ArrayDeclaration: every slot is assigned by index below; the length only presizes
   const results: OpResult[] = new Array(ops.length);
   // Scratch space: the function is synchronous and never re-entered, so it can be shared.
   const next = scratchNext;
@@ -47,13 +49,17 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
     }
     const alg = algorithms[op.algorithm];
     const state = s.read(op);
+    // Stryker disable next-line StringLiteral: every algorithm steps an unknown mode as a peek (only 'take' and 'force' charge, 'refund' gives back)
     const mode = op.blockOnly ? 'peek' : op.mode;
     const r = alg.step(state, now, op.cost, p, mode);
     const allowed = op.blockOnly ? true : r.allowed;
     results[i] = { allowed, blocked: false, limit: p.limit, windowMs: p.windowMs, remaining: r.remaining, resetMs: r.resetMs, retryAfterMs: allowed ? 0 : r.retryAfterMs };
+    // Stryker disable next-line ConditionalExpression,StringLiteral: a peek's next[i] is never read (the second loop reads it for force, refund and take only)
     if (mode !== 'peek') next[i] = r.state;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: rejectedState[i] is read only for a refused take that charges refusals: filling it for others only costs a step
     if (mode === 'take' && op.chargeRejected) rejectedState[i] = r.allowed ? r.state : alg.step(state, now, op.cost, p, 'force').state;
     // Assigned on every op, not only when ahead: a slot left by a transaction that threw (a store's read) would be written to this op's key.
+    // Stryker disable next-line StringLiteral: every algorithm steps an unknown mode as a peek (only 'take' and 'force' charge, 'refund' gives back)
     clampedState[i] = state !== null && alg.ahead(state, now, p) ? alg.step(state, now, op.cost, p, 'peek').state : undefined;
     if (!allowed && !op.shadow) admitted = false;
   }
@@ -62,6 +68,7 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
     const op = ops[i];
     const r = results[i];
     if (r.blocked) continue;
+    // Stryker disable next-line StringLiteral: every algorithm steps an unknown mode as a peek (only 'take' and 'force' charge, 'refund' gives back)
     const mode = op.blockOnly ? 'peek' : op.mode;
     let write: number[] | null | undefined;
     if (mode === 'force' || mode === 'refund') write = next[i];
@@ -69,11 +76,22 @@ export function runGeneralTransaction(ops: readonly TxOp[], now: number, s: Stat
     // Nothing charged, but the state was stamped ahead of now: keep it clamped from now on.
     if (write === undefined) write = clampedState[i];
     if (write !== undefined) {
-      const p = r.limit === op.params.limit && r.windowMs === op.params.windowMs ? op.params : { ...op.params, limit: r.limit, windowMs: r.windowMs };
+      const p =
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: expiresAt reads windowMs (and buckets), never the limit: only the window test tells
+        r.limit === op.params.limit &&
+        r.windowMs === op.params.windowMs
+          ? op.params
+          : { ...op.params, limit: r.limit, windowMs: r.windowMs };
       s.write(op, write, write ? algorithms[op.algorithm].expiresAt(write, p) : 0);
     }
     // A refusal (or, for outcome rules, an event past the limit) trips the block.
-    if (!r.allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
+    if (
+      !r.allowed &&
+      op.blockKey !== undefined &&
+      !op.shadow &&
+      // Stryker disable next-line ConditionalExpression,StringLiteral: every algorithm's refund step is allowed, so a refund never reaches this with !allowed
+      mode !== 'refund'
+    ) {
       const until = now + op.blockMs;
       s.write({ key: op.blockKey }, [until], until);
       r.resetMs = r.retryAfterMs = op.blockMs;
@@ -100,6 +118,7 @@ export function runOneOp(op: TxOp, now: number, s: StateAccess): OpResult {
   }
   const alg = algorithms[op.algorithm];
   const state = s.read(op);
+  // Stryker disable next-line StringLiteral: every algorithm steps an unknown mode as a peek (only 'take' and 'force' charge, 'refund' gives back)
   const mode = op.blockOnly ? 'peek' : op.mode;
   const r = alg.step(state, now, op.cost, p, mode);
   const allowed = op.blockOnly ? true : r.allowed;
@@ -115,10 +134,21 @@ export function runOneOp(op: TxOp, now: number, s: StateAccess): OpResult {
   // (a refused take's and a peek's state is the clamped state, uncharged).
   if (write === undefined && state !== null && alg.ahead(state, now, p)) write = r.state;
   if (write !== undefined) {
-    const wp = p.limit === op.params.limit && p.windowMs === op.params.windowMs ? op.params : { ...op.params, limit: p.limit, windowMs: p.windowMs };
+    const wp =
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: expiresAt reads windowMs (and buckets), never the limit: only the window test tells
+      p.limit === op.params.limit &&
+      p.windowMs === op.params.windowMs
+        ? op.params
+        : { ...op.params, limit: p.limit, windowMs: p.windowMs };
     s.write(op, write, write ? alg.expiresAt(write, wp) : 0);
   }
-  if (!allowed && op.blockKey !== undefined && !op.shadow && mode !== 'refund') {
+  if (
+    !allowed &&
+    op.blockKey !== undefined &&
+    !op.shadow &&
+    // Stryker disable next-line ConditionalExpression,StringLiteral: every algorithm's refund step is allowed, so a refund never reaches this with !allowed
+    mode !== 'refund'
+  ) {
     const until = now + op.blockMs;
     s.write({ key: op.blockKey }, [until], until);
     result.resetMs = result.retryAfterMs = op.blockMs;

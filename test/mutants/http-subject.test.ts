@@ -1,21 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { compileRoutes, compileSubject, routingPath, SubjectError, type RequestInfo } from '../../src/http/subject.js';
-import type { CompiledRoute } from '../../src/policy/compiled.js';
+import { compileSubject, routingPath } from '../../src/http/subject.js';
+import { errorOf, req, routeTable } from './http-support.js';
 
 /** Subject edges the older mutant tests left open: repeated identity headers, the routing path, route case and HEAD. */
-const req = (over: Partial<RequestInfo> = {}): RequestInfo => ({ method: 'GET', url: '/', headers: {}, remoteAddress: '203.0.113.9', ...over });
-
-function errorOf(f: () => unknown): SubjectError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SubjectError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
-
 describe('identity headers sent more than once', () => {
   const derive = compileSubject({ headers: { 'X-Account': 'account' } });
 
@@ -91,24 +79,16 @@ describe('the routing path', () => {
 });
 
 describe('routes', () => {
-  const table = (routes: CompiledRoute[]) => {
-    const t = compileRoutes(routes)!;
-    return (method: string, path: string) => {
-      const into: Record<string, string | number | boolean> = {};
-      t(method, path, into);
-      return into;
-    };
-  };
 
   it('literal segments match in any case, static or in a pattern; parameters keep the case sent', () => {
-    const t = table([{ path: '/v1/Items', api: 'items' }, { path: '/v1/Accounts/:id', api: 'account' }]);
+    const t = routeTable([{ path: '/v1/Items', api: 'items' }, { path: '/v1/Accounts/:id', api: 'account' }]);
     expect(t('GET', '/V1/ITEMS')).toEqual({ api: 'items', route: '/v1/Items' });
     expect(t('GET', '/v1/items/')).toEqual({ api: 'items', route: '/v1/Items' });
     expect(t('GET', '/V1/ACCOUNTS/AcMe')).toEqual({ api: 'account', route: '/v1/Accounts/:id', id: 'AcMe' });
   });
 
   it('a GET route matches HEAD; a route for other methods does not', () => {
-    const t = table([{ path: '/login', api: 'login', methods: new Set(['POST']) }, { path: '/page', api: 'page', methods: new Set(['GET']) }, { path: '/u/:id', api: 'u', methods: new Set(['GET']) }]);
+    const t = routeTable([{ path: '/login', api: 'login', methods: new Set(['POST']) }, { path: '/page', api: 'page', methods: new Set(['GET']) }, { path: '/u/:id', api: 'u', methods: new Set(['GET']) }]);
     expect(t('HEAD', '/page')).toEqual({ api: 'page', route: '/page' });
     expect(t('HEAD', '/u/7')).toEqual({ api: 'u', route: '/u/:id', id: '7' });
     expect(t('HEAD', '/login')).toEqual({});
@@ -117,7 +97,7 @@ describe('routes', () => {
   });
 
   it('a pattern matches the whole path (one optional trailing slash), never a prefix of it', () => {
-    const t = table([{ path: '/u/:id', api: 'u' }, { path: '/slash/', api: 'slash' }]);
+    const t = routeTable([{ path: '/u/:id', api: 'u' }, { path: '/slash/', api: 'slash' }]);
     expect(t('GET', '/u/7/')).toEqual({ api: 'u', route: '/u/:id', id: '7' });
     expect(t('GET', '/u/7/x')).toEqual({});
     expect(t('GET', '/u/7//')).toEqual({});
@@ -125,13 +105,13 @@ describe('routes', () => {
   });
 
   it('a path spelled like a pattern is that pattern with the spelling as the value', () => {
-    expect(table([{ path: '/v1/:id', api: 'p' }])('GET', '/v1/:id')).toEqual({ api: 'p', route: '/v1/:id', id: ':id' });
+    expect(routeTable([{ path: '/v1/:id', api: 'p' }])('GET', '/v1/:id')).toEqual({ api: 'p', route: '/v1/:id', id: ':id' });
   });
 
   it('regex characters in a literal segment are literal', () => {
-    const t = table([{ path: '/a+b/(c)/d?/e|f/$g^/[h]/{i}/j\\k', api: 'lit' }]);
+    const t = routeTable([{ path: '/a+b/(c)/d?/e|f/$g^/[h]/{i}/j\\k', api: 'lit' }]);
     expect(t('GET', '/a+b/(c)/d?/e|f/$g^/[h]/{i}/j\\k')).toEqual({ api: 'lit', route: '/a+b/(c)/d?/e|f/$g^/[h]/{i}/j\\k' });
-    const p = table([{ path: '/a+b/:x', api: 'p' }, { path: '/(c)/:x', api: 'q' }, { path: '/d?/:x', api: 'r' }]);
+    const p = routeTable([{ path: '/a+b/:x', api: 'p' }, { path: '/(c)/:x', api: 'q' }, { path: '/d?/:x', api: 'r' }]);
     expect(p('GET', '/a+b/1')).toMatchObject({ api: 'p', x: '1' });
     expect(p('GET', '/aab/1')).toEqual({});
     expect(p('GET', '/(c)/1')).toMatchObject({ api: 'q' });

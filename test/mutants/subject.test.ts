@@ -1,21 +1,11 @@
 import { createHash, createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { compileRoutes, compileSubject, headerOf, SubjectError, type RequestInfo, type SubjectConfig } from '../../src/http/subject.js';
+import { compileRoutes, compileSubject, headerOf, type SubjectConfig } from '../../src/http/subject.js';
 import { ConfigError } from '../../src/policy/errors.js';
 import type { CompiledRoute } from '../../src/policy/compiled.js';
+import { errorOf, req, routeTable } from './http-support.js';
 
 /** How a request becomes a subject: precedence, routes, API keys and JWTs at their edges. */
-const req = (over: Partial<RequestInfo> = {}): RequestInfo => ({ method: 'GET', url: '/', headers: {}, remoteAddress: '203.0.113.9', ...over });
-
-function errorOf(f: () => unknown): SubjectError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SubjectError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 const b64 = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
 const SECRET = 'correct horse battery staple';
@@ -64,14 +54,7 @@ describe('the subject of a request', () => {
 });
 
 describe('routes', () => {
-  const table = (routes: CompiledRoute[]) => {
-    const t = compileRoutes(routes)!;
-    return (method: string, path: string) => {
-      const into: Record<string, string | number | boolean> = {};
-      t(method, path, into);
-      return into;
-    };
-  };
+  const table = routeTable;
 
   it('no routes: no table', () => {
     expect(compileRoutes([])).toBeUndefined();

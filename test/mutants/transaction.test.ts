@@ -1,37 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { OpResult, StateRef, TxOp } from '../../src/stores/store.js';
-import { effectiveParams, runGeneralTransaction, runOneOp, runTransaction, type StateAccess } from '../../src/stores/transaction.js';
+import type { OpResult, TxOp } from '../../src/stores/store.js';
+import { effectiveParams, runGeneralTransaction, runOneOp, runTransaction } from '../../src/stores/transaction.js';
 import { fixedWindowOp } from './support.js';
+import { States } from './tx-states.js';
 
 /**
  * The transaction rules of src/stores/transaction.ts, each case worked out by hand on a fixed
  * window of 2 per 1000 ms at t = 1500 (window [1000, 2000), so a charge writes expiresAt 2000).
  * Every single-op case runs through both runOneOp and runGeneralTransaction.
  */
-class States implements StateAccess {
-  readonly map = new Map<string, number[]>();
-  readonly writes: [string, number[] | null, number][] = [];
-  overrides = new Map<string, { limit: number; windowMs: number }>();
-  attributes = new Map<string, Record<string, number>>();
-  constructor(init: Record<string, number[]> = {}) {
-    for (const [k, v] of Object.entries(init)) this.map.set(k, v);
-  }
-  read(ref: StateRef) {
-    return this.map.get(ref.key) ?? null;
-  }
-  write(ref: StateRef, state: number[] | null, expiresAt: number) {
-    this.writes.push([ref.key, state && [...state], expiresAt]);
-    if (state) this.map.set(ref.key, [...state]);
-    else this.map.delete(ref.key);
-  }
-  override(ref: StateRef) {
-    return this.overrides.get(ref.key);
-  }
-  attribute(entity: string, name: string) {
-    return this.attributes.get(entity)?.[name];
-  }
-}
-
 const NOW = 1500;
 const op = (over: Partial<TxOp> = {}): TxOp => fixedWindowOp({ limit: 2, windowMs: 1000 }, over);
 const res = (allowed: boolean, remaining: number, retryAfterMs: number, extra: Partial<OpResult> = {}): OpResult => ({

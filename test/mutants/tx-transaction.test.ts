@@ -1,41 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { StateRef, TxOp } from '../../src/stores/store.js';
-import { runGeneralTransaction, runOneOp, type StateAccess } from '../../src/stores/transaction.js';
+import type { TxOp } from '../../src/stores/store.js';
+import { runGeneralTransaction, runOneOp } from '../../src/stores/transaction.js';
 import { fixedWindowOp } from './support.js';
+import { States } from './tx-states.js';
 
 /**
  * More of the transaction rules (src/stores/transaction.ts), worked out by hand on fixed windows
  * at t = 1500: a 1000 ms window is [1000, 2000), a 4000 ms one [0, 4000); a charge's state
  * expires at its window's end.
  */
-class States implements StateAccess {
-  readonly map = new Map<string, number[]>();
-  readonly writes: [string, number[] | null, number][] = [];
-  readonly reads: string[] = [];
-  /** A key whose read throws, as a store's read may (a corrupt row, an I/O error). */
-  failing?: string;
-  overrides = new Map<string, { limit: number; windowMs: number }>();
-  constructor(init: Record<string, number[]> = {}) {
-    for (const [k, v] of Object.entries(init)) this.map.set(k, v);
-  }
-  read(ref: StateRef) {
-    this.reads.push(ref.key);
-    if (ref.key === this.failing) throw new Error(`cannot read ${ref.key}`);
-    return this.map.get(ref.key) ?? null;
-  }
-  write(ref: StateRef, state: number[] | null, expiresAt: number) {
-    this.writes.push([ref.key, state && [...state], expiresAt]);
-    if (state) this.map.set(ref.key, [...state]);
-    else this.map.delete(ref.key);
-  }
-  override(ref: StateRef) {
-    return this.overrides.get(ref.key);
-  }
-  attribute() {
-    return undefined;
-  }
-}
-
 const NOW = 1500;
 const op = (over: Partial<TxOp> = {}): TxOp => fixedWindowOp({ limit: 2, windowMs: 1000 }, over);
 
