@@ -39,6 +39,17 @@ describe('sliding window counter: the edges of its arithmetic', () => {
   });
 });
 
+describe('GCRA: the edge of its rounding tolerance', () => {
+  it('a cost reaching exactly the burst tolerance + 1e-9 fits, in the step and in place; + 2e-9 does not', () => {
+    // 1000 per 1000 ms: interval 1 ms, tolerance 1000 ms. A cost of 1000 + 1e-9 puts the TAT at now + 1000 + 1e-9: the edge, inclusive.
+    const p = { limit: 1000, windowMs: 1000 };
+    expect(step('gcra', null, 0, 1000 + 1e-9, p)).toMatchObject({ allowed: true, remaining: 0, retryAfterMs: 0, state: [1000 + 1e-9] });
+    expect(step('gcra', null, 0, 1000 + 2e-9, p).allowed).toBe(false);
+    expect(inPlace('gcra', null, 0, 1000 + 1e-9, p)).toEqual({ allowed: true, remaining: 0, resetMs: 1001, retryAfterMs: 0 });
+    expect(inPlace('gcra', null, 0, 1000 + 2e-9, p).allowed).toBe(false);
+  });
+});
+
 describe('concurrency: a limit or cost a rounding error off a whole number', () => {
   it('a cost a rounding error above the limit never fits: the retry is a lease duration, not when the held leases expire', () => {
     // 4 held + 1 > 0.9999999999999999 (1 − 2⁻⁵³); 4 + 1 − limit rounds to exactly 4, so only `cost > limit` says it never fits.
