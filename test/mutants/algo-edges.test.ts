@@ -39,6 +39,38 @@ describe('sliding window counter: the edges of its arithmetic', () => {
   });
 });
 
+describe('in-place takes: a fresh key ignores whatever the io cells still hold (another key’s state)', () => {
+  // The store reuses one io array for every key: on a fresh key its state cells hold the last key's state, to be ignored.
+  const p = { limit: 10, windowMs: 1000 };
+  const stale = (cells: number[]) => {
+    const io = new Float64Array(IO_CELLS);
+    io.set(cells);
+    return io;
+  };
+  it('fixed window, sliding window and GCRA answer as for an empty state', () => {
+    const fw = stale([1000, 10]); // a full window [1000, 2000)
+    expect((inPlaceTakes['fixed-window'] as InPlaceTake).take(fw, true, 1500, 1, p)).toBe(true);
+    expect([fw[0], fw[1], fw[REMAINING]]).toEqual([1000, 1, 9]);
+    const sw = stale([1000, 10, 10]); // a full current and previous window
+    expect((inPlaceTakes['sliding-window'] as InPlaceTake).take(sw, true, 1500, 1, p)).toBe(true);
+    expect([sw[0], sw[1], sw[2], sw[REMAINING], sw[RESET_MS]]).toEqual([1000, 0, 1, 9, 1500]);
+    const g = stale([2500]); // a TAT a full burst ahead
+    expect((inPlaceTakes.gcra as InPlaceTake).take(g, true, 1500, 1, p)).toBe(true);
+    expect([g[0], g[REMAINING], g[RESET_MS]]).toEqual([1600, 9, 100]);
+  });
+});
+
+describe('GCRA: the edge of its rounding tolerance', () => {
+  it('a cost reaching exactly the burst tolerance + 1e-9 fits, in the step and in place; + 2e-9 does not', () => {
+    // 1000 per 1000 ms: interval 1 ms, tolerance 1000 ms. A cost of 1000 + 1e-9 puts the TAT at now + 1000 + 1e-9: the edge, inclusive.
+    const p = { limit: 1000, windowMs: 1000 };
+    expect(step('gcra', null, 0, 1000 + 1e-9, p)).toMatchObject({ allowed: true, remaining: 0, retryAfterMs: 0, state: [1000 + 1e-9] });
+    expect(step('gcra', null, 0, 1000 + 2e-9, p).allowed).toBe(false);
+    expect(inPlace('gcra', null, 0, 1000 + 1e-9, p)).toEqual({ allowed: true, remaining: 0, resetMs: 1001, retryAfterMs: 0 });
+    expect(inPlace('gcra', null, 0, 1000 + 2e-9, p).allowed).toBe(false);
+  });
+});
+
 describe('concurrency: a limit or cost a rounding error off a whole number', () => {
   it('a cost a rounding error above the limit never fits: the retry is a lease duration, not when the held leases expire', () => {
     // 4 held + 1 > 0.9999999999999999 (1 − 2⁻⁵³); 4 + 1 − limit rounds to exactly 4, so only `cost > limit` says it never fits.
