@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { compilePolicy, type Locate } from './compile.js';
 import type { CompiledPolicy } from './compiled.js';
 import { formatPath, PolicyError, type PolicyIssue } from './errors.js';
@@ -85,7 +85,7 @@ function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string;
   // Stryker disable next-line MethodExpression: a parsed YAML or JSON document has no symbol keys; the filter is for the type
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(path, root);
+    const known = knownKeysAt(path);
     return issue.keys.map((k) => {
       return {
         path: formatPath([...path, k]),
@@ -128,7 +128,7 @@ function unionHint(path: readonly (string | number)[]): string | undefined {
     case 'scale':
       return 'scale is an attribute name or { attribute, of, default }';
     default:
-      return path.length >= 3 && path[path.length - 2] === 'match'
+      return path[path.length - 2] === 'match'
         ? 'a match value is a value, a list, a glob such as "/v1/*", { group: name }, { not: value } or { exists: true }'
         : undefined;
   }
@@ -136,34 +136,23 @@ function unionHint(path: readonly (string | number)[]): string | undefined {
 
 function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
   let cur: unknown = root;
-  for (const p of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[p] : undefined;
+  // Stryker disable next-line OptionalChaining: an issue's path runs through objects and lists to at most one step past them
+  for (const p of path) cur = (cur as Record<string | number, unknown> | null | undefined)?.[p];
   return cur;
 }
 
-/** The fields the schema accepts at a path, for "did you mean" suggestions. */
-function knownKeysAt(path: readonly (string | number)[], _root: unknown): string[] {
-  let shape: any = policySchema;
+/** The fields the schema accepts at a path, for "did you mean" suggestions (none inside a record: its keys are the user's). */
+function knownKeysAt(path: readonly (string | number)[]): string[] {
+  let shape: unknown = policySchema;
   for (const p of path) {
-    if (typeof p === 'number') {
-      // Stryker disable next-line OptionalChaining: zod 4 arrays expose .element, so the def.element fallback is never read
-      shape = unwrap(shape)?.element ?? unwrap(shape)?.def?.element;
-      continue;
-    }
-    shape = unwrap(shape)?.shape?.[p];
+    const s = optionalInner(shape);
+    shape = typeof p === 'number' ? (s instanceof z.ZodArray ? s.element : undefined) : s instanceof z.ZodObject ? s.shape[p] : undefined;
   }
-  const obj = unwrap(shape);
-  return obj?.shape ? Object.keys(obj.shape) : [];
+  const obj = optionalInner(shape);
+  return obj instanceof z.ZodObject ? Object.keys(obj.shape) : [];
 }
 
-function unwrap(s: any): any {
-  let cur = s;
-  for (let i = 0; i < 5 && cur; i++) {
-    const def = cur.def ?? cur._def;
-    if (def?.type === 'optional' || def?.type === 'nullable' || def?.type === 'default') cur = def.innerType;
-    else break;
-  }
-  return cur;
-}
+const optionalInner = (s: unknown): unknown => (s instanceof z.ZodOptional ? s.unwrap() : s);
 
 /** Maps a field path to its line and column in the YAML source. */
 export function locator(doc: Document, lines: LineCounter): Locate {

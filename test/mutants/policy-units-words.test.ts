@@ -35,6 +35,7 @@ describe('thousands separators', () => {
     expect(read('999,999/1d')).toEqual([999_999, 86_400_000, false]);
     expect(read('1,000,000 per day')).toEqual([1_000_000, 86_400_000, false]);
     expect(read('1,000.5/1m')).toEqual([1000.5, 60_000, false]);
+    expect(read('1,000.25/1m')).toEqual([1000.25, 60_000, false]);
     expect(read('1,000 requests per hour')).toEqual([1000, 3_600_000, false]);
   });
 
