@@ -17,6 +17,8 @@ describe('identity headers sent more than once', () => {
     expect(derive(req({ headers: { 'x-account': 'a,b' }, rawHeaders: ['X-Account', 'a,b'] })).account).toBe('a,b');
     // A header value that happens to spell the header's name is not a header line.
     expect(derive(req({ headers: { 'x-account': 'a,b', 'x-other': 'x-account' }, rawHeaders: ['X-Account', 'a,b', 'X-Other', 'x-account'] })).account).toBe('a,b');
+    // A name of the same length that differs is another header.
+    expect(derive(req({ headers: { 'x-account': 'a,b' }, rawHeaders: ['X-Account', 'a,b', 'X-Acc0unt', 'c'] })).account).toBe('a,b');
     // A longer or shorter name is another header.
     expect(derive(req({ headers: { 'x-account': 'a,b' }, rawHeaders: ['X-Account', 'a,b', 'X-Accounts', 'c', 'X-Accoun', 'd'] })).account).toBe('a,b');
     // Without raw lines (a Fetch front door) the joined value is all there is.
