@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RefusedCache } from '../../src/engine/refused-cache.js';
 import { Sluice } from '../../src/engine/sluice.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import type { OpResult, TxOp } from '../../src/stores/store.js';
@@ -21,6 +22,17 @@ class Flaky extends MemoryStore {
   }
 }
 
+/** A store that answers with promises, as a remote one does. */
+class Remote extends MemoryStore {
+  constructor() {
+    super();
+    Object.defineProperty(this, 'synchronous', { value: false });
+  }
+  override apply(ops: readonly TxOp[], now: number): OpResult[] {
+    return Promise.resolve(super.apply(ops, now)) as unknown as OpResult[];
+  }
+}
+
 describe('construction', () => {
   it('Sluice.open with a store spec passes maxKeys to the store it opens (room for 2 keys: 2 kept of 3)', async () => {
     const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
@@ -32,6 +44,31 @@ describe('construction', () => {
     for (const user of ['a', 'b', 'c']) await unbounded.check({ user });
     expect(await unbounded.store.size(10_000)).toBe(3);
     await unbounded.close();
+  });
+
+  it('the refused cache: on by default for a store that is not synchronous, off for one that is; the option overrides both', () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
+    const memory = new MemoryStore();
+    const remote = new Remote();
+    expect(Sluice.openSync({ policy, store: memory }).store).toBe(memory);
+    expect(Sluice.openSync({ policy, store: remote }).store).toBeInstanceOf(RefusedCache);
+    expect(Sluice.openSync({ policy, store: remote, refusedCache: false }).store).toBe(remote);
+    expect(Sluice.openSync({ policy, store: memory, refusedCache: true }).store).toBeInstanceOf(RefusedCache);
+  });
+
+  it('the refused cache is sized by the object given, else its default', async () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
+    for (const [refusedCache, kept] of [
+      [{ maxEntries: 1 }, 1],
+      [true, 3],
+    ] as const) {
+      const sluice = Sluice.openSync({ policy, store: new Remote(), refusedCache, clock: () => 10_000 });
+      for (const user of ['a', 'b', 'c']) {
+        await sluice.check({ user });
+        expect((await sluice.check({ user })).allowed).toBe(false);
+      }
+      expect((sluice.store as RefusedCache).entryCount).toBe(kept);
+    }
   });
 
   it('now() is the injected clock', () => {
