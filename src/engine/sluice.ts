@@ -107,6 +107,7 @@ export class Sluice {
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
     const cache = opts.refusedCache ?? !store.synchronous;
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: `cache === true ? {} :` (true or false) sizes the cache by its defaults either way (`true.maxEntries` is undefined); `cache ?` is tested
     this.store = cache ? new RefusedCache(store, cache === true ? {} : cache) : store;
     this.own = store;
     this.clock = opts.clock ?? sluiceClock;

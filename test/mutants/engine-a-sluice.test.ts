@@ -46,6 +46,22 @@ describe('construction', () => {
     await unbounded.close();
   });
 
+  it('maxKeys bounds the memory store made when none is given, by Sluice.open and by openSync', async () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
+    for (const sluice of [await Sluice.open({ policy, maxKeys: 2, clock: () => 10_000 }), Sluice.openSync({ policy, maxKeys: 2, clock: () => 10_000 })]) {
+      for (const user of ['a', 'b', 'c']) await sluice.check({ user });
+      expect(await sluice.store.size(10_000)).toBe(2);
+    }
+  });
+
+  it('maxKeys bounds the fallback limiter’s own store too (a store down, rules failing open)', async () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window', on_store_error: 'open' }] };
+    const sluice = Sluice.openSync({ policy, store: new Flaky(), maxKeys: 2, clock: () => 10_000, breaker: { failures: 1000 } });
+    for (const user of ['a', 'b', 'c']) expect((await sluice.check({ user })).rules[0].fallback).toBe(true);
+    const local = (sluice as unknown as { fallback: { local: MemoryStore } }).fallback.local;
+    expect(await local.size(10_000)).toBe(2);
+  });
+
   it('the refused cache: on by default for a store that is not synchronous, off for one that is; the option overrides both', () => {
     const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
     const memory = new MemoryStore();
@@ -272,6 +288,24 @@ describe('records over several rules', () => {
       expect(sluice.checkSync({ user: 'u' }).allowed).toBe(false);
       expect((await sluice.record({ user: 'u' }, { status: 200 })).rules.map((r) => [r.name, r.remaining])).toEqual([['lease', 1]]);
       expect(sluice.checkSync({ user: 'u' }).allowed).toBe(true);
+    }
+  });
+});
+
+describe('a lone outcome rule with a block, checked', () => {
+  it('asks only whether the key is blocked: admitted when full, refused once a record past the limit trips the block', async () => {
+    const policy = { rules: [{ name: 'fails', key: 'user', limit: '2/1m', count: 'failure', block: '10s' }] };
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      let now = 0;
+      const sluice = Sluice.openSync({ policy, store, clock: () => now });
+      await sluice.record({ user: 'u' }, { status: 500 });
+      await sluice.record({ user: 'u' }, { status: 500 });
+      const full = sluice.checkSync({ user: 'u' });
+      expect([full.allowed, full.rules[0].blocked]).toEqual([true, false]);
+      await sluice.record({ user: 'u' }, { status: 500 });
+      now = 1000;
+      const d = sluice.checkSync({ user: 'u' });
+      expect([d.allowed, d.rules[0].blocked, d.retryAfterMs, d.status]).toEqual([false, true, 9000, 429]);
     }
   });
 });
