@@ -79,8 +79,10 @@ export class Sluice {
   /** Per policy rule, how a store decides it in place (undefined: its algorithm or mode needs the general path). */
   private inPlace: (InPlaceRule | undefined)[] = [];
   /** What every check decided in place under the current policy is read from, besides its figures. */
+  // Stryker disable next-line BooleanLiteral,ObjectLiteral: a placeholder: indexPolicy (in the constructor) sets it before any decision
   private inPlaceSource: DecisionSource = { legacyHeaders: false };
   /** What a decision over no rule is read from. */
+  // Stryker disable next-line BooleanLiteral,ObjectLiteral,ArrayDeclaration: a placeholder: indexPolicy (in the constructor) sets it before any decision
   private noResults: DecisionSource & { results: readonly OpResult[] } = { legacyHeaders: false, results: [] };
   /** The in-place takes' figures. */
   private readonly io = new Float64Array(IO_CELLS);
@@ -105,6 +107,7 @@ export class Sluice {
   private constructor(policy: CompiledPolicy, store: Store, opts: SluiceOptions) {
     this.policyValue = policy;
     const cache = opts.refusedCache ?? !store.synchronous;
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: `cache === true ? {} :` (true or false) sizes the cache by its defaults either way (`true.maxEntries` is undefined); `cache ?` is tested
     this.store = cache ? new RefusedCache(store, cache === true ? {} : cache) : store;
     this.own = store;
     this.clock = opts.clock ?? sluiceClock;

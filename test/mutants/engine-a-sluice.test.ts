@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RefusedCache } from '../../src/engine/refused-cache.js';
 import { Sluice } from '../../src/engine/sluice.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import type { OpResult, TxOp } from '../../src/stores/store.js';
@@ -21,6 +22,17 @@ class Flaky extends MemoryStore {
   }
 }
 
+/** A store that answers with promises, as a remote one does. */
+class Remote extends MemoryStore {
+  constructor() {
+    super();
+    Object.defineProperty(this, 'synchronous', { value: false });
+  }
+  override apply(ops: readonly TxOp[], now: number): OpResult[] {
+    return Promise.resolve(super.apply(ops, now)) as unknown as OpResult[];
+  }
+}
+
 describe('construction', () => {
   it('Sluice.open with a store spec passes maxKeys to the store it opens (room for 2 keys: 2 kept of 3)', async () => {
     const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
@@ -32,6 +44,47 @@ describe('construction', () => {
     for (const user of ['a', 'b', 'c']) await unbounded.check({ user });
     expect(await unbounded.store.size(10_000)).toBe(3);
     await unbounded.close();
+  });
+
+  it('maxKeys bounds the memory store made when none is given, by Sluice.open and by openSync', async () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
+    for (const sluice of [await Sluice.open({ policy, maxKeys: 2, clock: () => 10_000 }), Sluice.openSync({ policy, maxKeys: 2, clock: () => 10_000 })]) {
+      for (const user of ['a', 'b', 'c']) await sluice.check({ user });
+      expect(await sluice.store.size(10_000)).toBe(2);
+    }
+  });
+
+  it('maxKeys bounds the fallback limiter’s own store too (a store down, rules failing open)', async () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window', on_store_error: 'open' }] };
+    const sluice = Sluice.openSync({ policy, store: new Flaky(), maxKeys: 2, clock: () => 10_000, breaker: { failures: 1000 } });
+    for (const user of ['a', 'b', 'c']) expect((await sluice.check({ user })).rules[0].fallback).toBe(true);
+    const local = (sluice as unknown as { fallback: { local: MemoryStore } }).fallback.local;
+    expect(await local.size(10_000)).toBe(2);
+  });
+
+  it('the refused cache: on by default for a store that is not synchronous, off for one that is; the option overrides both', () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
+    const memory = new MemoryStore();
+    const remote = new Remote();
+    expect(Sluice.openSync({ policy, store: memory }).store).toBe(memory);
+    expect(Sluice.openSync({ policy, store: remote }).store).toBeInstanceOf(RefusedCache);
+    expect(Sluice.openSync({ policy, store: remote, refusedCache: false }).store).toBe(remote);
+    expect(Sluice.openSync({ policy, store: memory, refusedCache: true }).store).toBeInstanceOf(RefusedCache);
+  });
+
+  it('the refused cache is sized by the object given, else its default', async () => {
+    const policy = { rules: [{ name: 'r', key: 'user', limit: '1/1m', algorithm: 'fixed-window' }] };
+    for (const [refusedCache, kept] of [
+      [{ maxEntries: 1 }, 1],
+      [true, 3],
+    ] as const) {
+      const sluice = Sluice.openSync({ policy, store: new Remote(), refusedCache, clock: () => 10_000 });
+      for (const user of ['a', 'b', 'c']) {
+        await sluice.check({ user });
+        expect((await sluice.check({ user })).allowed).toBe(false);
+      }
+      expect((sluice.store as RefusedCache).entryCount).toBe(kept);
+    }
   });
 
   it('now() is the injected clock', () => {
@@ -235,6 +288,24 @@ describe('records over several rules', () => {
       expect(sluice.checkSync({ user: 'u' }).allowed).toBe(false);
       expect((await sluice.record({ user: 'u' }, { status: 200 })).rules.map((r) => [r.name, r.remaining])).toEqual([['lease', 1]]);
       expect(sluice.checkSync({ user: 'u' }).allowed).toBe(true);
+    }
+  });
+});
+
+describe('a lone outcome rule with a block, checked', () => {
+  it('asks only whether the key is blocked: admitted when full, refused once a record past the limit trips the block', async () => {
+    const policy = { rules: [{ name: 'fails', key: 'user', limit: '2/1m', count: 'failure', block: '10s' }] };
+    for (const store of [new MemoryStore(), new GeneralOnly()]) {
+      let now = 0;
+      const sluice = Sluice.openSync({ policy, store, clock: () => now });
+      await sluice.record({ user: 'u' }, { status: 500 });
+      await sluice.record({ user: 'u' }, { status: 500 });
+      const full = sluice.checkSync({ user: 'u' });
+      expect([full.allowed, full.rules[0].blocked]).toEqual([true, false]);
+      await sluice.record({ user: 'u' }, { status: 500 });
+      now = 1000;
+      const d = sluice.checkSync({ user: 'u' });
+      expect([d.allowed, d.rules[0].blocked, d.retryAfterMs, d.status]).toEqual([false, true, 9000, 429]);
     }
   });
 });
