@@ -19,6 +19,14 @@ describe('carryState into a rolling quota', () => {
   });
 });
 
+describe('carryState: a GCRA whose interval is unchanged', () => {
+  it('keeps its TAT as it is, even one already past (10/1000 and 20/2000: 100 ms each)', () => {
+    expect(carryState(change('gcra', W, 'gcra', { limit: 20, windowMs: 2000 }), [1000], 1100)).toEqual({ state: [1000], expiresAt: 1000 });
+    // Another interval (20/1000: 50 ms) recounts: nothing used at 1100, nothing kept.
+    expect(carryState(change('gcra', W, 'gcra', { limit: 20, windowMs: 1000 }), [1000], 1100)).toEqual({ state: null, expiresAt: 0 });
+  });
+});
+
 describe('carryState: a state that would not be finite is forgotten', () => {
   it('a kept log with one entry not a number (the others fine)', () => {
     expect(carryState(change('sliding-log', W, 'sliding-log', { limit: 5, windowMs: 1000 }), [1050, 2, Number.NaN, 1], 1100)).toEqual({ state: null, expiresAt: 0 });

@@ -142,7 +142,8 @@ describe('fallback: the store’s figure with the policy’s own limit and windo
     expect(h.apply([g], NOW)[0]).toMatchObject({ limit: 5, remaining: 2 });
   });
 
-  it('one instance decides with the limit as it is (2.5 stays 2.5)', () => {
+  it('one instance decides with the limit as it is (2.5 stays 2.5), an override’s too', () => {
     expect(new Fallback(100, () => 1).apply([fixedWindowOp({ limit: 2.5, windowMs: 60_000 })], NOW)[0]).toMatchObject({ limit: 2.5, remaining: 1.5 });
+    expect(new Fallback(100, () => 1).apply([op({ override: { limit: 2.5, windowMs: 60_000 } })], NOW)[0]).toMatchObject({ limit: 2.5, remaining: 1.5 });
   });
 });

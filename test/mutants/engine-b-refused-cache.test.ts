@@ -81,3 +81,12 @@ describe('refused cache: its index of state keys', () => {
     expect(indexed(two).size).toBe(0);
   });
 });
+
+describe('refused cache: a reload carry-over over a store that rewrites synchronously', () => {
+  it('refuses a rewrite that looks limits up asynchronously, saying why', async () => {
+    const { cache } = refusedAt1100();
+    await expect(cache.rewriteStatesAsync('r', async (state) => ({ state: [...state], expiresAt: 5000 }), 1150)).rejects.toThrow(
+      'refused cache: a rewrite that looks limits up asynchronously cannot run over a store that rewrites synchronously',
+    );
+  });
+});
