@@ -49,7 +49,7 @@ export class LeanConnection {
   private failures = 0;
   private nextAttemptAt = 0;
   private idleWaiters: (() => void)[] = [];
-  readonly stats = { connects: 0, timeouts: 0 };
+  readonly stats = { connects: 0, calls: 0, timeouts: 0 };
 
   constructor(private readonly opts: LeanConnectionOptions) {}
 
@@ -102,6 +102,7 @@ export class LeanConnection {
    */
   call(text: string): Promise<Reply> {
     if (!this.isReady) return Promise.reject(new Error('sluice redis store: the lean connection is not ready'));
+    this.stats.calls++;
     return this.write(text);
   }
 

@@ -146,6 +146,11 @@ export class RedisStore implements Store {
     const script = (keys: string[], args: string[]): Promise<unknown[]> =>
       this.cluster ? sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args) : sc.sluiceTxBuffer(keys.length + 1, ...keys, index, `${debugFlag}x`, ...args);
     const lean = (this.lean = opts.leanConnection === false ? undefined : leanConnectionFor(client, this.timeoutMs, this.onError));
+    if (lean !== undefined) {
+      // Up with ioredis (and again after each of its reconnects); a call finding it down connects it too.
+      if (client.status === 'ready') lean.connect();
+      client.on('ready', () => lean.connect());
+    }
     const fcallHead = bulk('FCALL') + bulk(LIBRARY.fn);
     const fcallTail = bulk(index) + bulk(`${debugFlag}x`);
     const fcall = (keys: string[], args: string[]): Promise<unknown[]> => {
