@@ -55,6 +55,8 @@ try {
   const replyBytes = await new Promise((resolve) => { const s = connect({ port: redis.port, host: '127.0.0.1' }); let b = Buffer.alloc(0); s.on('data', (d) => { b = Buffer.concat([b, d]); if (b.length >= 70) setTimeout(() => { s.destroy(); resolve(b.length); }, 50); }); s.on('connect', () => s.write(resp(fcallArgs))); });
   const rawPing = await rawCaller(redis.port, Buffer.from('*1\r\n$4\r\nPING\r\n'), 7);
   const rawFcall = await rawCaller(redis.port, resp(fcallArgs), replyBytes);
+  const fcallText = resp(fcallArgs).toString('latin1');
+  const ops = Array.from({ length: 10000 }, (_, j) => [{ key: `per-account|acct-${j}`, tag: `per-account|acct-${j}`, algorithm: 'fixed-window', params: { limit: 1_000_000, windowMs: 60_000 }, cost: 1, mode: 'take', shadow: false, chargeRejected: false, blockMs: 0, blockOnly: false }]);
   const subjects = Array.from({ length: 10000 }, (_, i) => ({ account: `acct-${i}` }));
   let i = 0;
   const cases = {
@@ -62,6 +64,8 @@ try {
     'raw PING': () => rawPing.call(),
     'ioredis FCALL': () => io.callBuffer(...fcallArgs),
     'raw FCALL': () => rawFcall.call(),
+    'lean FCALL': () => store.lean.call(fcallText),
+    'store.apply': () => store.apply(ops[i++ % 10000], 0),
     'sluice.check': () => sluice.check(subjects[i++ % 10000]),
     'sluice via io': () => viaIo.check(subjects[i++ % 10000]),
     'RLF consume': () => rlf.consume(subjects[i++ % 10000].account),

@@ -74,6 +74,7 @@ describe.skipIf(!warnIfNoRedis('Redis lean connection'))('Redis lean connection'
     expect(store.lean!.stats.calls).toBe(4); // the fifth is answered by the engine's refused-keys cache
     const io = await open(server.url, { leanConnection: false });
     expect(io.lean).toBeUndefined();
+    expect((await open(`${server.url}?lean=0`)).lean).toBeUndefined();
     expect(await allowed(await Sluice.open({ policy: POLICY, store: io }), 'a', 5)).toEqual([true, true, true, false, false]);
   });
 
