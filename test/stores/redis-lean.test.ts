@@ -191,6 +191,17 @@ describe.skipIf(!warnIfNoRedis('Redis lean connection'))('Redis lean connection'
     }
   });
 
+  it('idle() waits for the calls already sent (a reload carry-over reads after them)', async () => {
+    const store = await open(server.url);
+    let answered = 0;
+    const calls = Array.from({ length: 20 }, () => store.lean!.call(command(['PING'])).then(() => answered++));
+    expect(answered).toBe(0);
+    await store.lean!.idle();
+    expect(answered).toBe(20);
+    await Promise.all(calls);
+    await store.lean!.idle(); // nothing in flight: at once
+  });
+
   it('stays off for TLS, Cluster-style options, Sentinel and an ioredis key prefix', () => {
     const cases = [{ tls: {} }, { keyPrefix: 'x:' }, { sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'm' }, { path: '/tmp/nowhere.sock' }];
     for (const o of cases) {
