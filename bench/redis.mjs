@@ -190,7 +190,7 @@ export async function run(report = console.log) {
     );
     const io = medianOf(ioOnly);
     report(
-      `Sluice at 1 in flight with its calls through ioredis instead of the lean connection: ${fmt(io.rate)}/s, p99 ${ms(io.p99)}, Node CPU ${io.cpuUs.toFixed(1)} µs/decision; ` +
+      `Sluice at 1 in flight with its calls through ioredis instead of the lean connection: ${fmt(io.rate)}/s, p50 ${ms(io.p50)}, p99 ${ms(io.p99)}, Node CPU ${io.cpuUs.toFixed(1)} µs/decision; ` +
         `the lean connection runs at ${spread(one.ss, ioOnly)} of its rate`,
     );
   } finally {
