@@ -128,7 +128,11 @@ export class LeanConnection {
       return;
     }
     const p = this.pending[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+    if (this.head === this.pending.length) {
+      // Every call answered: start the queue afresh (the common case at one call in flight).
+      this.pending.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.pending.length) {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
