@@ -68,7 +68,8 @@ const SLACK = 1000;
 const CLIENT_CLOCK_SLACK = 60_000;
 
 /**
- * The Redis store (single node, Sentinel or Cluster, through ioredis).
+ * The Redis store (single node, Sentinel or Cluster, through ioredis; on a single node without
+ * TLS the transaction calls take a lean connection of their own, lean-connection.ts).
  *
  * A transaction is decided by one Lua script (lua/transaction.ts) that mirrors
  * runTransaction line by line, reading run-time overrides and scale attributes inside
@@ -503,7 +504,8 @@ function leanConnectionFor(client: Client, timeoutMs: number, onError: ((e: unkn
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 6379,
     ...(o.username ? { username: o.username } : {}),
-    ...(o.password !== undefined && o.password !== null ? { password: o.password } : {}),
+    // As ioredis: an empty password sends no AUTH.
+    ...(o.password ? { password: o.password } : {}),
     ...(o.db ? { db: o.db } : {}),
     timeoutMs,
     connectTimeoutMs: o.connectTimeout ?? 2000,
