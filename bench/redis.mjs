@@ -49,7 +49,7 @@ function freePort() {
   });
 }
 
-async function startRedis() {
+export async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
@@ -132,6 +132,9 @@ export async function run(report = console.log) {
   try {
     const store = await connectRedisStore(url, { requireConnection: true, timeoutMs: 2000 });
     const sluice = await Sluice.open({ policy: POLICY, store });
+    // The same engine with its transaction calls through ioredis instead of the lean connection (1 in flight only).
+    const ioStore = await connectRedisStore(url, { requireConnection: true, timeoutMs: 2000, leanConnection: false });
+    const viaIoredis = await Sluice.open({ policy: POLICY, store: ioStore });
     const subjects = Array.from({ length: KEYS }, (_, i) => ({ account: `acct-${i}` }));
     const client = new Redis({ port: redis.port, host: '127.0.0.1', enableOfflineQueue: true });
     const rlf = new RateLimiterRedis({ storeClient: client, points: 1_000_000, duration: 60, keyPrefix: 'rlf' });
@@ -145,19 +148,24 @@ export async function run(report = console.log) {
     // The floor at 1 in flight (what `redis-cli --latency` shows, from Node): a bare PING round
     // trip on the same kind of connection, interleaved with the contenders.
     const floors = [];
+    const ioOnly = [];
     for (const inFlight of [1, 64, 256]) {
       const ss = [];
       const rs = [];
       for (let round = 0; round < ROUNDS; round++) {
         ss.push(await measureScript(client, (i) => sluice.check(subjects[i]), inFlight, () => store.batchStats.transactions));
         rs.push(await measureScript(client, rlfCheck, inFlight, () => rlfDecisions));
-        if (inFlight === 1) floors.push(await measure(() => client.ping(), 1));
+        if (inFlight === 1) {
+          floors.push(await measure(() => client.ping(), 1));
+          ioOnly.push(await measure((i) => viaIoredis.check(subjects[i]), 1));
+        }
       }
       const ratios = ss.map((x, i) => x.rate / rs[i].rate);
-      rows.push({ inFlight, s: medianOf(ss), r: medianOf(rs), ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios) });
+      rows.push({ inFlight, s: medianOf(ss), r: medianOf(rs), ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), ss, rs });
     }
     const batch = store.batchStats;
     await sluice.close();
+    await viaIoredis.close();
     client.disconnect();
 
     report(`Redis 7 on 127.0.0.1, one Node process, ${KEYS.toLocaleString()} keys, fixed window, ${CASE_MS / 1000}s per case and round`);
@@ -171,9 +179,19 @@ export async function run(report = console.log) {
     report(`Sluice batching: ${(batch.transactions / Math.max(1, batch.calls)).toFixed(1)} decisions per script call on average`);
     const floor = medianOf(floors);
     const one = rows[0];
+    // Ratios of rates measured in the same round, then their median and spread.
+    const spread = (xs, ys) => {
+      const q = xs.map((x, i) => x.rate / ys[i].rate);
+      return `${median(q).toFixed(2)} (${Math.min(...q).toFixed(2)}–${Math.max(...q).toFixed(2)})`;
+    };
     report(
       `Floor at 1 in flight: a bare PING round trip (ioredis) ${fmt(floor.rate)}/s, p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)}; ` +
-        `Sluice reaches ${(one.s.rate / floor.rate).toFixed(2)} of it, RateLimiterRedis ${(one.r.rate / floor.rate).toFixed(2)}`,
+        `Sluice reaches ${spread(one.ss, floors)} of it, RateLimiterRedis ${spread(one.rs, floors)}`,
+    );
+    const io = medianOf(ioOnly);
+    report(
+      `Sluice at 1 in flight with its calls through ioredis instead of the lean connection: ${fmt(io.rate)}/s, p50 ${ms(io.p50)}, p99 ${ms(io.p99)}, Node CPU ${io.cpuUs.toFixed(1)} µs/decision; ` +
+        `the lean connection runs at ${spread(one.ss, ioOnly)} of its rate`,
     );
   } finally {
     await redis.stop();

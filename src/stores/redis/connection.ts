@@ -12,7 +12,8 @@ import { RedisStore, type RedisStoreOptions } from './redis.js';
  *   redis+cluster://[[user]:password@]host:port,host:port,…[?options]
  * Options: timeout=250 (ms), prefix=sluice:, clock=server|client, tls=1 (sentinel/cluster),
  * tlsCa=<ca.pem>, tlsCert=<cert.pem>, tlsKey=<key.pem>, tlsServername=<name>,
- * sentinelPassword=…, maxInFlight=8, maxBatch=128.
+ * sentinelPassword=…, maxInFlight=8, maxBatch=128, lean=0 (single node: the transaction calls
+ * through ioredis rather than the lean connection, lean-connection.ts).
  */
 export interface RedisSpec {
   kind: 'single' | 'sentinel' | 'cluster';
@@ -197,6 +198,7 @@ export async function connectRedisStore(url: string, opts: ConnectOptions & { re
     ...(o.clock === 'client' || o.clock === 'server' ? { clock: o.clock } : {}),
     ...(o.maxInFlight ? { maxInFlight: Number(o.maxInFlight) } : {}),
     ...(o.maxBatch ? { maxBatch: Number(o.maxBatch) } : {}),
+    ...(o.lean === '0' || o.lean === 'false' ? { leanConnection: false } : {}),
   };
   if (!(storeOpts.timeoutMs! > 0)) throw new Error(`Bad timeout in Redis connection string "${redact(url)}"`);
   const client = createRedisClient(spec, { ...opts, timeoutMs: storeOpts.timeoutMs });

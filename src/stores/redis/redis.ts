@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { stepLua, transactionLibrary, transactionLua } from './lua/transaction.js';
 import { overrideDeleteLua, overrideListLua, overrideSetLua, stateCasLua } from './lua/overrides.js';
 import { keySlot } from './slot.js';
+import { LeanConnection } from './lean-connection.js';
+import { bulk } from './resp.js';
 import { decodeState, encodeState } from './state-codec.js';
 import type { AsyncStateRewrite } from '../store.js';
 
@@ -40,6 +42,11 @@ export interface RedisStoreOptions {
    * fallback share. With clock: 'client', beats are stamped with `clock` (default Date.now).
    */
   instances?: InstancesOptions & { clock?: () => number };
+  /**
+   * Single node without TLS: send the transaction calls over a second, bare connection
+   * (lean-connection.ts) instead of through ioredis. Default true; false: ioredis only.
+   */
+  leanConnection?: boolean;
 }
 
 type Client = Redis | Cluster;
@@ -61,7 +68,8 @@ const SLACK = 1000;
 const CLIENT_CLOCK_SLACK = 60_000;
 
 /**
- * The Redis store (single node, Sentinel or Cluster, through ioredis).
+ * The Redis store (single node, Sentinel or Cluster, through ioredis; on a single node without
+ * TLS the transaction calls take a lean connection of their own, lean-connection.ts).
  *
  * A transaction is decided by one Lua script (lua/transaction.ts) that mirrors
  * runTransaction line by line, reading run-time overrides and scale attributes inside
@@ -104,6 +112,8 @@ export class RedisStore implements Store {
   /** onInvalidate listeners, and the connection that hears other instances' news (opened for the first listener). */
   private readonly invalidateListeners = new Set<(keys: readonly string[] | 'all') => void>();
   private subscriber?: Client;
+  /** The bare connection the transaction calls take when it is up (single node, no TLS), or undefined. */
+  readonly lean?: LeanConnection;
   /** Counters for metrics. errors: transactions Redis did not answer (or answered malformed), each counted once. */
   readonly stats = { errors: 0, connectionErrors: 0, multiSlot: 0, refunds: 0, refundErrors: 0 };
 
@@ -136,10 +146,32 @@ export class RedisStore implements Store {
     const index = this.keys.overrideIndex;
     const script = (keys: string[], args: string[]): Promise<unknown[]> =>
       this.cluster ? sc.sluiceTxBuffer(keys.length, ...keys, debugFlag, ...args) : sc.sluiceTxBuffer(keys.length + 1, ...keys, index, `${debugFlag}x`, ...args);
-    const fcall = (keys: string[], args: string[]): Promise<unknown[]> =>
-      (this.cluster
-        ? client.callBuffer('FCALL', LIBRARY.fn, keys.length, ...keys, debugFlag, ...args)
-        : client.callBuffer('FCALL', LIBRARY.fn, keys.length + 1, ...keys, index, `${debugFlag}x`, ...args)) as Promise<unknown[]>;
+    const lean = (this.lean = opts.leanConnection === false ? undefined : leanConnectionFor(client, this.timeoutMs, this.onError));
+    if (lean !== undefined) {
+      // Up with ioredis (and again after each of its reconnects); a call finding it down connects it too.
+      if (client.status === 'ready') lean.connect();
+      client.on('ready', () => lean.connect());
+    }
+    const fcallHead = bulk('FCALL') + bulk(LIBRARY.fn);
+    const fcallTail = bulk(index) + bulk(`${debugFlag}x`);
+    const fcall = (keys: string[], args: string[]): Promise<unknown[]> => {
+      if (lean !== undefined) {
+        if (lean.ready) {
+          // FCALL fn nkeys keys… index flags args…, as below, written straight to the socket.
+          let text = `*${keys.length + args.length + 5}\r\n${fcallHead}${bulk(String(keys.length + 1))}`;
+          for (let i = 0; i < keys.length; i++) text += bulk(keys[i]);
+          text += fcallTail;
+          for (let i = 0; i < args.length; i++) text += bulk(args[i]);
+          return lean.call(text) as Promise<unknown[]>;
+        }
+        lean.connect();
+      }
+      return (
+        this.cluster
+          ? client.callBuffer('FCALL', LIBRARY.fn, keys.length, ...keys, debugFlag, ...args)
+          : client.callBuffer('FCALL', LIBRARY.fn, keys.length + 1, ...keys, index, `${debugFlag}x`, ...args)
+      ) as Promise<unknown[]>;
+    };
     const send = (keys: string[], args: string[]): Promise<unknown[]> => {
       if (this.callMode === 'script') return script(keys, args);
       if (this.callMode === 'unknown') return this.loadLibrary().then(() => send(keys, args));
@@ -368,6 +400,8 @@ export class RedisStore implements Store {
    * old policy may write a state in the old algorithm's shape until they reload as well.
    */
   async rewriteStatesAsync(ns: string, rewrite: AsyncStateRewrite, now: number): Promise<number> {
+    // Decisions already sent on the lean connection land before the SCAN and the reads below.
+    await this.lean?.idle();
     const nodes: Redis[] = this.cluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     const slack = this.clientClock ? CLIENT_CLOCK_SLACK : SLACK;
     let n = 0;
@@ -446,6 +480,7 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.batcher.close(new Error('sluice redis store: closed'));
+    this.lean?.close();
     this.invalidateListeners.clear();
     this.subscriber?.disconnect();
     try {
@@ -455,6 +490,27 @@ export class RedisStore implements Store {
     }
     this.client.disconnect();
   }
+}
+
+/**
+ * A lean connection for a single-node ioredis client, with its host, port, user, password and
+ * database; none for Cluster, Sentinel, TLS, a Unix socket or a key prefix (ioredis's own).
+ */
+function leanConnectionFor(client: Client, timeoutMs: number, onError: ((e: unknown) => void) | undefined): LeanConnection | undefined {
+  if (client.isCluster) return undefined;
+  const o = (client as Redis).options;
+  if (o.sentinels || o.tls || o.path || o.keyPrefix) return undefined;
+  return new LeanConnection({
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 6379,
+    ...(o.username ? { username: o.username } : {}),
+    // As ioredis: an empty password sends no AUTH.
+    ...(o.password ? { password: o.password } : {}),
+    ...(o.db ? { db: o.db } : {}),
+    timeoutMs,
+    connectTimeoutMs: o.connectTimeout ?? 2000,
+    ...(onError ? { onError } : {}),
+  });
 }
 
 /** The server answered (it refused the command), as opposed to a connection failing. */
