@@ -39,14 +39,38 @@ function compileOne(attr: string, value: MatchValue, groups: ReadonlyMap<string,
       return (s) => present(s[attr]) && members.has(String(s[attr]));
     }
     if ('not' in value) {
-      const inner = valueTest(Array.isArray(value.not) ? value.not : [value.not]);
-      return (s) => !present(s[attr]) || !inner(String(s[attr]));
+      const inner = valueTest(asComparedFor(attr, Array.isArray(value.not) ? value.not : [value.not]));
+      return (s) => !present(s[attr]) || !inner(comparedValue(attr, s[attr]));
     }
     const want = value.exists;
     return (s) => present(s[attr]) === want;
   }
-  const test = valueTest(Array.isArray(value) ? value : [value]);
-  return (s) => present(s[attr]) && test(String(s[attr]));
+  const test = valueTest(asComparedFor(attr, Array.isArray(value) ? value : [value]));
+  return (s) => present(s[attr]) && test(comparedValue(attr, s[attr]));
+}
+
+/**
+ * `path` and `method` are compared as routes compare them, whoever gives the subject (the
+ * gateway and middleware normalise them; a /v1/check caller may not): a path in lower case
+ * without a trailing `/`, a method in upper case, and GET standing for HEAD too (Express and
+ * most upstreams serve HEAD with the GET handler, so a HEAD would otherwise pass a rule on GET).
+ * Every other attribute is compared exactly as written.
+ */
+const FOLDED = new Set(['path', 'method']);
+
+function fold(attr: string, v: string): string {
+  if (attr === 'method') return v.toUpperCase();
+  return (v.length > 1 && v.endsWith('/') ? v.slice(0, -1) : v).toLowerCase();
+}
+
+function comparedValue(attr: string, v: unknown): string {
+  return FOLDED.has(attr) ? fold(attr, String(v)) : String(v);
+}
+
+function asComparedFor(attr: string, values: readonly (string | number | boolean)[]): string[] {
+  if (!FOLDED.has(attr)) return values.map(String);
+  const list = values.map((v) => fold(attr, String(v)));
+  return attr === 'method' && list.includes('GET') && !list.includes('HEAD') ? [...list, 'HEAD'] : list;
 }
 
 /** Exact values go in a Set; values with * or ? are globs. */
@@ -89,7 +113,8 @@ export function exactValues(match: Record<string, MatchValue> | undefined, group
         values = new Set();
         for (const n of Array.isArray(value.group) ? value.group : [value.group]) for (const m of groups.get(n) ?? []) values.add(m);
       }
-    } else {
+    } else if (!FOLDED.has(attr)) {
+      // path and method are folded before they are compared (see FOLDED): the index, which looks values up as given, leaves them to the predicate
       const list = (Array.isArray(value) ? value : [value]).map(String);
       if (!list.some((v) => /[*?]/.test(v))) values = new Set(list);
     }
