@@ -243,6 +243,7 @@ const slidingLog: InPlaceLogTake = {
     } else {
       // Walk from the oldest live unit until enough have left the window for `cost` to fit.
       let excess = used + cost - p.limit;
+      // Stryker disable next-line EqualityOperator: never reaches i = n: the live costs sum to used, so excess falls to cost − limit ≤ 0 by the last entry and the loop breaks
       for (let i = expired; i < n; i++) {
         excess -= log.cost(key, i);
         if (excess <= 0) {
