@@ -175,13 +175,18 @@ const slidingWindow: InPlaceTake = {
     const fits = prev * overlap + curr + cost <= p.limit + 1e-9;
     let retry = 0;
     if (fits) curr += cost;
-    else if (p.limit - curr - cost >= 0 && prev > 0) {
+    else if (
+      p.limit - curr - cost >= 0 &&
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: unreachable with prev = 0: a refusal then means curr + cost > limit, so the room is < 0 (as in sliding-window.ts)
+      prev > 0
+    ) {
       // Within this window: the previous window's weight decays linearly.
       retry = Math.max(1, start + (1 - (p.limit - curr - cost) / prev) * w - now);
     } else if (cost > p.limit) {
       retry = start + w - now;
     } else {
       // Otherwise wait for the next window, where this window's count decays instead.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: unreachable with curr = 0: the room is limit − cost ≥ 0 here, so a refusal needed prev > 0 (as in sliding-window.ts)
       const f = curr > 0 ? Math.max(0, 1 - (p.limit - cost) / curr) : 0;
       retry = Math.max(1, start + w + f * w - now);
     }
@@ -238,6 +243,7 @@ const slidingLog: InPlaceLogTake = {
     } else {
       // Walk from the oldest live unit until enough have left the window for `cost` to fit.
       let excess = used + cost - p.limit;
+      // Stryker disable next-line EqualityOperator: never reaches i = n: the live costs sum to used, so excess falls to cost − limit ≤ 0 by the last entry and the loop breaks
       for (let i = expired; i < n; i++) {
         excess -= log.cost(key, i);
         if (excess <= 0) {
