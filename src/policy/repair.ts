@@ -44,13 +44,15 @@ export function repairDocument(value: unknown, schema: z.ZodType, firstIssues: r
 
 /** Applies one issue's repair; false when the document cannot be repaired (a top-level field is unusable). */
 function fix(doc: Record<string, unknown>, issue: z.core.$ZodIssue, setAside: Set<number>): boolean {
+  // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: a parsed YAML or JSON document has no symbol keys; the filter is for the type
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const parent = at(doc, path);
-    if (parent && typeof parent === 'object') for (const k of issue.keys) delete (parent as Record<string, unknown>)[k];
+    // Unknown keys are reported on the object that has them.
+    const parent = at(doc, path) as Record<string, unknown>;
+    for (const k of issue.keys) delete parent[k];
     return true;
   }
-  if (issue.code === 'invalid_value' && path.length > 0) {
+  if (issue.code === 'invalid_value') {
     const current = at(doc, path);
     const choices = issue.values.filter((v): v is string => typeof v === 'string');
     const hint = typeof current === 'string' ? closest(current, choices) : undefined;
