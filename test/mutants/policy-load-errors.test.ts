@@ -108,6 +108,8 @@ describe('the words of each schema refusal', () => {
       '4:5 routes[0].api: this field is required',
       '6:5 overrides[0].limit: this field is required: write a limit like "60/1m", "1/3s" or "5GB/5d"',
     ]);
+    // An override's key is a mapping: the rule key's forms ("an attribute name or a list") are not offered for it.
+    expect(at('rules:\n  - { name: a, limit: 1/1s }\noverrides:\n  - { rule: a, limit: 2/1s }\n')).toEqual(['4:5 overrides[0].key: this field is required']);
     expect(at('rulez: []\n')).toEqual(['1:1 rules: this field is required', '1:1 rulez: unknown field "rulez" (did you mean "rules"?)']);
     // Given but empty (null) is not missing: the forms, at the empty value just after the colon.
     expect(at('rules:\n  - name: a\n    limit:\n')).toEqual(['3:11 rules[0].limit: write a limit like "60/1m", "1/3s" or "5GB/5d"']);

@@ -75,6 +75,8 @@ describe('what the compiler then reports beside the schema', () => {
   it('the rest of the file: a rule error next to an unusable top-level field', () => {
     expect(issuesAt('groups: 5\nrules: [{name: a, limit: 1/0s}]')).toEqual(['1:9 groups: Invalid input: expected record, received number', '2:26 rules[0].limit: the window in "1/0s" must be longer than zero']);
     expect(issuesAt('defaults: 5\nrules:\n  - { name: a, limit: 1/0s }')).toEqual(['1:11 defaults: Invalid input: expected object, received number', '3:23 rules[0].limit: the window in "1/0s" must be longer than zero']);
+    // A quoted version is not the number 1: refused, and the rest still checked (its choices are not text to suggest from).
+    expect(issuesAt('version: "1"\nrules: [{ name: a, limit: 1/0s }]')).toEqual(['1:10 version: Invalid input: expected 1', '2:27 rules[0].limit: the window in "1/0s" must be longer than zero']);
     expect(issuesAt('rules: [{name: a, limit: 1/0s}]\noverrides: [{ key: {}, limit: 1/1s }]')).toEqual(['1:26 rules[0].limit: the window in "1/0s" must be longer than zero', '2:13 overrides[0].rule: this field is required']);
   });
 
