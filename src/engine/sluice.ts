@@ -164,9 +164,11 @@ export class Sluice {
       // A store that rewrites synchronously is rewritten as it is (the refused cache is cleared below).
       for (const store of [this.own, this.fallback.local] as Store[]) {
         if (store.rewriteStates) store.rewriteStates(c.rule, rewrite);
+        // Stryker disable next-line ConditionalExpression: `store === this.own` → true is equivalent: the other store, the fallback's, is a MemoryStore, which always has rewriteStates (the whole condition's `true` is tested)
         else if (store === this.own && this.store.rewriteStatesAsync) pending.push(rewriteAsync(this.store, c, params, now));
       }
     }
+    // Stryker disable next-line ConditionalExpression: waiting on an empty Promise.all is only slower (by a turn), never different
     if (pending.length) {
       // Decisions wait until the states are carried over, so none reads a state in the old shape.
       const carrying: Promise<void> = Promise.all(pending).then(
