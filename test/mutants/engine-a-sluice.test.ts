@@ -309,3 +309,18 @@ describe('a lone outcome rule with a block, checked', () => {
     }
   });
 });
+
+describe('a reload and the refused cache', () => {
+  it('forgets the refusals it holds: a key refused under the old limit is decided under the new one', async () => {
+    const policyOf = (limit: string) => ({ rules: [{ name: 'r', key: 'user', limit, algorithm: 'fixed-window' }] });
+    const sluice = Sluice.openSync({ policy: policyOf('1/1m'), store: new Remote(), clock: () => 10_000 });
+    expect(sluice.store).toBeInstanceOf(RefusedCache);
+    await sluice.check({ user: 'u' });
+    expect((await sluice.check({ user: 'u' })).allowed).toBe(false);
+    expect((sluice.store as RefusedCache).entryCount).toBe(1);
+    sluice.setPolicy(Sluice.openSync({ policy: policyOf('5/1m') }).policy);
+    expect((sluice.store as RefusedCache).entryCount).toBe(0);
+    const d = await sluice.check({ user: 'u' });
+    expect([d.allowed, d.limit, d.remaining]).toEqual([true, 5, 3]);
+  });
+});
