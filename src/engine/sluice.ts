@@ -197,6 +197,7 @@ export class Sluice {
     const badCost = rejectBadCost(opts?.cost, 'check');
     if (badCost) return badCost;
     if (this.carrying) return this.carrying.then(() => this.check(subject, opts));
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
@@ -216,6 +217,7 @@ export class Sluice {
    */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     checkedCost(opts?.cost, 'checkSync');
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
@@ -253,6 +255,7 @@ export class Sluice {
    */
   record(subject: Subject, outcome: Outcome): Promise<Decision> {
     if (this.carrying) return this.carrying.then(() => this.record(subject, outcome));
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const matched = this.matching(subject);
     if (matched.length === 1) {
@@ -286,6 +289,7 @@ export class Sluice {
     const badCost = rejectBadCost(opts?.cost, 'refund');
     if (badCost) return badCost;
     if (this.carrying) return this.carrying.then(() => this.refund(subject, opts));
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
@@ -299,6 +303,7 @@ export class Sluice {
 
   /** The state keys a subject has under each rule it matches (for admin inspect and reset). */
   keysFor(subject: Subject): { rule: string; key: string; blockKey?: string }[] {
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     return this.policyValue.rules
       .filter((r) => r.matches(subject))
@@ -312,6 +317,7 @@ export class Sluice {
    */
   async peek(subject: Subject): Promise<RulePeek[]> {
     if (this.carrying) await this.carrying;
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const ops: RuleOp[] = rules.map((rule) => {
@@ -345,6 +351,7 @@ export class Sluice {
 
   /** The rules that do not apply to a subject, and why: no match, or a missing key attribute (admin inspect, `sluice check`). */
   skipped(subject: Subject): SkippedRule[] {
+    // Stryker disable next-line ConditionalExpression: equivalent both ways: "" is no present value, so a filled subject matches and misses the same rules (explain never reports a shared rule)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     return this.gaps.explain(subject, this.matching(subject));
   }
