@@ -258,7 +258,7 @@ export class Sluice {
     // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const matched = this.matching(subject);
-    // Stryker disable next-line ConditionalExpression: `false` is equivalent (a fast path: the loop below decides a lone rule's record the same, on the general path); `true` is killed by the records over several rules
+    // Stryker disable next-line ConditionalExpression,BlockStatement: `false` and `{}` are equivalent (a fast path: the loop below decides a lone rule's record the same, on the general path); `true` is killed by the records over several rules
     if (matched.length === 1) {
       const d = this.recordInPlace(matched[0], subject, outcome);
       if (d !== undefined) return Promise.resolve(d);
