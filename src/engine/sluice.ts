@@ -275,7 +275,12 @@ export class Sluice {
       const cost = rule.cost.kind === 'bytes' ? outcome.bytes ?? 0 : costOf(rule, subject);
       if (!(cost > 0)) continue;
       // The common case: one rule counts the outcome (seed 003's bytes, beside its request-counting rule): decided in place.
-      if (matched.length > 1 && rules.length === 0 && !hasCounted(matched, rule, outcome)) {
+      if (
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: a guard that only saves a retry: a lone rule's record reaches here only after recordInPlace found it undecidable in place, and inPlaceOp finds the same
+        matched.length > 1 &&
+        rules.length === 0 &&
+        !hasCounted(matched, rule, outcome)
+      ) {
         const d = this.inPlaceOp(rule, subject, cost, FORCE);
         if (d !== undefined) return Promise.resolve(d);
       }
