@@ -324,3 +324,12 @@ describe('a reload and the refused cache', () => {
     expect([d.allowed, d.limit, d.remaining]).toEqual([true, 5, 3]);
   });
 });
+
+describe('a bad cost, named by its entry', () => {
+  it('check and refund reject, checkSync throws, each saying which call and what cost', async () => {
+    const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'user', limit: '5/1m' }] }, clock: () => 0 });
+    await expect(sluice.refund({ user: 'u' }, { cost: -1 })).rejects.toThrow('refund: cost must be a finite number ≥ 0 (got -1)');
+    await expect(sluice.check({ user: 'u' }, { cost: Number.NaN })).rejects.toThrow('check: cost must be a finite number ≥ 0 (got NaN)');
+    expect(() => sluice.checkSync({ user: 'u' }, { cost: Infinity })).toThrow('checkSync: cost must be a finite number ≥ 0 (got Infinity)');
+  });
+});
