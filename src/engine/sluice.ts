@@ -323,6 +323,7 @@ export class Sluice {
    * the policy file applies, and, for rules with a block, the block's state.
    */
   async peek(subject: Subject): Promise<RulePeek[]> {
+    // Stryker disable next-line ConditionalExpression: `true` awaits undefined when nothing is carried over: a turn later, the same
     if (this.carrying) await this.carrying;
     // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);

@@ -333,3 +333,17 @@ describe('a bad cost, named by its entry', () => {
     expect(() => sluice.checkSync({ user: 'u' }, { cost: Infinity })).toThrow('checkSync: cost must be a finite number ≥ 0 (got Infinity)');
   });
 });
+
+describe('peek', () => {
+  it('charges and writes nothing on any algorithm: three peeks, then a check, leaves limit − 1', async () => {
+    for (const algorithm of ['fixed-window', 'sliding-window', 'sliding-log', 'gcra']) {
+      for (const store of [new MemoryStore(), new GeneralOnly()]) {
+        const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'user', limit: '3/1m', algorithm }] }, store, clock: () => 10_000 });
+        for (let i = 0; i < 3; i++) expect((await sluice.peek({ user: 'u' }))[0].usage.remaining).toBe(3);
+        // Nor does it write a state: the store holds no key until the check.
+        expect([algorithm, await sluice.store.size(10_000)]).toEqual([algorithm, 0]);
+        expect([algorithm, sluice.checkSync({ user: 'u' }).remaining]).toEqual([algorithm, 2]);
+      }
+    }
+  });
+});
