@@ -165,9 +165,11 @@ export class Sluice {
       for (const store of [this.own, this.fallback.local] as Store[]) {
         // The fallback's states with the limits the store gave their keys (its run-time overrides), not the local store's none.
         if (store.rewriteStates) store.rewriteStates(c.rule, store === this.own ? rewrite : (state, key) => rewrite(state, key, this.fallback.limits));
+        // Stryker disable next-line ConditionalExpression: `store === this.own` → true is equivalent: the other store, the fallback's, is a MemoryStore, which always has rewriteStates (the whole condition's `true` is tested)
         else if (store === this.own && this.store.rewriteStatesAsync) pending.push(rewriteAsync(this.store, c, params, now));
       }
     }
+    // Stryker disable next-line ConditionalExpression: waiting on an empty Promise.all is only slower (by a turn), never different
     if (pending.length) {
       // Decisions wait until the states are carried over, so none reads a state in the old shape.
       const carrying: Promise<void> = Promise.all(pending).then(
@@ -196,6 +198,7 @@ export class Sluice {
     const badCost = rejectBadCost(opts?.cost, 'check');
     if (badCost) return badCost;
     if (this.carrying) return this.carrying.then(() => this.check(subject, opts));
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
@@ -215,6 +218,7 @@ export class Sluice {
    */
   checkSync(subject: Subject, opts?: CheckOptions): Decision {
     checkedCost(opts?.cost, 'checkSync');
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const gap = this.gaps.scan(subject, rules, this.skips, this.policyValue.legacyHeaders, opts?.onMissingKey);
@@ -252,8 +256,10 @@ export class Sluice {
    */
   record(subject: Subject, outcome: Outcome): Promise<Decision> {
     if (this.carrying) return this.carrying.then(() => this.record(subject, outcome));
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const matched = this.matching(subject);
+    // Stryker disable next-line ConditionalExpression,BlockStatement: `false` and `{}` are equivalent (a fast path: the loop below decides a lone rule's record the same, on the general path); `true` is killed by the records over several rules
     if (matched.length === 1) {
       const d = this.recordInPlace(matched[0], subject, outcome);
       if (d !== undefined) return Promise.resolve(d);
@@ -270,7 +276,13 @@ export class Sluice {
       const cost = rule.cost.kind === 'bytes' ? outcome.bytes ?? 0 : costOf(rule, subject);
       if (!(cost > 0)) continue;
       // The common case: one rule counts the outcome (seed 003's bytes, beside its request-counting rule): decided in place.
-      if (matched.length > 1 && rules.length === 0 && !hasCounted(matched, rule, outcome)) {
+      if (
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: a guard that only saves a retry: a lone rule's record reaches here only after recordInPlace found it undecidable in place, and inPlaceOp finds the same
+        matched.length > 1 &&
+        rules.length === 0 &&
+        !hasCounted(matched, rule, outcome)
+        // Stryker disable next-line BlockStatement: the fast path emptied: the rule's record is decided on the general path instead, the same
+      ) {
         const d = this.inPlaceOp(rule, subject, cost, FORCE);
         if (d !== undefined) return Promise.resolve(d);
       }
@@ -285,6 +297,7 @@ export class Sluice {
     const badCost = rejectBadCost(opts?.cost, 'refund');
     if (badCost) return badCost;
     if (this.carrying) return this.carrying.then(() => this.refund(subject, opts));
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules: CompiledRule[] = [];
     const ops: TxOp[] = [];
@@ -298,6 +311,7 @@ export class Sluice {
 
   /** The state keys a subject has under each rule it matches (for admin inspect and reset). */
   keysFor(subject: Subject): { rule: string; key: string; blockKey?: string }[] {
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     return this.policyValue.rules
       .filter((r) => r.matches(subject))
@@ -310,7 +324,9 @@ export class Sluice {
    * the policy file applies, and, for rules with a block, the block's state.
    */
   async peek(subject: Subject): Promise<RulePeek[]> {
+    // Stryker disable next-line ConditionalExpression: `true` awaits undefined when nothing is carried over: a turn later, the same
     if (this.carrying) await this.carrying;
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent (a guard that only speeds up: fill returns the subject itself when no rule is shared); `false` is tested (test/mutants/engine-a-shared.test.ts)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     const rules = this.matching(subject);
     const ops: RuleOp[] = rules.map((rule) => {
@@ -320,6 +336,7 @@ export class Sluice {
     });
     const blockAt: (number | undefined)[] = rules.map((rule) => {
       if (rule.blockMs === 0) return undefined;
+      // Stryker disable next-line StringLiteral: a block-only op is decided as a peek whatever its mode (stores/transaction.ts)
       const op = this.op(rule, subject, 1, 'peek');
       op.blockOnly = true; // reads the block, never trips it
       return ops.push(op) - 1;
@@ -344,6 +361,7 @@ export class Sluice {
 
   /** The rules that do not apply to a subject, and why: no match, or a missing key attribute (admin inspect, `sluice check`). */
   skipped(subject: Subject): SkippedRule[] {
+    // Stryker disable next-line ConditionalExpression: equivalent both ways: "" is no present value, so a filled subject matches and misses the same rules (explain never reports a shared rule)
     if (this.gaps.shared) subject = this.gaps.fill(subject);
     return this.gaps.explain(subject, this.matching(subject));
   }

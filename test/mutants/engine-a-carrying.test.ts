@@ -71,6 +71,7 @@ describe('an asynchronous carry-over', () => {
     await settle();
     expect(store.rewrites).toHaveLength(2);
     store.rewrites[0].release();
+    await settle(); // the first reload's end is handled before the check
     const check = sluice.check({ user: 'u' });
     expect(await settled(check)).toBe(false);
     store.rewrites[1].release();
@@ -85,6 +86,7 @@ describe('an asynchronous carry-over', () => {
     sluice.setPolicy(policyOf('7/1m'));
     await settle();
     store.rewrites[0].fail(new Error('first'));
+    await settle(); // the first reload's failure is handled before the check
     const check = sluice.check({ user: 'u' });
     expect(await settled(check)).toBe(false);
     expect(errors.map((e) => (e as Error).message)).toEqual(['first']);
@@ -118,5 +120,31 @@ describe('an asynchronous carry-over', () => {
     expect(sluice.setPolicy(policyOf('2/1m'))).toEqual([]);
     expect(store.rewrites).toEqual([]);
     expect(await settled(sluice.check({ user: 'u' }))).toBe(true);
+  });
+
+  it('a store that rewrites neither way: nothing is carried, nothing fails, no decision waits', async () => {
+    const errors: unknown[] = [];
+    const store = new MemoryStore();
+    Object.defineProperty(store, 'rewriteStates', { value: undefined });
+    const sluice = Sluice.openSync({ policy: policyOf('2/1m'), store, refusedCache: false, clock: () => 10_000, onStoreError: (e) => errors.push(e) });
+    expect(sluice.setPolicy(policyOf('5/1m')).map((c) => c.rule)).toEqual(['r']);
+    expect(await settled(sluice.check({ user: 'u' }))).toBe(true);
+    await settle();
+    expect(errors).toEqual([]);
+  });
+
+  it('a store that rewrites synchronously (memory) is rewritten at once: a log of 3 spread over the window becomes a count of 3', () => {
+    let now = 10_000;
+    const log = loadPolicy({ rules: [{ name: 'r', key: 'user', limit: '5/1s', algorithm: 'sliding-log' }] });
+    const fixed = loadPolicy({ rules: [{ name: 'r', key: 'user', limit: '4/1s', algorithm: 'fixed-window' }] });
+    const sluice = Sluice.openSync({ policy: log, clock: () => now });
+    for (const t of [10_000, 10_300, 10_600]) {
+      now = t;
+      sluice.checkSync({ user: 'u' });
+    }
+    now = 10_700;
+    sluice.setPolicy(fixed);
+    // 3 used in the window [10000, 11000) of limit 4: one fits, then none.
+    expect([sluice.checkSync({ user: 'u' }).allowed, sluice.checkSync({ user: 'u' }).allowed]).toEqual([true, false]);
   });
 });

@@ -309,3 +309,41 @@ describe('a lone outcome rule with a block, checked', () => {
     }
   });
 });
+
+describe('a reload and the refused cache', () => {
+  it('forgets the refusals it holds: a key refused under the old limit is decided under the new one', async () => {
+    const policyOf = (limit: string) => ({ rules: [{ name: 'r', key: 'user', limit, algorithm: 'fixed-window' }] });
+    const sluice = Sluice.openSync({ policy: policyOf('1/1m'), store: new Remote(), clock: () => 10_000 });
+    expect(sluice.store).toBeInstanceOf(RefusedCache);
+    await sluice.check({ user: 'u' });
+    expect((await sluice.check({ user: 'u' })).allowed).toBe(false);
+    expect((sluice.store as RefusedCache).entryCount).toBe(1);
+    sluice.setPolicy(Sluice.openSync({ policy: policyOf('5/1m') }).policy);
+    expect((sluice.store as RefusedCache).entryCount).toBe(0);
+    const d = await sluice.check({ user: 'u' });
+    expect([d.allowed, d.limit, d.remaining]).toEqual([true, 5, 3]);
+  });
+});
+
+describe('a bad cost, named by its entry', () => {
+  it('check and refund reject, checkSync throws, each saying which call and what cost', async () => {
+    const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'user', limit: '5/1m' }] }, clock: () => 0 });
+    await expect(sluice.refund({ user: 'u' }, { cost: -1 })).rejects.toThrow('refund: cost must be a finite number ≥ 0 (got -1)');
+    await expect(sluice.check({ user: 'u' }, { cost: Number.NaN })).rejects.toThrow('check: cost must be a finite number ≥ 0 (got NaN)');
+    expect(() => sluice.checkSync({ user: 'u' }, { cost: Infinity })).toThrow('checkSync: cost must be a finite number ≥ 0 (got Infinity)');
+  });
+});
+
+describe('peek', () => {
+  it('charges and writes nothing on any algorithm: three peeks, then a check, leaves limit − 1', async () => {
+    for (const algorithm of ['fixed-window', 'sliding-window', 'sliding-log', 'gcra']) {
+      for (const store of [new MemoryStore(), new GeneralOnly()]) {
+        const sluice = Sluice.openSync({ policy: { rules: [{ name: 'r', key: 'user', limit: '3/1m', algorithm }] }, store, clock: () => 10_000 });
+        for (let i = 0; i < 3; i++) expect((await sluice.peek({ user: 'u' }))[0].usage.remaining).toBe(3);
+        // Nor does it write a state: the store holds no key until the check.
+        expect([algorithm, await sluice.store.size(10_000)]).toEqual([algorithm, 0]);
+        expect([algorithm, sluice.checkSync({ user: 'u' }).remaining]).toEqual([algorithm, 2]);
+      }
+    }
+  });
+});
