@@ -96,7 +96,9 @@ export class CarryParams {
     for (const attrs of at.policy.attributes.values()) {
       const v = attrs[scale.attribute];
       if (typeof v === 'number' && v > 0) {
+        // Stryker disable next-line EqualityOperator: a value equal to the bound leaves it the same
         if (v < min) min = v;
+        // Stryker disable next-line EqualityOperator: a value equal to the bound leaves it the same
         if (v > max) max = v;
       }
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Params } from '../../src/algorithms/index.js';
-import { carryState, usedOf, type RuleChange } from '../../src/engine/carry-over.js';
+import { carryState, ruleChanges, usedOf, type RuleChange } from '../../src/engine/carry-over.js';
+import { loadPolicyText } from '../../src/policy/load.js';
 
 /** A reload's carry-over (src/engine/carry-over.ts) at its edges, by hand. */
 type Alg = RuleChange['from']['algorithm'];
@@ -31,5 +32,15 @@ describe('carryState: a state that would not be finite is forgotten', () => {
   it('a kept log with one entry not a number (the others fine)', () => {
     expect(carryState(change('sliding-log', W, 'sliding-log', { limit: 5, windowMs: 1000 }), [1050, 2, Number.NaN, 1], 1100)).toEqual({ state: null, expiresAt: 0 });
     expect(carryState(change('fixed-window', W, 'fixed-window', { limit: 5, windowMs: 1000 }), [1000, Infinity], 1100)).toEqual({ state: null, expiresAt: 0 });
+  });
+});
+
+describe('ruleChanges: the default algorithm crossing its line downwards says why too', () => {
+  it('2,000 per second (sliding-window by default) to 10 per second (sliding-log by default)', () => {
+    const policy = (limit: string) => loadPolicyText(`rules:\n  - name: a\n    limit: ${limit}\n    key: [user]\n`);
+    const [down] = ruleChanges(policy('2000 per second'), policy('10 per second'));
+    expect(down.message).toBe(
+      'rule "a": algorithm changes from sliding-window 2000 per 1000 ms to sliding-log 10 per 1000 ms (the default algorithm is sliding-log up to 1000 per window and sliding-window above; set algorithm: to keep one); its counts carry over conservatively',
+    );
   });
 });

@@ -178,6 +178,8 @@ describe('CarryParams.of: a scaled limit whose factor is not known here (a reque
     expect(limits(carry(policy('gcra'), after('gcra')))).toEqual([60, 30]);
     // Before: the file knows zed (4); after: it does not.
     expect(limits(carry(before('gcra', SCALE, { k: { zed: { seats: 4 }, b: { seats: 5 } } }), after('gcra')))).toEqual([240, 30]);
+    // The same, written with the smallest factor the after file gives (0.5), not the rule's own limit.
+    expect(limits(carry(before('gcra', SCALE, { k: { zed: { seats: 4 } } }), after('gcra', SCALE, low)))).toEqual([240, 15]);
     // After known (store: 3 for zed on both sides would make both known): only the after file knows zed.
     expect(limits(carry(before('gcra'), after('gcra', SCALE, { k: { zed: { seats: 3 } } })))).toEqual([300, 90]);
   });
