@@ -111,6 +111,8 @@ export class CarryParams {
     if (attrs.length !== this.before.rule.keyAttrs.length) return undefined;
     const head = `${this.after.rule.name}|`;
     if (attrs.length === 0) return key === this.after.rule.name ? {} : undefined;
+    // The memory store names a one-key rule's shared bucket (its empty value) by the rule alone; checks call it `rule|`.
+    if (attrs.length === 1 && key === this.after.rule.name) return { [attrs[0]]: '' };
     if (!key.startsWith(head)) return undefined;
     let parts = key.slice(head.length).split('|');
     // A store that keeps one value unescaped (memory) may hand back a "|" inside it as is.
