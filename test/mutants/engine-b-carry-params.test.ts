@@ -98,6 +98,20 @@ describe('CarryParams.of: overrides', () => {
   });
 });
 
+describe("CarryParams.of: another rule's file override", () => {
+  it('is not this rule’s, though its key has the same attributes', () => {
+    const two = (limit: string) =>
+      loadPolicy({
+        rules: [
+          { name: 'r', key: ['k'], limit, algorithm: 'gcra' },
+          { name: 'q', key: ['k'], limit: '5/1m' },
+        ],
+        overrides: [{ rule: 'q', key: { k: 'vip' }, limit: '120/1m' }],
+      } as Parameters<typeof loadPolicy>[0]);
+    expect(carry(two('60/1m'), two('30/1m')).of('r|vip', lookup().l)).toEqual({ from: { limit: 60, windowMs: 60_000 }, to: { limit: 30, windowMs: 60_000 } });
+  });
+});
+
 describe('fetchedLookup: what a store read asynchronously held', () => {
   const l = fetchedLookup(
     [
