@@ -30,7 +30,7 @@ export default defineConfig({
       'test/hostile/client-ip.test.ts',
     ],
     // These start redis-server (or need one); the mutate run must not.
-    exclude: ['test/engine/open-store.test.ts', 'test/engine/refused-cache.test.ts'],
+    exclude: ['test/engine/open-store.test.ts', 'test/engine/refused-cache.test.ts', 'test/engine/carry-over-overrides.test.ts'],
     // The oracles' SQLite cases open a database file per run: seconds per mutant, for a store
     // outside the mutated scope (the memory-store cases of the same oracles stay).
     testNamePattern: /^(?!.*on SQLite)/,
