@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyError, type PolicyIssue } from '../../src/policy/errors.js';
 import { loadPolicy, loadPolicyText } from '../../src/policy/load.js';
+import { issuesOf } from './policy-support.js';
 
 /** Loading a policy at its edges: what is taken for a path, where an unknown field is reported, and every error of a broken rule set once. */
-function issuesOf(f: () => unknown): PolicyIssue[] {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PolicyError) return e.issues;
-    throw e;
-  }
-  throw new Error('no PolicyError');
-}
-
 describe('loading a policy', () => {
   it('a text of several lines is YAML even when it ends like a file name', () => {
     const p = loadPolicy('rules:\n  - name: r\n    limit: 1/1s\n    description: see policy.yaml');
