@@ -40,13 +40,15 @@ function compileOne(attr: string, value: MatchValue, groups: ReadonlyMap<string,
     }
     if ('not' in value) {
       const inner = valueTest(asComparedFor(attr, Array.isArray(value.not) ? value.not : [value.not]));
-      return (s) => !present(s[attr]) || !inner(comparedValue(attr, s[attr]));
+      const read = readerFor(attr);
+      return (s) => !present(s[attr]) || !inner(read(s[attr]));
     }
     const want = value.exists;
     return (s) => present(s[attr]) === want;
   }
   const test = valueTest(asComparedFor(attr, Array.isArray(value) ? value : [value]));
-  return (s) => present(s[attr]) && test(comparedValue(attr, s[attr]));
+  const read = readerFor(attr);
+  return (s) => present(s[attr]) && test(read(s[attr]));
 }
 
 /**
@@ -63,8 +65,9 @@ function fold(attr: string, v: string): string {
   return (v.length > 1 && v.endsWith('/') ? v.slice(0, -1) : v).toLowerCase();
 }
 
-function comparedValue(attr: string, v: unknown): string {
-  return FOLDED.has(attr) ? fold(attr, String(v)) : String(v);
+/** How a subject's value of attr is read for comparing, chosen once when the rule compiles (not on every check). */
+function readerFor(attr: string): (v: unknown) => string {
+  return FOLDED.has(attr) ? (v) => fold(attr, String(v)) : String;
 }
 
 function asComparedFor(attr: string, values: readonly (string | number | boolean)[]): string[] {
